@@ -1,0 +1,15 @@
+//! Accounts: sign-in, first-run setup, sign-up, profile and password.
+
+pub mod api;
+pub mod model;
+mod pages;
+mod profile;
+#[cfg(feature = "ssr")]
+pub mod password;
+#[cfg(feature = "ssr")]
+pub mod service;
+#[cfg(feature = "ssr")]
+pub mod session_store;
+
+pub use pages::{AuthFrame, LoginPage, SetupPage, SignupPage};
+pub use profile::ProfilePage;

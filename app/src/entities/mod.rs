@@ -1,0 +1,8 @@
+//! SeaORM entities, one file a table. Only the owning area's `service.rs` touches them.
+
+pub mod instance_settings;
+pub mod invitations;
+pub mod sessions;
+pub mod users;
+pub mod workspace_members;
+pub mod workspaces;

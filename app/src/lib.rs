@@ -1,0 +1,96 @@
+//! Flowdeck, the product: Leptos components and server functions, plus (with the `ssr` feature)
+//! the domain services and entities behind them. See ARCHITECTURE.md for the map.
+
+pub mod auth;
+pub mod error;
+pub mod settings;
+pub mod ui;
+mod validate_hint;
+pub mod workspaces;
+
+#[cfg(feature = "ssr")]
+pub mod entities;
+#[cfg(feature = "ssr")]
+pub mod guard;
+#[cfg(feature = "ssr")]
+pub mod state;
+#[cfg(feature = "ssr")]
+pub mod validate;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Title, provide_meta_context};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
+use leptos_router::{SsrMode, path};
+
+use crate::ui::not_found::NotFound;
+use crate::ui::toast::{ToastHost, Toasts};
+
+/// The HTML document the server renders around the app.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let theme = theme_from_cookie();
+    view! {
+        <!DOCTYPE html>
+        <html lang="en" data-theme=theme>
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <link rel="stylesheet" href="/pkg/flowdeck.css"/>
+                <link rel="icon" href="data:,"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The theme cookie of the request being rendered (server only; the browser keeps what it has).
+fn theme_from_cookie() -> &'static str {
+    #[cfg(feature = "ssr")]
+    if let Some(parts) = use_context::<http::request::Parts>() {
+        let cookies = parts.headers.get_all(http::header::COOKIE);
+        for header in cookies.iter().filter_map(|h| h.to_str().ok()) {
+            for pair in header.split(';') {
+                if let Some(value) = pair.trim().strip_prefix(auth::model::THEME_COOKIE).and_then(|v| v.strip_prefix('=')) {
+                    if let Some(theme) = auth::model::Theme::parse(value) {
+                        return theme.as_str();
+                    }
+                }
+            }
+        }
+    }
+    auth::model::Theme::System.as_str()
+}
+
+/// The app: routes and the toast layer.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    Toasts::provide();
+    view! {
+        <Title text="Flowdeck"/>
+        <Router>
+            <Routes fallback=NotFound>
+                <Route path=path!("/login") view=auth::LoginPage ssr=SsrMode::Async/>
+                <Route path=path!("/setup") view=auth::SetupPage ssr=SsrMode::Async/>
+                <Route path=path!("/signup") view=auth::SignupPage ssr=SsrMode::Async/>
+                <Route path=path!("/invite/:token") view=workspaces::InvitePage ssr=SsrMode::Async/>
+                <ParentRoute path=path!("") view=ui::shell::Shell ssr=SsrMode::Async>
+                    <Route path=path!("") view=workspaces::Home ssr=SsrMode::Async/>
+                    <Route path=path!("/profile") view=auth::ProfilePage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin") view=settings::AdminPage ssr=SsrMode::Async/>
+                    <Route path=path!("/workspaces/new") view=workspaces::NewWorkspacePage ssr=SsrMode::Async/>
+                    <ParentRoute path=path!("/w/:ws") view=workspaces::WorkspaceLayout ssr=SsrMode::Async>
+                        <Route path=path!("") view=workspaces::Overview ssr=SsrMode::Async/>
+                        <Route path=path!("/members") view=workspaces::MembersPage ssr=SsrMode::Async/>
+                        <Route path=path!("/settings") view=workspaces::WorkspaceSettingsPage ssr=SsrMode::Async/>
+                    </ParentRoute>
+                </ParentRoute>
+            </Routes>
+        </Router>
+        <ToastHost/>
+    }
+}

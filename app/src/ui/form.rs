@@ -1,0 +1,76 @@
+//! Form helpers: the error of an action shown in its form, and invalid-field marking.
+
+use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
+
+use crate::error::AppError;
+
+/// The error of `action`'s last run, if it failed.
+pub fn action_error<S>(action: ServerAction<S>) -> Signal<Option<AppError>>
+where
+    S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
+    Signal::derive(move || action.value().get().and_then(|r| r.err()))
+}
+
+/// `aria-invalid` for `field` while the error names it.
+pub fn invalid(error: Signal<Option<AppError>>, field: &'static str) -> impl Fn() -> Option<&'static str> + Send + Sync + Copy {
+    move || error.with(|e| e.as_ref().and_then(|e| e.field()) == Some(field)).then_some("true")
+}
+
+/// The message of a failed submission, at the top of its form.
+#[component]
+pub fn FormError(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {
+    move || error.get().map(|e| view! { <p class="form-error" role="alert">{e.to_string()}</p> })
+}
+
+/// A submit button that shows progress and cannot be pressed twice.
+#[component]
+pub fn Submit(#[prop(into)] pending: Signal<bool>, label: &'static str, busy: &'static str) -> impl IntoView {
+    view! {
+        <button type="submit" class="primary" disabled=move || pending.get() aria-busy=move || pending.get().to_string()>
+            {move || if pending.get() { busy } else { label }}
+        </button>
+    }
+}
+
+/// Shown while a page's data loads.
+#[component]
+pub fn Loading() -> impl IntoView {
+    view! { <p class="loading" aria-live="polite">"Loading…"</p> }
+}
+
+/// A failed load, in place of the content.
+#[component]
+pub fn ErrorPanel(error: AppError) -> impl IntoView {
+    let not_found = error == AppError::NotFound;
+    view! {
+        <section class="panel error-panel" role="alert">
+            <h2>{if not_found { "Not found" } else { "Could not load this page" }}</h2>
+            <p>
+                {if not_found {
+                    "It does not exist, or you do not have access to it.".to_owned()
+                } else {
+                    error.to_string()
+                }}
+            </p>
+            <a href="/">"Go to your workspace"</a>
+        </section>
+    }
+}
+
+/// Two initials for an avatar.
+pub fn initials(name: &str) -> String {
+    name.split_whitespace().filter_map(|w| w.chars().next()).take(2).flat_map(char::to_uppercase).collect()
+}
+
+/// A date in the reader's words, e.g. "23 Nov 2026".
+pub fn short_date(t: &chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%-d %b %Y").to_string()
+}
+
+/// Asks before something irreversible; `true` when confirmed.
+pub fn confirm(message: &str) -> bool {
+    web_sys::window().and_then(|w| w.confirm_with_message(message).ok()).unwrap_or(false)
+}

@@ -1,0 +1,43 @@
+//! Configuration: command-line flags, each also read from an environment variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Args;
+
+/// How this instance runs. Every option can be set by flag or by environment variable.
+#[derive(Args, Debug, Clone)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "FLOWDECK_ADDR", default_value = "127.0.0.1:3000", global = true)]
+    pub addr: SocketAddr,
+    /// Database: a SQLite file (the default) or postgres://user@host/db.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/flowdeck.db?mode=rwc", global = true)]
+    pub database_url: String,
+    /// File with the 64-byte key that signs session cookies; created (mode 0600) when missing.
+    #[arg(long, env = "FLOWDECK_SECRET_KEY_FILE", default_value = "data/secret.key", global = true)]
+    pub secret_key_file: PathBuf,
+    /// Log filter, in tracing's EnvFilter syntax (e.g. `info`, `debug,sqlx=warn`).
+    #[arg(long, env = "FLOWDECK_LOG", default_value = "info,sqlx=warn,sea_orm=warn", global = true)]
+    pub log: String,
+    /// Folder with the built browser bundle (`pkg/`).
+    #[arg(long, env = "FLOWDECK_SITE_ROOT", default_value = "target/site", global = true)]
+    pub site_root: PathBuf,
+    /// Mark cookies Secure: set this when Flowdeck is served over HTTPS (behind a proxy).
+    #[arg(long, env = "FLOWDECK_SECURE_COOKIES", default_value_t = false, global = true)]
+    pub secure_cookies: bool,
+    /// The public origin (e.g. https://flowdeck.example.com) when a proxy changes the Host header.
+    #[arg(long, env = "FLOWDECK_PUBLIC_ORIGIN", global = true)]
+    pub public_origin: Option<String>,
+}
+
+/// The help text's table of settings.
+pub const CONFIG_HELP: &str = "\
+Configuration (flag, or environment variable):
+  FLOWDECK_ADDR              listen address                 [127.0.0.1:3000]
+  DATABASE_URL               sqlite://… or postgres://…     [sqlite://data/flowdeck.db?mode=rwc]
+  FLOWDECK_SECRET_KEY_FILE   cookie-signing key file        [data/secret.key]
+  FLOWDECK_LOG               log filter                     [info,sqlx=warn,sea_orm=warn]
+  FLOWDECK_SITE_ROOT         built browser bundle           [target/site]
+  FLOWDECK_SECURE_COOKIES    Secure cookies (HTTPS)         [false]
+  FLOWDECK_PUBLIC_ORIGIN     public origin behind a proxy   [none]";

@@ -1,0 +1,188 @@
+//! The host: database, sessions, security middleware and routes around the `app` crate.
+//! Tests build the real app from [`app`].
+
+pub mod config;
+mod guards;
+mod keys;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use anyhow::Context;
+use app::auth::session_store::DbSessionStore;
+use app::state::{AppState, LoginLimiter};
+use app::{App, shell};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list, handle_server_fns_with_context};
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
+use tower_http::compression::CompressionLayer;
+use tower_http::services::ServeDir;
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+pub use crate::config::Config;
+
+/// Opens the database named by `url`, creating the SQLite file's folder when needed.
+pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let file = path.split('?').next().unwrap_or_default();
+        if let Some(dir) = std::path::Path::new(file).parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+    }
+    let mut options = ConnectOptions::new(url.to_owned());
+    options.sqlx_logging(false).max_connections(16);
+    let db = Database::connect(options).await.with_context(|| format!("connecting to {}", redact(url)))?;
+    if db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
+        db.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;").await?;
+    }
+    Ok(db)
+}
+
+/// The URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://…@{}", &url[..s], &url[at + 1..]),
+        _ => url.to_owned(),
+    }
+}
+
+/// Applies every pending migration.
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    Migrator::up(db, None).await.context("migrating the database")
+}
+
+/// A built instance: its router and the pieces background tasks need.
+pub struct Instance {
+    pub router: Router,
+    pub state: AppState,
+    pub sessions: DbSessionStore,
+}
+
+/// Connects, migrates and builds the whole router for `config`.
+pub async fn app(config: &Config) -> anyhow::Result<Instance> {
+    let db = connect(&config.database_url).await?;
+    migrate(&db).await?;
+    let key = keys::load_or_create(&config.secret_key_file)?;
+    let leptos_options = LeptosOptions::builder()
+        .output_name("flowdeck")
+        .site_root(config.site_root.to_string_lossy().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(config.addr)
+        .build();
+    let state = AppState {
+        db: db.clone(),
+        leptos_options,
+        login_limiter: Arc::new(LoginLimiter::default()),
+        secure_cookies: config.secure_cookies,
+    };
+    let sessions = DbSessionStore::new(db);
+    let session_layer = SessionManagerLayer::new(sessions.clone())
+        .with_name("flowdeck_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(config.secure_cookies)
+        .with_expiry(Expiry::OnInactivity(time::Duration::days(14)))
+        .with_signed(key);
+    let guard_state = guards::GuardState {
+        app: state.clone(),
+        has_users: Arc::new(AtomicBool::new(false)),
+        public_origin: config.public_origin.clone(),
+    };
+    let pkg = ServeDir::new(config.site_root.join("pkg"));
+    let routes = generate_route_list(App);
+    let router = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/api/{*fn_name}", post(server_fn_handler))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            {
+                let state = state.clone();
+                move || provide_context(state.clone())
+            },
+            {
+                let options = state.leptos_options.clone();
+                move || shell(options.clone())
+            },
+        )
+        .nest_service("/pkg", pkg)
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn_with_state(guard_state.clone(), guards::page_guard))
+        .layer(session_layer)
+        .layer(axum::middleware::from_fn_with_state(guard_state, guards::origin_guard))
+        .layer(CompressionLayer::new())
+        .layer(TraceLayer::new_for_http())
+        .with_state(state.clone());
+    Ok(Instance { router, state, sessions })
+}
+
+async fn server_fn_handler(State(state): State<AppState>, req: Request<Body>) -> impl IntoResponse {
+    handle_server_fns_with_context(move || provide_context(state.clone()), req).await
+}
+
+/// 200 only while the database answers.
+async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    match state.db.ping().await {
+        Ok(()) => (StatusCode::OK, "ok"),
+        Err(e) => {
+            tracing::warn!(error = %e, "health check: database unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+        }
+    }
+}
+
+/// Serves `instance` on `listener` until SIGINT/SIGTERM, with housekeeping in the background.
+pub async fn serve(instance: Instance, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
+    let Instance { router, state, sessions } = instance;
+    let housekeeping = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        let mut n: u64 = 0;
+        loop {
+            tick.tick().await;
+            state.login_limiter.prune();
+            if n % 10 == 0 {
+                if let Err(e) = sessions.delete_expired().await {
+                    tracing::warn!(error = %e, "could not delete expired sessions");
+                }
+            }
+            n += 1;
+        }
+    });
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down: finishing open requests");
+        })
+        .await?;
+    housekeeping.abort();
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

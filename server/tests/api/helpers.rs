@@ -1,0 +1,243 @@
+//! `spawn_app()` and the calls tests make, so each case reads as arrange / act / assert.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use reqwest::{Client, Response, StatusCode};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use serde_json::Value;
+use server::Config;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+/// Runs each named `async fn(TestApp)` on every available database backend.
+#[macro_export]
+macro_rules! db_tests {
+    ($($name:ident),* $(,)?) => {
+        mod on_each_db {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    for backend in $crate::helpers::Backend::available() {
+                        eprintln!("{} on {:?}", stringify!($name), backend);
+                        let app = $crate::helpers::spawn_app(backend).await;
+                        super::$name(app).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+#[derive(Clone, Debug)]
+pub enum Backend {
+    Sqlite,
+    /// Server URL of a PostgreSQL the tests may create databases on.
+    Postgres(String),
+}
+
+impl Backend {
+    pub fn available() -> Vec<Backend> {
+        let mut list = vec![Backend::Sqlite];
+        if let Ok(url) = std::env::var("TEST_DATABASE_URL") {
+            if !url.is_empty() {
+                list.push(Backend::Postgres(url));
+            }
+        }
+        list
+    }
+}
+
+/// A fresh PostgreSQL database, dropped when the test ends.
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            rt.block_on(async {
+                if let Ok(db) = Database::connect(&admin_url).await {
+                    let _ = db.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let host_part = match base[scheme_end..].find('/') {
+        Some(i) => &base[..scheme_end + i],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{host_part}/{name}?{q}"),
+        None => format!("{host_part}/{name}"),
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    /// Direct access for arranging what the API cannot (an invitation that expired).
+    pub db: DatabaseConnection,
+    config: Config,
+    server: JoinHandle<()>,
+    _dir: Arc<tempfile::TempDir>,
+    _pg: Option<Arc<PgDatabase>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+async fn start(config: &Config) -> (String, JoinHandle<()>) {
+    let instance = server::app(config).await.expect("app builds");
+    let listener = TcpListener::bind(config.addr).await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let server = tokio::spawn(async move {
+        let _ = server::serve(instance, listener).await;
+    });
+    (base, server)
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (database_url, pg) = match &backend {
+        Backend::Sqlite => (format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display()), None),
+        Backend::Postgres(admin_url) => {
+            let name = format!("flowdeck_test_{}", Uuid::now_v7().simple());
+            let admin = Database::connect(admin_url).await.expect("connect to TEST_DATABASE_URL");
+            admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create test database");
+            let pg = PgDatabase { admin_url: admin_url.clone(), name: name.clone() };
+            (with_database(admin_url, &name), Some(Arc::new(pg)))
+        }
+    };
+    let config = Config {
+        addr: "127.0.0.1:0".parse().expect("addr"),
+        database_url: database_url.clone(),
+        secret_key_file: dir.path().join("secret.key"),
+        log: "warn".into(),
+        site_root: PathBuf::from("target/site"),
+        secure_cookies: false,
+        public_origin: None,
+    };
+    let (base, server) = start(&config).await;
+    let db = server::connect(&database_url).await.expect("test connection");
+    TestApp { base, db, config, server, _dir: Arc::new(dir), _pg: pg }
+}
+
+pub const OWNER_EMAIL: &str = "owner@example.com";
+pub const PASSWORD: &str = "correct horse battery";
+
+/// A browser: keeps cookies, does not follow redirects.
+pub fn browser() -> Client {
+    Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().expect("client")
+}
+
+impl TestApp {
+    /// Stops this instance and starts a new one on the same address, database and key file.
+    pub async fn restart(&mut self) {
+        self.server.abort();
+        let _ = (&mut self.server).await;
+        let mut config = self.config.clone();
+        config.addr = self.base.trim_start_matches("http://").parse().expect("addr");
+        let (base, server) = start(&config).await;
+        self.base = base;
+        self.server = server;
+    }
+
+    /// A second instance of this app whose database pool is closed; returns its base URL.
+    pub async fn instance_with_closed_database(&self) -> String {
+        let mut config = self.config.clone();
+        config.addr = "127.0.0.1:0".parse().expect("addr");
+        let instance = server::app(&config).await.expect("app builds");
+        instance.state.db.clone().close().await.expect("close");
+        let listener = TcpListener::bind(config.addr).await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        tokio::spawn(async move {
+            let _ = server::serve(instance, listener).await;
+        });
+        base
+    }
+
+    /// Calls a server function by its stable endpoint, with form-encoded arguments.
+    pub async fn call(&self, client: &Client, endpoint: &str, form: &[(&str, &str)]) -> Response {
+        client.post(format!("{}/api/{endpoint}", self.base)).form(form).send().await.expect("request")
+    }
+
+    /// Loads a page as a browser does (asking for HTML).
+    pub async fn get(&self, client: &Client, path: &str) -> Response {
+        client.get(format!("{}{path}", self.base)).header("Accept", "text/html").send().await.expect("request")
+    }
+
+    /// First run: owner account + workspace; returns the workspace id.
+    pub async fn setup_owner(&self, client: &Client) -> Uuid {
+        let res = self
+            .call(client, "auth/setup", &[("name", "Olivia Owner"), ("email", OWNER_EMAIL), ("password", PASSWORD), ("workspace_name", "Acme")])
+            .await;
+        assert_eq!(res.status(), StatusCode::OK, "setup: {}", res.text().await.unwrap_or_default());
+        workspace_in_location(&res)
+    }
+
+    pub async fn login(&self, client: &Client, email: &str, password: &str) -> Response {
+        self.call(client, "auth/login", &[("email", email), ("password", password)]).await
+    }
+
+    /// The signed-in user as the shell sees them, or `Value::Null`.
+    pub async fn viewer(&self, client: &Client) -> Value {
+        let res = self.call(client, "auth/viewer", &[]).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json().await.expect("json")
+    }
+
+    /// Creates an invitation and returns its link's token.
+    pub async fn invite(&self, client: &Client, workspace: Uuid, role: &str) -> String {
+        let ws = workspace.to_string();
+        let res = self.call(client, "workspaces/invite", &[("workspace_id", &ws), ("role", role), ("days", "7")]).await;
+        assert_eq!(res.status(), StatusCode::OK, "invite: {}", res.text().await.unwrap_or_default());
+        let body: Value = res.json().await.expect("json");
+        body["path"].as_str().expect("path").trim_start_matches("/invite/").to_owned()
+    }
+
+    /// A new person joins `workspace` through a fresh invitation with `role`; returns their browser and id.
+    pub async fn join_as(&self, owner: &Client, workspace: Uuid, role: &str, email: &str) -> (Client, Uuid) {
+        let token = self.invite(owner, workspace, role).await;
+        let client = browser();
+        let res = self
+            .call(&client, "invitations/signup", &[("token", &token), ("name", "Ivan Invitee"), ("email", email), ("password", PASSWORD)])
+            .await;
+        assert_eq!(res.status(), StatusCode::OK, "join: {}", res.text().await.unwrap_or_default());
+        let id = self.viewer(&client).await["id"].as_str().expect("id").parse().expect("uuid");
+        (client, id)
+    }
+}
+
+/// The workspace a server function redirected to (`Location: /w/<id>`).
+pub fn workspace_in_location(res: &Response) -> Uuid {
+    let location = res.headers().get("location").and_then(|l| l.to_str().ok()).expect("location header");
+    location.trim_start_matches("/w/").parse().expect("workspace id in location")
+}
+
+/// Asserts the status and returns the typed error body.
+pub async fn expect_error(res: Response, status: StatusCode) -> Value {
+    assert_eq!(res.status(), status);
+    res.json().await.expect("error body is JSON")
+}
+
+pub async fn count(db: &DatabaseConnection, table: &str) -> i64 {
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), format!("SELECT COUNT(*) AS n FROM {table}")))
+        .await
+        .expect("count")
+        .expect("row");
+    row.try_get::<i64>("", "n").expect("n")
+}

@@ -1,0 +1,8 @@
+//! Integration tests: the real router on an ephemeral port, driven over HTTP like a browser.
+//! Every test runs on SQLite, and also on PostgreSQL when `TEST_DATABASE_URL` is set.
+
+mod helpers;
+
+mod auth;
+mod security;
+mod workspaces;
