@@ -1,0 +1,60 @@
+/** Shared people, and the steps every spec takes: open a page and wait for hydration, screenshot. */
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { expect, type Page } from '@playwright/test';
+
+import { SCREENSHOT_DIR } from './paths';
+
+export const OWNER = {
+  name: 'Olivia Owner',
+  email: 'olivia@example.com',
+  password: 'correct horse battery',
+};
+export const WORKSPACE = 'Acme Operations';
+export const INVITEE = {
+  name: 'Ivan Invitee',
+  email: 'ivan@example.com',
+  password: 'invitee-secret-42',
+};
+
+/** A workspace page: /w/<uuid> (optionally a sub-page). */
+export const WORKSPACE_URL = /\/w\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * The page is rendered on the server, then hydrated by the wasm bundle; event handlers exist only
+ * after that. There is no "hydrated" flag, so wait until the network is idle (bundle loaded).
+ */
+export async function hydrated(page: Page): Promise<void> {
+  await page.waitForLoadState('networkidle');
+}
+
+/** Opens `url` and waits for hydration; returns the main response. */
+export async function open(page: Page, url: string) {
+  const res = await page.goto(url);
+  await hydrated(page);
+  return res;
+}
+
+/** Saves a full-page screenshot as screenshots/<name>.png. */
+export async function shot(page: Page, name: string): Promise<void> {
+  fs.mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  await page.screenshot({ path: path.join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
+}
+
+/** Signs in on the sign-in page the browser is on (already hydrated). */
+export async function signIn(page: Page, who: { email: string; password: string }): Promise<void> {
+  await expect(page.getByRole('heading', { name: 'Sign in' })).toBeVisible();
+  await page.locator('input[name=email]').fill(who.email);
+  await page.locator('input[name=password]').fill(who.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+/** Opens the owner's workspace (the home page redirects to it) and returns its URL. */
+export async function openOwnerWorkspace(page: Page): Promise<string> {
+  await page.goto('/');
+  await page.waitForURL(WORKSPACE_URL);
+  await hydrated(page);
+  await expect(page.getByTestId('workspace-name')).toHaveText(WORKSPACE);
+  return page.url();
+}

@@ -1,0 +1,40 @@
+/** Profile settings: theme and time zone are saved and survive a reload. */
+import { expect, test } from '@playwright/test';
+
+import { OWNER, open, shot } from '../support/app';
+
+test.describe.configure({ mode: 'serial' });
+
+test('the dark theme is saved', async ({ page }) => {
+  await open(page, '/profile');
+  await expect(page.getByRole('heading', { name: 'Profile', level: 1 })).toBeVisible();
+  await expect(page.locator('input[name=name]')).toHaveValue(OWNER.name);
+  await shot(page, 'profile');
+
+  await page.getByRole('radio', { name: 'Dark' }).check();
+  // Applied at once, before saving.
+  await expect(page.locator('html')).toHaveAttribute('data-theme', 'dark');
+  await page.getByRole('button', { name: 'Save profile' }).click();
+  await expect(page.getByText('Saved.', { exact: true })).toBeVisible();
+
+  await page.reload();
+  await page.waitForLoadState('networkidle');
+  await expect(page.locator('html')).toHaveAttribute('data-theme', 'dark');
+  await expect(page.getByRole('radio', { name: 'Dark' })).toBeChecked();
+  await shot(page, 'profile-dark');
+});
+
+test('the time zone is saved', async ({ page }) => {
+  await open(page, '/profile');
+  const zone = page.locator('input[name=timezone]');
+  await expect(zone).toBeVisible();
+  await expect(page.locator('datalist#timezones option[value="Europe/Berlin"]')).toHaveCount(1);
+  await zone.fill('Europe/Berlin');
+  await page.getByRole('button', { name: 'Save profile' }).click();
+  await expect(page.getByText('Saved.', { exact: true })).toBeVisible();
+
+  await page.reload();
+  await page.waitForLoadState('networkidle');
+  await expect(page.locator('input[name=timezone]')).toHaveValue('Europe/Berlin');
+  await shot(page, 'profile-timezone');
+});
