@@ -113,10 +113,10 @@ impl FromServerFnError for AppError {
         // The server serialises an error exactly once, right before answering: the place to turn
         // the variant into a status code for every server function at once.
         #[cfg(feature = "ssr")]
-        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-            if let Ok(status) = http::StatusCode::from_u16(self.status()) {
-                response.set_status(status);
-            }
+        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
+            && let Ok(status) = http::StatusCode::from_u16(self.status())
+        {
+            response.set_status(status);
         }
         serde_json::to_vec(self)
             .map(Into::into)

@@ -54,10 +54,11 @@ fn theme_from_cookie() -> &'static str {
         let cookies = parts.headers.get_all(http::header::COOKIE);
         for header in cookies.iter().filter_map(|h| h.to_str().ok()) {
             for pair in header.split(';') {
-                if let Some(value) = pair.trim().strip_prefix(auth::model::THEME_COOKIE).and_then(|v| v.strip_prefix('=')) {
-                    if let Some(theme) = auth::model::Theme::parse(value) {
-                        return theme.as_str();
-                    }
+                if let Some(value) =
+                    pair.trim().strip_prefix(auth::model::THEME_COOKIE).and_then(|v| v.strip_prefix('='))
+                    && let Some(theme) = auth::model::Theme::parse(value)
+                {
+                    return theme.as_str();
                 }
             }
         }

@@ -29,6 +29,41 @@ export async function hydrated(page: Page): Promise<void> {
   await page.waitForLoadState('networkidle');
 }
 
+/**
+ * Runs `action` (e.g. a click that submits a form), then waits until the page has had no request
+ * in flight for `quietMs`: the action's server call and every refresh it triggers have finished,
+ * so what is on screen now is what the user is left looking at.
+ */
+export async function settle(page: Page, action: () => Promise<unknown>, quietMs = 750, timeoutMs = 20_000): Promise<void> {
+  let inFlight = 0;
+  let lastChange = Date.now();
+  const up = () => {
+    inFlight++;
+    lastChange = Date.now();
+  };
+  const down = () => {
+    inFlight = Math.max(0, inFlight - 1);
+    lastChange = Date.now();
+  };
+  page.on('request', up);
+  page.on('requestfinished', down);
+  page.on('requestfailed', down);
+  try {
+    await action();
+    lastChange = Date.now();
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (inFlight === 0 && Date.now() - lastChange >= quietMs) return;
+      await page.waitForTimeout(50);
+    }
+    throw new Error(`the page kept talking to the server for ${timeoutMs} ms`);
+  } finally {
+    page.off('request', up);
+    page.off('requestfinished', down);
+    page.off('requestfailed', down);
+  }
+}
+
 /** Opens `url` and waits for hydration; returns the main response. */
 export async function open(page: Page, url: string) {
   const res = await page.goto(url);

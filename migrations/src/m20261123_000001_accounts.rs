@@ -6,11 +6,7 @@ use sea_orm_migration::{prelude::*, schema::*};
 pub struct Migration;
 
 fn fk(from: &'static str, col: &'static str, to: &'static str) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .from(from, col)
-        .to(to, "id")
-        .on_delete(ForeignKeyAction::Cascade)
-        .take()
+    ForeignKey::create().from(from, col).to(to, "id").on_delete(ForeignKeyAction::Cascade).take()
 }
 
 #[async_trait::async_trait]
@@ -47,9 +43,7 @@ impl MigrationTrait for Migration {
                     .take(),
             )
             .await?;
-        manager
-            .create_index(Index::create().name("idx_sessions_user").table("sessions").col("user_id").take())
-            .await?;
+        manager.create_index(Index::create().name("idx_sessions_user").table("sessions").col("user_id").take()).await?;
         manager
             .create_index(Index::create().name("idx_sessions_expiry").table("sessions").col("expires_at").take())
             .await?;
@@ -123,7 +117,9 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(Index::create().name("idx_invitations_workspace").table("invitations").col("workspace_id").take())
+            .create_index(
+                Index::create().name("idx_invitations_workspace").table("invitations").col("workspace_id").take(),
+            )
             .await?;
 
         manager

@@ -34,7 +34,7 @@ pub fn load_or_create(path: &Path) -> anyhow::Result<Key> {
 }
 
 fn decode_hex(s: &str) -> anyhow::Result<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         bail!("odd number of hex digits");
     }
     (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).context("invalid hex digit")).collect()

@@ -151,10 +151,10 @@ pub async fn serve(instance: Instance, listener: tokio::net::TcpListener) -> any
         loop {
             tick.tick().await;
             state.login_limiter.prune();
-            if n % 10 == 0 {
-                if let Err(e) = sessions.delete_expired().await {
-                    tracing::warn!(error = %e, "could not delete expired sessions");
-                }
+            if n.is_multiple_of(10)
+                && let Err(e) = sessions.delete_expired().await
+            {
+                tracing::warn!(error = %e, "could not delete expired sessions");
             }
             n += 1;
         }

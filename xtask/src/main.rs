@@ -49,7 +49,8 @@ fn build() -> anyhow::Result<()> {
         .context("wasm-bindgen")?;
     let wasm = pkg.join(format!("{OUT_NAME}_bg.wasm"));
     optimise(&root, &wasm)?;
-    std::fs::copy(root.join("style/main.css"), pkg.join(format!("{OUT_NAME}.css"))).context("copying style/main.css")?;
+    std::fs::copy(root.join("style/main.css"), pkg.join(format!("{OUT_NAME}.css")))
+        .context("copying style/main.css")?;
     report(&wasm)
 }
 

@@ -24,7 +24,9 @@ pub(crate) async fn start_session(ctx: &Ctx, user: &users::Model) -> Result<(), 
 fn set_theme_cookie(ctx: &Ctx, theme: crate::auth::model::Theme) {
     let secure = if ctx.state.secure_cookies { "; Secure" } else { "" };
     let cookie = format!("{THEME_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax{secure}", theme.as_str());
-    if let (Some(res), Ok(value)) = (use_context::<leptos_axum::ResponseOptions>(), http::HeaderValue::from_str(&cookie)) {
+    if let (Some(res), Ok(value)) =
+        (use_context::<leptos_axum::ResponseOptions>(), http::HeaderValue::from_str(&cookie))
+    {
         res.append_header(http::header::SET_COOKIE, value);
     }
 }
@@ -97,7 +99,11 @@ pub async fn current_viewer() -> Result<Option<Viewer>, AppError> {
 
 /// Changes the password; every other session of this account is signed out.
 #[server(endpoint = "auth/change_password")]
-pub async fn change_password(current_password: String, new_password: String, confirm_password: String) -> Result<(), AppError> {
+pub async fn change_password(
+    current_password: String,
+    new_password: String,
+    confirm_password: String,
+) -> Result<(), AppError> {
     if new_password != confirm_password {
         return Err(AppError::validation("confirm_password", "The new passwords do not match."));
     }

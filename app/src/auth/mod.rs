@@ -3,9 +3,9 @@
 pub mod api;
 pub mod model;
 mod pages;
-mod profile;
 #[cfg(feature = "ssr")]
 pub mod password;
+mod profile;
 #[cfg(feature = "ssr")]
 pub mod service;
 #[cfg(feature = "ssr")]

@@ -75,7 +75,9 @@ pub struct SignInOptions {
 /// Only local paths are followed after sign-in, never another site.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') && !p.starts_with("/login") => p.to_owned(),
+        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') && !p.starts_with("/login") => {
+            p.to_owned()
+        }
         _ => "/".to_owned(),
     }
 }

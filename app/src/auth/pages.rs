@@ -10,7 +10,11 @@ use crate::validate_hint::MIN_PASSWORD_HINT;
 
 /// The centred card every signed-out screen sits in.
 #[component]
-pub fn AuthFrame(title: &'static str, #[prop(optional)] subtitle: Option<&'static str>, children: Children) -> impl IntoView {
+pub fn AuthFrame(
+    title: &'static str,
+    #[prop(optional)] subtitle: Option<&'static str>,
+    children: Children,
+) -> impl IntoView {
     view! {
         <Title text=format!("{title} · Flowdeck")/>
         <main class="center-page">

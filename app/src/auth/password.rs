@@ -1,7 +1,7 @@
 //! Password hashing with argon2id (OWASP parameters: 19 MiB, 2 passes), off the async threads.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 
 use crate::error::AppError;
 
@@ -19,7 +19,8 @@ pub async fn hash(password: String) -> Result<String, AppError> {
 /// Checks `password` against a stored PHC string. A malformed hash never matches.
 pub async fn verify(password: String, phc: String) -> Result<bool, AppError> {
     tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&phc).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        PasswordHash::new(&phc)
+            .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
     })
     .await
     .map_err(AppError::internal)

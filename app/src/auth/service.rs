@@ -40,7 +40,11 @@ fn duplicate_email() -> AppError {
 }
 
 /// Inserts a user. Hashes first, so a transaction is never held open across the slow hash.
-pub async fn insert_user(db: &impl ConnectionTrait, new: NewUser, password_hash: String) -> Result<users::Model, AppError> {
+pub async fn insert_user(
+    db: &impl ConnectionTrait,
+    new: NewUser,
+    password_hash: String,
+) -> Result<users::Model, AppError> {
     if users::Entity::find().filter(users::Column::Email.eq(&new.email)).one(db).await?.is_some() {
         return Err(duplicate_email());
     }
@@ -98,7 +102,9 @@ pub async fn setup(
         updated_at: Set(Utc::now()),
     };
     marker.insert(&txn).await.map_err(|e| match e.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(_)) => AppError::conflict("Flowdeck is already set up. Sign in instead."),
+        Some(SqlErr::UniqueConstraintViolation(_)) => {
+            AppError::conflict("Flowdeck is already set up. Sign in instead.")
+        }
         _ => e.into(),
     })?;
     let user = insert_user(&txn, new, hash).await?;
@@ -110,7 +116,9 @@ pub async fn setup(
 /// Open sign-up, when an instance administrator turned it on.
 pub async fn signup(db: &DatabaseConnection, new: NewUser) -> Result<users::Model, AppError> {
     if !settings::service::open_signup(db).await? {
-        return Err(AppError::forbidden("Sign-up is by invitation only. Ask a workspace admin for an invitation link."));
+        return Err(AppError::forbidden(
+            "Sign-up is by invitation only. Ask a workspace admin for an invitation link.",
+        ));
     }
     create_user(db, new).await
 }
@@ -137,13 +145,20 @@ pub async fn authenticate(state: &AppState, email: &str, password: &str, ip: IpA
             active.last_login_at = Set(Some(Utc::now()));
             Ok(active.update(&state.db).await?)
         }
-        Some(u) if matches => Err(AppError::forbidden(format!("This account is {}. Contact your administrator.", u.status))),
+        Some(u) if matches => {
+            Err(AppError::forbidden(format!("This account is {}. Contact your administrator.", u.status)))
+        }
         _ => Err(AppError::Validation { field: None, message: BAD_CREDENTIALS.into() }),
     }
 }
 
 /// Replaces the password after checking the current one.
-pub async fn change_password(db: &DatabaseConnection, user: &users::Model, current: &str, new: &str) -> Result<(), AppError> {
+pub async fn change_password(
+    db: &DatabaseConnection,
+    user: &users::Model,
+    current: &str,
+    new: &str,
+) -> Result<(), AppError> {
     let new = validate::new_password("new_password", new)?;
     if !password::verify(current.to_owned(), user.password_hash.clone()).await? {
         return Err(AppError::validation("current_password", "Current password is incorrect."));

@@ -25,7 +25,8 @@ impl DbSessionStore {
 
     /// Removes sessions past their expiry; the host calls this periodically.
     pub async fn delete_expired(&self) -> std::result::Result<u64, sea_orm::DbErr> {
-        let res = sessions::Entity::delete_many().filter(sessions::Column::ExpiresAt.lt(Utc::now())).exec(&self.db).await?;
+        let res =
+            sessions::Entity::delete_many().filter(sessions::Column::ExpiresAt.lt(Utc::now())).exec(&self.db).await?;
         Ok(res.rows_affected)
     }
 
@@ -102,7 +103,11 @@ impl SessionStore for DbSessionStore {
 }
 
 /// Ends every session of `user_id` except `keep` (after a password change).
-pub async fn end_other_sessions(db: &DatabaseConnection, user_id: Uuid, keep: Option<Id>) -> std::result::Result<u64, sea_orm::DbErr> {
+pub async fn end_other_sessions(
+    db: &DatabaseConnection,
+    user_id: Uuid,
+    keep: Option<Id>,
+) -> std::result::Result<u64, sea_orm::DbErr> {
     let mut q = sessions::Entity::delete_many().filter(sessions::Column::UserId.eq(user_id));
     if let Some(keep) = keep {
         q = q.filter(sessions::Column::Id.ne(keep.to_string()));

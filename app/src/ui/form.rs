@@ -15,7 +15,10 @@ where
 }
 
 /// `aria-invalid` for `field` while the error names it.
-pub fn invalid(error: Signal<Option<AppError>>, field: &'static str) -> impl Fn() -> Option<&'static str> + Send + Sync + Copy {
+pub fn invalid(
+    error: Signal<Option<AppError>>,
+    field: &'static str,
+) -> impl Fn() -> Option<&'static str> + Send + Sync + Copy {
     move || error.with(|e| e.as_ref().and_then(|e| e.field()) == Some(field)).then_some("true")
 }
 

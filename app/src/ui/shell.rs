@@ -58,8 +58,12 @@ pub fn Shell() -> impl IntoView {
 /// `<details>` menus close on a click elsewhere and on Escape, as menus do.
 fn close_menus_on_outside_click() {
     let close = |keep: Option<web_sys::Node>| {
-        let Some(doc) = web_sys::window().and_then(|w| w.document()) else { return };
-        let Ok(open) = doc.query_selector_all("details.menu[open]") else { return };
+        let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
+            return;
+        };
+        let Ok(open) = doc.query_selector_all("details.menu[open]") else {
+            return;
+        };
         for i in 0..open.length() {
             if let Some(node) = open.item(i) {
                 if keep.as_ref().is_some_and(|k| node.contains(Some(k))) {

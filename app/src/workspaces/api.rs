@@ -4,7 +4,9 @@ use leptos::prelude::*;
 use uuid::Uuid;
 
 use crate::error::AppError;
-use crate::workspaces::model::{CreatedInvitation, Flag, InvitationInfo, InvitationView, MemberView, Role, WorkspaceView};
+use crate::workspaces::model::{
+    CreatedInvitation, Flag, InvitationInfo, InvitationView, MemberView, Role, WorkspaceView,
+};
 #[cfg(feature = "ssr")]
 use {
     crate::auth::{api::start_session, password, service::NewUser, service::insert_user},
@@ -79,7 +81,12 @@ pub async fn remove_member(workspace_id: Uuid, user_id: Uuid) -> Result<(), AppE
 
 /// Creates an invitation link.
 #[server(endpoint = "workspaces/invite")]
-pub async fn invite(workspace_id: Uuid, role: Role, days: i64, email: Option<String>) -> Result<CreatedInvitation, AppError> {
+pub async fn invite(
+    workspace_id: Uuid,
+    role: Role,
+    days: i64,
+    email: Option<String>,
+) -> Result<CreatedInvitation, AppError> {
     let ctx = Ctx::load().await?;
     let me = ctx.require(workspace_id, Permission::Invite).await?;
     service::invite(ctx.db(), &me, role, days, email.as_deref()).await
@@ -122,7 +129,12 @@ pub async fn accept_invitation(token: String) -> Result<(), AppError> {
 
 /// A new person creates their account through an invitation link and joins, in one transaction.
 #[server(endpoint = "invitations/signup")]
-pub async fn signup_with_invitation(token: String, name: String, email: String, password: String) -> Result<(), AppError> {
+pub async fn signup_with_invitation(
+    token: String,
+    name: String,
+    email: String,
+    password: String,
+) -> Result<(), AppError> {
     let ctx = Ctx::load().await?;
     let new = NewUser::parse(&name, &email, &password, false)?;
     service::invitation_info(ctx.db(), &token).await?;

@@ -62,11 +62,8 @@ fn Members(w: WorkspaceView) -> impl IntoView {
         changed.update(|n| *n += 1);
         ws.refresh.update(|n| *n += 1);
     };
-    let actions = MemberActions {
-        set_role: ServerAction::new(),
-        set_flag: ServerAction::new(),
-        remove: ServerAction::new(),
-    };
+    let actions =
+        MemberActions { set_role: ServerAction::new(), set_flag: ServerAction::new(), remove: ServerAction::new() };
     after_success(actions.set_role, bump);
     after_success(actions.set_flag, bump);
     after_success(actions.remove, bump);

@@ -47,7 +47,13 @@ impl Role {
     /// The flags a member gets when given this role.
     pub fn default_flags(self) -> Flags {
         let manager = self.is_manager();
-        Flags { can_query: true, can_view_sources: true, can_invite: manager, can_manage_sync: manager, can_edit_settings: manager }
+        Flags {
+            can_query: true,
+            can_view_sources: true,
+            can_invite: manager,
+            can_manage_sync: manager,
+            can_edit_settings: manager,
+        }
     }
 }
 
@@ -73,7 +79,8 @@ pub enum Flag {
 }
 
 impl Flag {
-    pub const ALL: [Flag; 5] = [Flag::CanQuery, Flag::CanViewSources, Flag::CanInvite, Flag::CanManageSync, Flag::CanEditSettings];
+    pub const ALL: [Flag; 5] =
+        [Flag::CanQuery, Flag::CanViewSources, Flag::CanInvite, Flag::CanManageSync, Flag::CanEditSettings];
 
     pub fn label(self) -> &'static str {
         match self {

@@ -36,7 +36,11 @@ fn member_row(workspace_id: Uuid, user_id: Uuid, role: Role) -> workspace_member
 }
 
 /// Creates a workspace owned by `owner`; run it inside the caller's transaction.
-pub async fn create_workspace(db: &impl ConnectionTrait, owner: Uuid, name: &str) -> Result<workspaces::Model, AppError> {
+pub async fn create_workspace(
+    db: &impl ConnectionTrait,
+    owner: Uuid,
+    name: &str,
+) -> Result<workspaces::Model, AppError> {
     let name = validate::workspace_name("name", name)?;
     let now = Utc::now();
     let workspace = workspaces::ActiveModel {
@@ -53,7 +57,11 @@ pub async fn create_workspace(db: &impl ConnectionTrait, owner: Uuid, name: &str
 }
 
 /// Creates a workspace and makes it the user's current one.
-pub async fn create_for_user(db: &DatabaseConnection, user: &users::Model, name: &str) -> Result<workspaces::Model, AppError> {
+pub async fn create_for_user(
+    db: &DatabaseConnection,
+    user: &users::Model,
+    name: &str,
+) -> Result<workspaces::Model, AppError> {
     let txn = db.begin().await?;
     let workspace = create_workspace(&txn, user.id, name).await?;
     remember_workspace(&txn, user, workspace.id).await?;
@@ -62,7 +70,11 @@ pub async fn create_for_user(db: &DatabaseConnection, user: &users::Model, name:
 }
 
 /// Records the workspace `/` opens next time.
-pub async fn remember_workspace(db: &impl ConnectionTrait, user: &users::Model, workspace_id: Uuid) -> Result<(), AppError> {
+pub async fn remember_workspace(
+    db: &impl ConnectionTrait,
+    user: &users::Model,
+    workspace_id: Uuid,
+) -> Result<(), AppError> {
     if user.last_workspace_id != Some(workspace_id) {
         let mut active = user.clone().into_active_model();
         active.last_workspace_id = Set(Some(workspace_id));
@@ -150,7 +162,11 @@ pub async fn members(db: &DatabaseConnection, workspace_id: Uuid) -> Result<Vec<
     Ok(list)
 }
 
-async fn target_member(db: &impl ConnectionTrait, workspace_id: Uuid, user_id: Uuid) -> Result<workspace_members::Model, AppError> {
+async fn target_member(
+    db: &impl ConnectionTrait,
+    workspace_id: Uuid,
+    user_id: Uuid,
+) -> Result<workspace_members::Model, AppError> {
     active_members(workspace_id).filter(workspace_members::Column::UserId.eq(user_id)).one(db).await?.or_not_found()
 }
 
@@ -192,7 +208,13 @@ pub async fn set_role(db: &DatabaseConnection, me: &Membership, user_id: Uuid, r
 }
 
 /// Grants or withdraws one flag. Owners and admins hold every flag; viewers hold no write flag.
-pub async fn set_flag(db: &DatabaseConnection, me: &Membership, user_id: Uuid, flag: Flag, value: bool) -> Result<(), AppError> {
+pub async fn set_flag(
+    db: &DatabaseConnection,
+    me: &Membership,
+    user_id: Uuid,
+    flag: Flag,
+    value: bool,
+) -> Result<(), AppError> {
     let target = target_member(db, me.workspace_id, user_id).await?;
     let role = Role::parse(&target.role).or_not_found()?;
     if role.is_manager() {
@@ -251,10 +273,16 @@ pub async fn invite(
     email: Option<&str>,
 ) -> Result<CreatedInvitation, AppError> {
     if role < me.role {
-        return Err(AppError::forbidden(format!("You cannot invite someone as {}: that is above your own role.", role.label())));
+        return Err(AppError::forbidden(format!(
+            "You cannot invite someone as {}: that is above your own role.",
+            role.label()
+        )));
     }
     if role == Role::Owner {
-        return Err(AppError::validation("role", "Invite as admin, member or viewer; promote to owner after they join."));
+        return Err(AppError::validation(
+            "role",
+            "Invite as admin, member or viewer; promote to owner after they join.",
+        ));
     }
     if !(1..=MAX_INVITE_DAYS).contains(&days) {
         return Err(AppError::validation("days", format!("An invitation lasts between 1 and {MAX_INVITE_DAYS} days.")));
@@ -352,10 +380,10 @@ pub async fn invitation_info(db: &DatabaseConnection, token: &str) -> Result<Inv
 /// even under concurrent accepts) and adds or reactivates the membership.
 pub async fn accept_invitation(db: &impl ConnectionTrait, token: &str, user: &users::Model) -> Result<Uuid, AppError> {
     let row = usable_invitation(db, token).await?;
-    if let Some(email) = &row.email {
-        if *email != user.email {
-            return Err(AppError::forbidden(format!("This invitation is for {email}. Sign in with that account.")));
-        }
+    if let Some(email) = &row.email
+        && *email != user.email
+    {
+        return Err(AppError::forbidden(format!("This invitation is for {email}. Sign in with that account.")));
     }
     let claimed = invitations::Entity::update_many()
         .col_expr(invitations::Column::AcceptedAt, sea_orm::sea_query::Expr::value(Utc::now()))

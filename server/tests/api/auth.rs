@@ -39,7 +39,11 @@ async fn setup_is_only_possible_once(app: TestApp) {
     app.setup_owner(&browser()).await;
 
     let res = app
-        .call(&browser(), "auth/setup", &[("name", "Mallory"), ("email", "m@example.com"), ("password", PASSWORD), ("workspace_name", "Evil")])
+        .call(
+            &browser(),
+            "auth/setup",
+            &[("name", "Mallory"), ("email", "m@example.com"), ("password", PASSWORD), ("workspace_name", "Evil")],
+        )
         .await;
 
     let err = expect_error(res, StatusCode::CONFLICT).await;
@@ -54,7 +58,12 @@ async fn login_and_logout(app: TestApp) {
 
     let res = app.login(&client, "  Owner@Example.com ", PASSWORD).await;
     assert_eq!(res.status(), StatusCode::OK);
-    let cookie = res.headers().get_all("set-cookie").iter().filter_map(|c| c.to_str().ok()).find(|c| c.starts_with("flowdeck_session="));
+    let cookie = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|c| c.to_str().ok())
+        .find(|c| c.starts_with("flowdeck_session="));
     let cookie = cookie.expect("a session cookie").to_owned();
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
     assert_eq!(app.viewer(&client).await["email"], OWNER_EMAIL);
@@ -78,8 +87,10 @@ async fn session_survives_a_restart(mut app: TestApp) {
 async fn wrong_password_and_unknown_email_get_the_same_answer(app: TestApp) {
     app.setup_owner(&browser()).await;
 
-    let wrong = expect_error(app.login(&browser(), OWNER_EMAIL, "not the password").await, StatusCode::BAD_REQUEST).await;
-    let unknown = expect_error(app.login(&browser(), "nobody@example.com", PASSWORD).await, StatusCode::BAD_REQUEST).await;
+    let wrong =
+        expect_error(app.login(&browser(), OWNER_EMAIL, "not the password").await, StatusCode::BAD_REQUEST).await;
+    let unknown =
+        expect_error(app.login(&browser(), "nobody@example.com", PASSWORD).await, StatusCode::BAD_REQUEST).await;
 
     assert_eq!(wrong["message"], "Email or password is incorrect.");
     assert_eq!(wrong, unknown);
@@ -108,14 +119,22 @@ async fn bad_signup_input_is_refused_and_nothing_is_written(app: TestApp) {
     ];
     for ((name, email, password, workspace), field) in cases {
         let res = app
-            .call(&browser(), "auth/setup", &[("name", name), ("email", email), ("password", password), ("workspace_name", workspace)])
+            .call(
+                &browser(),
+                "auth/setup",
+                &[("name", name), ("email", email), ("password", password), ("workspace_name", workspace)],
+            )
             .await;
         let err = expect_error(res, StatusCode::BAD_REQUEST).await;
         assert_eq!(err["field"], field, "{err}");
     }
     let oversize = "x".repeat(101);
     let res = app
-        .call(&browser(), "auth/setup", &[("name", &oversize), ("email", "ada@example.com"), ("password", PASSWORD), ("workspace_name", "Acme")])
+        .call(
+            &browser(),
+            "auth/setup",
+            &[("name", &oversize), ("email", "ada@example.com"), ("password", PASSWORD), ("workspace_name", "Acme")],
+        )
         .await;
     assert_eq!(expect_error(res, StatusCode::BAD_REQUEST).await["field"], "name");
     let res = app.call(&browser(), "auth/setup", &[("name", "Ada")]).await;
@@ -132,15 +151,31 @@ async fn password_change_signs_out_other_sessions(app: TestApp) {
     app.login(&elsewhere, OWNER_EMAIL, PASSWORD).await;
 
     let wrong = app
-        .call(&here, "auth/change_password", &[("current_password", "nope"), ("new_password", "new password 1"), ("confirm_password", "new password 1")])
+        .call(
+            &here,
+            "auth/change_password",
+            &[("current_password", "nope"), ("new_password", "new password 1"), ("confirm_password", "new password 1")],
+        )
         .await;
     assert_eq!(expect_error(wrong, StatusCode::BAD_REQUEST).await["field"], "current_password");
     let mismatch = app
-        .call(&here, "auth/change_password", &[("current_password", PASSWORD), ("new_password", "new password 1"), ("confirm_password", "other")])
+        .call(
+            &here,
+            "auth/change_password",
+            &[("current_password", PASSWORD), ("new_password", "new password 1"), ("confirm_password", "other")],
+        )
         .await;
     assert_eq!(expect_error(mismatch, StatusCode::BAD_REQUEST).await["field"], "confirm_password");
     let res = app
-        .call(&here, "auth/change_password", &[("current_password", PASSWORD), ("new_password", "new password 1"), ("confirm_password", "new password 1")])
+        .call(
+            &here,
+            "auth/change_password",
+            &[
+                ("current_password", PASSWORD),
+                ("new_password", "new password 1"),
+                ("confirm_password", "new password 1"),
+            ],
+        )
         .await;
     assert_eq!(res.status(), StatusCode::OK);
 
@@ -154,15 +189,31 @@ async fn profile_saves_timezone_and_theme(app: TestApp) {
     let client = browser();
     app.setup_owner(&client).await;
 
-    let bad = app.call(&client, "auth/update_profile", &[("name", "Olivia"), ("timezone", "Mars/Olympus"), ("theme", "dark")]).await;
+    let bad = app
+        .call(&client, "auth/update_profile", &[("name", "Olivia"), ("timezone", "Mars/Olympus"), ("theme", "dark")])
+        .await;
     assert_eq!(expect_error(bad, StatusCode::BAD_REQUEST).await["field"], "timezone");
-    let res = app.call(&client, "auth/update_profile", &[("name", "Olivia O."), ("timezone", "Europe/Berlin"), ("theme", "dark")]).await;
+    let res = app
+        .call(
+            &client,
+            "auth/update_profile",
+            &[("name", "Olivia O."), ("timezone", "Europe/Berlin"), ("theme", "dark")],
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
-    let theme_cookie = res.headers().get_all("set-cookie").iter().filter_map(|c| c.to_str().ok()).any(|c| c.starts_with("flowdeck_theme=dark"));
+    let theme_cookie = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|c| c.to_str().ok())
+        .any(|c| c.starts_with("flowdeck_theme=dark"));
     assert!(theme_cookie);
 
     let me = app.viewer(&client).await;
-    assert_eq!((me["name"].as_str(), me["timezone"].as_str(), me["theme"].as_str()), (Some("Olivia O."), Some("Europe/Berlin"), Some("dark")));
+    assert_eq!(
+        (me["name"].as_str(), me["timezone"].as_str(), me["theme"].as_str()),
+        (Some("Olivia O."), Some("Europe/Berlin"), Some("dark"))
+    );
     let html = app.get(&client, "/profile").await.text().await.expect("html");
     assert!(html.contains(r#"data-theme="dark""#), "the server renders the chosen theme");
     let zones: Vec<String> = app.call(&client, "auth/timezones", &[]).await.json().await.expect("json");

@@ -40,10 +40,10 @@ pub enum Backend {
 impl Backend {
     pub fn available() -> Vec<Backend> {
         let mut list = vec![Backend::Sqlite];
-        if let Ok(url) = std::env::var("TEST_DATABASE_URL") {
-            if !url.is_empty() {
-                list.push(Backend::Postgres(url));
-            }
+        if let Ok(url) = std::env::var("TEST_DATABASE_URL")
+            && !url.is_empty()
+        {
+            list.push(Backend::Postgres(url));
         }
         list
     }
@@ -182,7 +182,11 @@ impl TestApp {
     /// First run: owner account + workspace; returns the workspace id.
     pub async fn setup_owner(&self, client: &Client) -> Uuid {
         let res = self
-            .call(client, "auth/setup", &[("name", "Olivia Owner"), ("email", OWNER_EMAIL), ("password", PASSWORD), ("workspace_name", "Acme")])
+            .call(
+                client,
+                "auth/setup",
+                &[("name", "Olivia Owner"), ("email", OWNER_EMAIL), ("password", PASSWORD), ("workspace_name", "Acme")],
+            )
             .await;
         assert_eq!(res.status(), StatusCode::OK, "setup: {}", res.text().await.unwrap_or_default());
         workspace_in_location(&res)
@@ -213,7 +217,11 @@ impl TestApp {
         let token = self.invite(owner, workspace, role).await;
         let client = browser();
         let res = self
-            .call(&client, "invitations/signup", &[("token", &token), ("name", "Ivan Invitee"), ("email", email), ("password", PASSWORD)])
+            .call(
+                &client,
+                "invitations/signup",
+                &[("token", &token), ("name", "Ivan Invitee"), ("email", email), ("password", PASSWORD)],
+            )
             .await;
         assert_eq!(res.status(), StatusCode::OK, "join: {}", res.text().await.unwrap_or_default());
         let id = self.viewer(&client).await["id"].as_str().expect("id").parse().expect("uuid");
@@ -235,7 +243,10 @@ pub async fn expect_error(res: Response, status: StatusCode) -> Value {
 
 pub async fn count(db: &DatabaseConnection, table: &str) -> i64 {
     let row = db
-        .query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), format!("SELECT COUNT(*) AS n FROM {table}")))
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            format!("SELECT COUNT(*) AS n FROM {table}"),
+        ))
         .await
         .expect("count")
         .expect("row");

@@ -23,11 +23,16 @@ async fn invitation_signup_joins_with_the_role(app: TestApp) {
     let workspace = app.setup_owner(&owner).await;
     let token = app.invite(&owner, workspace, "member").await;
 
-    let info: serde_json::Value = app.call(&browser(), "invitations/info", &[("token", &token)]).await.json().await.expect("json");
+    let info: serde_json::Value =
+        app.call(&browser(), "invitations/info", &[("token", &token)]).await.json().await.expect("json");
     assert_eq!((info["workspace_name"].as_str(), info["role"].as_str()), (Some("Acme"), Some("member")));
     let invitee = browser();
     let res = app
-        .call(&invitee, "invitations/signup", &[("token", &token), ("name", "Ivan"), ("email", "ivan@example.com"), ("password", PASSWORD)])
+        .call(
+            &invitee,
+            "invitations/signup",
+            &[("token", &token), ("name", "Ivan"), ("email", "ivan@example.com"), ("password", PASSWORD)],
+        )
         .await;
 
     assert_eq!(res.status(), StatusCode::OK);
@@ -35,8 +40,12 @@ async fn invitation_signup_joins_with_the_role(app: TestApp) {
     let me = app.viewer(&invitee).await;
     assert_eq!(me["workspaces"][0]["id"], workspace.to_string());
     assert_eq!(me["workspaces"][0]["role"], "member");
-    let members: Vec<serde_json::Value> =
-        app.call(&owner, "workspaces/members", &[("workspace_id", &workspace.to_string())]).await.json().await.expect("json");
+    let members: Vec<serde_json::Value> = app
+        .call(&owner, "workspaces/members", &[("workspace_id", &workspace.to_string())])
+        .await
+        .json()
+        .await
+        .expect("json");
     assert_eq!(members.len(), 2);
 }
 
@@ -47,7 +56,8 @@ async fn invitation_cannot_be_reused_or_used_after_expiry(app: TestApp) {
     let first = [("token", token.as_str()), ("name", "First"), ("email", "first@example.com"), ("password", PASSWORD)];
     assert_eq!(app.call(&browser(), "invitations/signup", &first).await.status(), StatusCode::OK);
 
-    let again = [("token", token.as_str()), ("name", "Second"), ("email", "second@example.com"), ("password", PASSWORD)];
+    let again =
+        [("token", token.as_str()), ("name", "Second"), ("email", "second@example.com"), ("password", PASSWORD)];
     let err = expect_error(app.call(&browser(), "invitations/signup", &again).await, StatusCode::CONFLICT).await;
     assert!(err["message"].as_str().unwrap_or_default().contains("already been used"), "{err}");
 
@@ -59,7 +69,9 @@ async fn invitation_cannot_be_reused_or_used_after_expiry(app: TestApp) {
     let late = [("token", expiring.as_str()), ("name", "Late"), ("email", "late@example.com"), ("password", PASSWORD)];
     let err = expect_error(app.call(&browser(), "invitations/signup", &late).await, StatusCode::CONFLICT).await;
     assert!(err["message"].as_str().unwrap_or_default().contains("expired"), "{err}");
-    let bogus = expect_error(app.call(&browser(), "invitations/info", &[("token", "nonsense")]).await, StatusCode::BAD_REQUEST).await;
+    let bogus =
+        expect_error(app.call(&browser(), "invitations/info", &[("token", "nonsense")]).await, StatusCode::BAD_REQUEST)
+            .await;
     assert!(bogus["message"].as_str().unwrap_or_default().contains("not valid"));
 
     assert_eq!(count(&app.db, "users").await, 2, "failed joins write no account");
@@ -92,11 +104,15 @@ async fn viewer_cannot_rename_or_invite(app: TestApp) {
     let ws = workspace.to_string();
 
     let rename = app.call(&viewer, "workspaces/rename", &[("workspace_id", &ws), ("name", "Hijacked")]).await;
-    let invite = app.call(&viewer, "workspaces/invite", &[("workspace_id", &ws), ("role", "viewer"), ("days", "7")]).await;
+    let invite =
+        app.call(&viewer, "workspaces/invite", &[("workspace_id", &ws), ("role", "viewer"), ("days", "7")]).await;
 
-    assert!(expect_error(rename, StatusCode::FORBIDDEN).await["message"].as_str().unwrap_or_default().contains("settings"));
+    assert!(
+        expect_error(rename, StatusCode::FORBIDDEN).await["message"].as_str().unwrap_or_default().contains("settings")
+    );
     assert_eq!(invite.status(), StatusCode::FORBIDDEN);
-    let seen: serde_json::Value = app.call(&viewer, "workspaces/get", &[("workspace_id", &ws)]).await.json().await.expect("json");
+    let seen: serde_json::Value =
+        app.call(&viewer, "workspaces/get", &[("workspace_id", &ws)]).await.json().await.expect("json");
     assert_eq!(seen["name"], "Acme", "the name is unchanged and the viewer can still read it");
     assert_eq!(count(&app.db, "invitations").await, 1, "only the owner's invitation exists");
 }
@@ -109,12 +125,17 @@ async fn members_need_flags_that_admins_grant(app: TestApp) {
     let invite = [("workspace_id", ws.as_str()), ("role", "member"), ("days", "1")];
     assert_eq!(app.call(&member, "workspaces/invite", &invite).await.status(), StatusCode::FORBIDDEN);
 
-    let grant = [("workspace_id", ws.as_str()), ("user_id", &member_id.to_string()), ("flag", "can_invite"), ("value", "true")];
+    let grant =
+        [("workspace_id", ws.as_str()), ("user_id", &member_id.to_string()), ("flag", "can_invite"), ("value", "true")];
     assert_eq!(app.call(&owner, "workspaces/set_flag", &grant).await.status(), StatusCode::OK);
 
     assert_eq!(app.call(&member, "workspaces/invite", &invite).await.status(), StatusCode::OK);
     let as_admin = [("workspace_id", ws.as_str()), ("role", "admin"), ("days", "1")];
-    assert_eq!(app.call(&member, "workspaces/invite", &as_admin).await.status(), StatusCode::FORBIDDEN, "no invitations above one's own role");
+    assert_eq!(
+        app.call(&member, "workspaces/invite", &as_admin).await.status(),
+        StatusCode::FORBIDDEN,
+        "no invitations above one's own role"
+    );
     let self_promote = [("workspace_id", ws.as_str()), ("user_id", &member_id.to_string()), ("role", "admin")];
     assert_eq!(app.call(&member, "workspaces/set_role", &self_promote).await.status(), StatusCode::FORBIDDEN);
 }
@@ -126,16 +147,26 @@ async fn last_owner_cannot_be_demoted_or_removed(app: TestApp) {
     let owner_id = app.viewer(&owner).await["id"].as_str().expect("id").to_owned();
     let (admin, admin_id) = app.join_as(&owner, workspace, "admin", "adam@example.com").await;
 
-    let demote = app.call(&owner, "workspaces/set_role", &[("workspace_id", &ws), ("user_id", &owner_id), ("role", "admin")]).await;
+    let demote = app
+        .call(&owner, "workspaces/set_role", &[("workspace_id", &ws), ("user_id", &owner_id), ("role", "admin")])
+        .await;
     assert_eq!(expect_error(demote, StatusCode::CONFLICT).await["kind"], "conflict");
     let leave = app.call(&owner, "workspaces/remove_member", &[("workspace_id", &ws), ("user_id", &owner_id)]).await;
     assert_eq!(leave.status(), StatusCode::CONFLICT);
     let by_admin = app.call(&admin, "workspaces/remove_member", &[("workspace_id", &ws), ("user_id", &owner_id)]).await;
     assert_eq!(by_admin.status(), StatusCode::FORBIDDEN, "admins cannot remove owners");
 
-    let promote = app.call(&owner, "workspaces/set_role", &[("workspace_id", &ws), ("user_id", &admin_id.to_string()), ("role", "owner")]).await;
+    let promote = app
+        .call(
+            &owner,
+            "workspaces/set_role",
+            &[("workspace_id", &ws), ("user_id", &admin_id.to_string()), ("role", "owner")],
+        )
+        .await;
     assert_eq!(promote.status(), StatusCode::OK);
-    let demote = app.call(&owner, "workspaces/set_role", &[("workspace_id", &ws), ("user_id", &owner_id), ("role", "member")]).await;
+    let demote = app
+        .call(&owner, "workspaces/set_role", &[("workspace_id", &ws), ("user_id", &owner_id), ("role", "member")])
+        .await;
     assert_eq!(demote.status(), StatusCode::OK, "with a second owner, the first may step down");
     let removed = app.call(&admin, "workspaces/remove_member", &[("workspace_id", &ws), ("user_id", &owner_id)]).await;
     assert_eq!(removed.status(), StatusCode::OK);
@@ -177,12 +208,14 @@ async fn workspaces_can_be_created_renamed_and_switched(app: TestApp) {
     let empty = app.call(&owner, "workspaces/create", &[("name", "  ")]).await;
     assert_eq!(expect_error(empty, StatusCode::BAD_REQUEST).await["field"], "name");
 
-    let rename = app.call(&owner, "workspaces/rename", &[("workspace_id", &first.to_string()), ("name", "Acme Ops")]).await;
+    let rename =
+        app.call(&owner, "workspaces/rename", &[("workspace_id", &first.to_string()), ("name", "Acme Ops")]).await;
     assert_eq!(rename.status(), StatusCode::OK);
     app.call(&owner, "workspaces/get", &[("workspace_id", &first.to_string())]).await;
 
     let me = app.viewer(&owner).await;
-    let names: Vec<&str> = me["workspaces"].as_array().expect("list").iter().filter_map(|w| w["name"].as_str()).collect();
+    let names: Vec<&str> =
+        me["workspaces"].as_array().expect("list").iter().filter_map(|w| w["name"].as_str()).collect();
     assert_eq!(names, ["Acme Ops", "Zeta Labs"]);
     assert_eq!(me["last_workspace_id"], first.to_string(), "opening a workspace makes it the current one");
     let home = app.get(&owner, "/").await;
