@@ -4,7 +4,7 @@
  */
 import { expect, test } from '@playwright/test';
 
-import { INVITEE, OWNER, WORKSPACE, WORKSPACE_URL, hydrated, open, openOwnerWorkspace, shot } from '../support/app';
+import { INVITEE, OWNER, WORKSPACE, WORKSPACE_URL, hydrated, open, openOwnerWorkspace, settle, shot } from '../support/app';
 
 /** Contexts made with browser.newContext() get the project's options: start these signed out. */
 const SIGNED_OUT = { storageState: { cookies: [], origins: [] } };
@@ -16,22 +16,24 @@ test('invite a member by link', async ({ page, browser, baseURL }) => {
 
   await test.step('the owner creates a Member invitation link', async () => {
     workspaceUrl = await openOwnerWorkspace(page);
-    await page.getByRole('navigation', { name: 'Workspace' }).getByRole('link', { name: 'Members' }).click();
-    await page.waitForURL(/\/members$/);
-    await hydrated(page);
+    const nav = page.getByRole('navigation', { name: 'Workspace' });
+    await settle(page, () => nav.getByRole('link', { name: 'Members' }).click());
+    await expect(page).toHaveURL(/\/members$/);
     membersUrl = page.url();
     await expect(page.getByRole('heading', { name: 'Members', level: 1 })).toBeVisible();
     await expect(page.getByTestId('member')).toHaveCount(1);
     await expect(page.getByTestId('member-list')).toContainText(OWNER.name);
 
     await page.locator('select[name=role]').selectOption({ label: 'Member' });
-    await page.getByRole('button', { name: 'Create invitation link' }).click();
+    // Wait until the page is done with the request and the refreshes it triggers: the link must
+    // still be there for the owner to copy it.
+    await settle(page, () => page.getByRole('button', { name: 'Create invitation link' }).click());
+    await shot(page, 'members-invite-link');
     const input = page.getByTestId('invite-link');
-    await expect(input).toBeVisible();
+    await expect(input, 'the new invitation link stays on screen, ready to copy').toBeVisible();
     link = await input.inputValue();
     expect(link).toMatch(new RegExp(`^${baseURL}/invite/[^/\\s]+$`));
-    await expect(page.getByText('Anyone with the link')).toBeVisible();
-    await shot(page, 'members-invite-link');
+    await expect(page.getByText('Anyone with the link', { exact: true })).toBeVisible();
   });
 
   const invitee = await browser.newContext(SIGNED_OUT);

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::auth::api::{ChangePassword, UpdateProfile, timezones};
+use crate::auth::api::{ChangePassword, UpdateProfile, current_viewer, timezones};
 use crate::auth::model::{Theme, Viewer};
 use crate::ui::form::{ErrorPanel, FormError, Loading, Submit, action_error, invalid};
 use crate::ui::shell::use_shell;
@@ -19,14 +19,15 @@ fn apply_theme(theme: Theme) {
 /// Account settings of the signed-in person.
 #[component]
 pub fn ProfilePage() -> impl IntoView {
-    let shell = use_shell();
+    // Its own load: refreshing the top bar after a save must not rebuild (and reset) these forms.
+    let me = Resource::new(|| (), |_| current_viewer());
     view! {
         <Title text="Profile · Flowdeck"/>
         <main class="page narrow-page">
             <h1>"Profile"</h1>
             <Transition fallback=Loading>
                 {move || Suspend::new(async move {
-                    match shell.viewer.await {
+                    match me.await {
                         Ok(Some(v)) => view! { <ProfileForms viewer=v/> }.into_any(),
                         Ok(None) => ().into_any(),
                         Err(e) => view! { <ErrorPanel error=e/> }.into_any(),

@@ -22,21 +22,25 @@ pub fn use_workspace() -> CurrentWorkspace {
     expect_context::<CurrentWorkspace>()
 }
 
+/// The `:ws` route parameter.
+pub(crate) fn workspace_param() -> Memo<Option<Uuid>> {
+    let params = use_params_map();
+    Memo::new(move |_| params.read().get("ws").and_then(|s| s.parse::<Uuid>().ok()))
+}
+
+pub(crate) async fn load_workspace(id: Option<Uuid>) -> Result<WorkspaceView, AppError> {
+    match id {
+        Some(id) => get_workspace(id).await,
+        None => Err(AppError::NotFound),
+    }
+}
+
 /// Side navigation and the workspace's pages.
 #[component]
 pub fn WorkspaceLayout() -> impl IntoView {
-    let params = use_params_map();
-    let id = Memo::new(move |_| params.read().get("ws").and_then(|s| s.parse::<Uuid>().ok()));
+    let id = workspace_param();
     let refresh = RwSignal::new(0u32);
-    let data = Resource::new(
-        move || (id.get(), refresh.get()),
-        |(id, _)| async move {
-            match id {
-                Some(id) => get_workspace(id).await,
-                None => Err(AppError::NotFound),
-            }
-        },
-    );
+    let data = Resource::new(move || (id.get(), refresh.get()), |(id, _)| load_workspace(id));
     provide_context(CurrentWorkspace { data, refresh });
     let href = move |tail: &str| id.get().map(|id| format!("/w/{id}{tail}")).unwrap_or_default();
     view! {
@@ -68,11 +72,13 @@ pub fn WorkspaceLayout() -> impl IntoView {
 /// The workspace's front page: who you are here and what to do next.
 #[component]
 pub fn Overview() -> impl IntoView {
-    let ws = use_workspace();
+    // Its own load, so the counts are fresh each time the overview opens.
+    let id = workspace_param();
+    let data = Resource::new(move || id.get(), load_workspace);
     view! {
         <Transition fallback=Loading>
             {move || Suspend::new(async move {
-                match ws.data.await {
+                match data.await {
                     Ok(w) => view! { <OverviewBody w/> }.into_any(),
                     Err(e) => view! { <ErrorPanel error=e/> }.into_any(),
                 }

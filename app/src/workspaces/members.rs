@@ -58,15 +58,17 @@ fn Members(w: WorkspaceView) -> impl IntoView {
     let changed = RwSignal::new(0u32);
     let workspace_id = w.id;
     let members = Resource::new(move || changed.get(), move |_| list_members(workspace_id));
-    let bump = move || {
-        changed.update(|n| *n += 1);
+    let refresh_list = move || changed.update(|n| *n += 1);
+    // A role change can change what the signed-in member may do here: reload the workspace too.
+    let refresh_all = move || {
+        refresh_list();
         ws.refresh.update(|n| *n += 1);
     };
     let actions =
         MemberActions { set_role: ServerAction::new(), set_flag: ServerAction::new(), remove: ServerAction::new() };
-    after_success(actions.set_role, bump);
-    after_success(actions.set_flag, bump);
-    after_success(actions.remove, bump);
+    after_success(actions.set_role, refresh_all);
+    after_success(actions.set_flag, refresh_list);
+    after_success(actions.remove, refresh_list);
     let me = w.clone();
     view! {
         <header class="page-header">
@@ -75,7 +77,7 @@ fn Members(w: WorkspaceView) -> impl IntoView {
                 <h1>"Members"</h1>
             </div>
         </header>
-        {w.can(Permission::Invite).then(|| view! { <Invitations w=w.clone() on_change=bump/> })}
+        {w.can(Permission::Invite).then(|| view! { <Invitations w=w.clone()/> })}
         <section class="panel">
             <h2>"People"</h2>
             <Transition fallback=Loading>
@@ -181,7 +183,7 @@ fn MemberRow(m: MemberView, me: WorkspaceView, actions: MemberActions) -> impl I
 
 /// Creating invitation links, and the pending ones.
 #[component]
-fn Invitations(w: WorkspaceView, on_change: impl Fn() + Copy + 'static) -> impl IntoView {
+fn Invitations(w: WorkspaceView) -> impl IntoView {
     let workspace_id = w.id;
     let invite = ServerAction::<Invite>::new();
     let error = action_error(invite);
@@ -191,7 +193,6 @@ fn Invitations(w: WorkspaceView, on_change: impl Fn() + Copy + 'static) -> impl 
     Effect::new(move |_| {
         if matches!(invite.value().get(), Some(Ok(_))) {
             listed.update(|n| *n += 1);
-            on_change();
         }
     });
     let pending = Resource::new(move || listed.get(), move |_| list_invitations(workspace_id));

@@ -7,7 +7,7 @@ use leptos_router::components::Redirect;
 use crate::ui::form::{ErrorPanel, FormError, Loading, Submit, action_error, invalid};
 use crate::ui::shell::use_shell;
 use crate::workspaces::api::{CreateWorkspace, RenameWorkspace};
-use crate::workspaces::layout::use_workspace;
+use crate::workspaces::layout::{load_workspace, use_workspace, workspace_param};
 use crate::workspaces::model::{Permission, WorkspaceView};
 
 /// `/`: opens the last workspace, or offers to create the first one.
@@ -74,13 +74,15 @@ fn NewWorkspaceForm(first: bool) -> impl IntoView {
 /// `/w/:ws/settings`: rename the workspace.
 #[component]
 pub fn WorkspaceSettingsPage() -> impl IntoView {
-    let ws = use_workspace();
+    // Its own load: refreshing the navigation after a rename must not rebuild (and reset) the form.
+    let id = workspace_param();
+    let data = Resource::new(move || id.get(), load_workspace);
     view! {
         <Title text="Settings · Flowdeck"/>
         <h1>"Settings"</h1>
         <Transition fallback=Loading>
             {move || Suspend::new(async move {
-                match ws.data.await {
+                match data.await {
                     Ok(w) if w.can(Permission::EditSettings) => view! { <RenameForm w/> }.into_any(),
                     Ok(_) => {
                         view! { <p class="panel muted">"Only owners, admins and members allowed to edit settings can change this workspace."</p> }
