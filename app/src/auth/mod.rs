@@ -11,5 +11,5 @@ pub mod service;
 #[cfg(feature = "ssr")]
 pub mod session_store;
 
-pub use pages::{AuthFrame, LoginPage, SetupPage, SignupPage};
+pub use pages::{AccountFields, AuthFrame, LoginPage, SetupPage, SignupPage};
 pub use profile::ProfilePage;

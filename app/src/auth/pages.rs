@@ -5,6 +5,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::auth::api::{Login, Setup, Signup, get_sign_in_options};
+use crate::error::AppError;
 use crate::ui::form::{FormError, Submit, action_error, invalid};
 use crate::validate_hint::MIN_PASSWORD_HINT;
 
@@ -28,6 +29,30 @@ pub fn AuthFrame(
                 {children()}
             </section>
         </main>
+    }
+}
+
+/// Name, email and new-password fields of a new account, marked when the error names them.
+#[component]
+pub fn AccountFields(
+    error: Signal<Option<AppError>>,
+    #[prop(optional, into)] email: String,
+    #[prop(default = "Password")] password_label: &'static str,
+) -> impl IntoView {
+    view! {
+        <label>
+            "Your name"
+            <input name="name" autocomplete="name" required maxlength="100" autofocus aria-invalid=invalid(error, "name")/>
+        </label>
+        <label>
+            "Email"
+            <input type="email" name="email" value=email autocomplete="username" required aria-invalid=invalid(error, "email")/>
+        </label>
+        <label>
+            {password_label}
+            <input type="password" name="password" autocomplete="new-password" required minlength="8" aria-invalid=invalid(error, "password")/>
+            <small class="hint">{MIN_PASSWORD_HINT}</small>
+        </label>
     }
 }
 
@@ -76,19 +101,7 @@ pub fn SetupPage() -> impl IntoView {
         <AuthFrame title="Welcome to Flowdeck" subtitle="Create the owner account and your first workspace.">
             <ActionForm action=setup>
                 <FormError error/>
-                <label>
-                    "Your name"
-                    <input name="name" autocomplete="name" required maxlength="100" autofocus aria-invalid=invalid(error, "name")/>
-                </label>
-                <label>
-                    "Email"
-                    <input type="email" name="email" autocomplete="username" required aria-invalid=invalid(error, "email")/>
-                </label>
-                <label>
-                    "Password"
-                    <input type="password" name="password" autocomplete="new-password" required minlength="8" aria-invalid=invalid(error, "password")/>
-                    <small class="hint">{MIN_PASSWORD_HINT}</small>
-                </label>
+                <AccountFields error/>
                 <label>
                     "Workspace name"
                     <input name="workspace_name" required maxlength="80" placeholder="Acme Operations" aria-invalid=invalid(error, "workspace_name")/>
@@ -108,19 +121,7 @@ pub fn SignupPage() -> impl IntoView {
         <AuthFrame title="Create your account">
             <ActionForm action=signup>
                 <FormError error/>
-                <label>
-                    "Your name"
-                    <input name="name" autocomplete="name" required maxlength="100" autofocus aria-invalid=invalid(error, "name")/>
-                </label>
-                <label>
-                    "Email"
-                    <input type="email" name="email" autocomplete="username" required aria-invalid=invalid(error, "email")/>
-                </label>
-                <label>
-                    "Password"
-                    <input type="password" name="password" autocomplete="new-password" required minlength="8" aria-invalid=invalid(error, "password")/>
-                    <small class="hint">{MIN_PASSWORD_HINT}</small>
-                </label>
+                <AccountFields error/>
                 <Submit pending=signup.pending() label="Create account" busy="Creating…"/>
             </ActionForm>
             <p class="muted">"Already have an account? " <a href="/login">"Sign in"</a></p>

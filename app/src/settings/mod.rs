@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::settings::api::{SetOpenSignup, get_open_signup};
-use crate::ui::form::{ErrorPanel, Loading};
+use crate::ui::form::loaded;
 use crate::ui::toast::toast_errors;
 
 /// `/admin`: instance-wide settings.
@@ -23,10 +23,9 @@ pub fn AdminPage() -> impl IntoView {
             <h1>"Instance settings"</h1>
             <section class="panel">
                 <h2>"Sign-up"</h2>
-                <Transition fallback=Loading>
-                    {move || Suspend::new(async move {
-                        match current.await {
-                            Ok(open) => {
+                {loaded(
+                    current,
+                    move |open| {
                                 view! {
                                     <label class="switch">
                                         <input
@@ -47,12 +46,8 @@ pub fn AdminPage() -> impl IntoView {
                                         }}
                                     </p>
                                 }
-                                    .into_any()
-                            }
-                            Err(e) => view! { <ErrorPanel error=e/> }.into_any(),
-                        }
-                    })}
-                </Transition>
+                    },
+                )}
             </section>
         </main>
     }

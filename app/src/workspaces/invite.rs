@@ -3,10 +3,9 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
-use crate::auth::AuthFrame;
 use crate::auth::api::current_viewer;
-use crate::ui::form::{FormError, Loading, Submit, action_error, invalid, short_date};
-use crate::validate_hint::MIN_PASSWORD_HINT;
+use crate::auth::{AccountFields, AuthFrame};
+use crate::ui::form::{FormError, Loading, Submit, action_error, short_date};
 use crate::workspaces::api::{AcceptInvitation, SignupWithInvitation, get_invitation_info};
 use crate::workspaces::model::InvitationInfo;
 
@@ -79,19 +78,7 @@ fn JoinNewUser(info: InvitationInfo, token: String) -> impl IntoView {
         <ActionForm action=signup>
             <FormError error/>
             <input type="hidden" name="token" value=token/>
-            <label>
-                "Your name"
-                <input name="name" autocomplete="name" required maxlength="100" autofocus aria-invalid=invalid(error, "name")/>
-            </label>
-            <label>
-                "Email"
-                <input type="email" name="email" value=email autocomplete="username" required aria-invalid=invalid(error, "email")/>
-            </label>
-            <label>
-                "Choose a password"
-                <input type="password" name="password" autocomplete="new-password" required minlength="8" aria-invalid=invalid(error, "password")/>
-                <small class="hint">{MIN_PASSWORD_HINT}</small>
-            </label>
+            <AccountFields error email password_label="Choose a password"/>
             <Submit pending=signup.pending() label="Create account and join" busy="Joining…"/>
         </ActionForm>
         <p class="muted">"Already have an account? " <a href=login_href>"Sign in to accept"</a></p>

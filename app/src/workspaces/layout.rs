@@ -7,7 +7,7 @@ use leptos_router::hooks::use_params_map;
 use uuid::Uuid;
 
 use crate::error::AppError;
-use crate::ui::form::{ErrorPanel, Loading, short_date};
+use crate::ui::form::{loaded, short_date};
 use crate::workspaces::api::get_workspace;
 use crate::workspaces::model::{Permission, WorkspaceView};
 
@@ -75,16 +75,7 @@ pub fn Overview() -> impl IntoView {
     // Its own load, so the counts are fresh each time the overview opens.
     let id = workspace_param();
     let data = Resource::new(move || id.get(), load_workspace);
-    view! {
-        <Transition fallback=Loading>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(w) => view! { <OverviewBody w/> }.into_any(),
-                    Err(e) => view! { <ErrorPanel error=e/> }.into_any(),
-                }
-            })}
-        </Transition>
-    }
+    loaded(data, |w| view! { <OverviewBody w/> })
 }
 
 #[component]

@@ -6,7 +6,7 @@ use leptos_meta::Title;
 use uuid::Uuid;
 
 use crate::error::AppError;
-use crate::ui::form::{ErrorPanel, FormError, Loading, Submit, action_error, confirm, initials, short_date};
+use crate::ui::form::{FormError, Submit, action_error, confirm, initials, loaded, short_date};
 use crate::ui::toast::toast_errors;
 use crate::workspaces::api::{
     Invite, RemoveMember, RevokeInvitation, SetMemberFlag, SetMemberRole, list_invitations, list_members,
@@ -34,14 +34,7 @@ pub fn MembersPage() -> impl IntoView {
     let ws = use_workspace();
     view! {
         <Title text="Members · Flowdeck"/>
-        <Transition fallback=Loading>
-            {move || Suspend::new(async move {
-                match ws.data.await {
-                    Ok(w) => view! { <Members w/> }.into_any(),
-                    Err(e) => view! { <ErrorPanel error=e/> }.into_any(),
-                }
-            })}
-        </Transition>
+        {loaded(ws.data, |w| view! { <Members w/> })}
     }
 }
 
@@ -50,6 +43,7 @@ struct MemberActions {
     set_role: ServerAction<SetMemberRole>,
     set_flag: ServerAction<SetMemberFlag>,
     remove: ServerAction<RemoveMember>,
+    leave: ServerAction<RemoveMember>,
 }
 
 #[component]
@@ -64,11 +58,21 @@ fn Members(w: WorkspaceView) -> impl IntoView {
         refresh_list();
         ws.refresh.update(|n| *n += 1);
     };
-    let actions =
-        MemberActions { set_role: ServerAction::new(), set_flag: ServerAction::new(), remove: ServerAction::new() };
+    let actions = MemberActions {
+        set_role: ServerAction::new(),
+        set_flag: ServerAction::new(),
+        remove: ServerAction::new(),
+        leave: ServerAction::new(),
+    };
     after_success(actions.set_role, refresh_all);
     after_success(actions.set_flag, refresh_list);
     after_success(actions.remove, refresh_list);
+    // Leaving changes the whole app (switcher, home): load it afresh.
+    after_success(actions.leave, || {
+        if let Some(w) = web_sys::window() {
+            let _ = w.location().set_href("/");
+        }
+    });
     let me = w.clone();
     view! {
         <header class="page-header">
@@ -80,27 +84,16 @@ fn Members(w: WorkspaceView) -> impl IntoView {
         {w.can(Permission::Invite).then(|| view! { <Invitations w=w.clone()/> })}
         <section class="panel">
             <h2>"People"</h2>
-            <Transition fallback=Loading>
-                {move || {
-                    let me = me.clone();
-                    Suspend::new(async move {
-                        match members.await {
-                            Ok(list) => {
-                                view! {
-                                    <ul class="member-list" data-testid="member-list">
-                                        {list
-                                            .into_iter()
-                                            .map(|m| view! { <MemberRow m me=me.clone() actions/> })
-                                            .collect_view()}
-                                    </ul>
-                                }
-                                    .into_any()
-                            }
-                            Err(e) => view! { <ErrorPanel error=e/> }.into_any(),
-                        }
-                    })
-                }}
-            </Transition>
+            {loaded(
+                members,
+                move |list| {
+                    view! {
+                        <ul class="member-list" data-testid="member-list">
+                            {list.into_iter().map(|m| view! { <MemberRow m me=me.clone() actions/> }).collect_view()}
+                        </ul>
+                    }
+                },
+            )}
         </section>
     }
 }
@@ -112,7 +105,7 @@ fn MemberRow(m: MemberView, me: WorkspaceView, actions: MemberActions) -> impl I
     let manage = me.can(Permission::ManageMembers) && (m.role != Role::Owner || me.role == Role::Owner);
     let roles: Vec<Role> = Role::ALL.into_iter().filter(|r| *r >= me.role).collect();
     let name = m.name.clone();
-    let remove_label = format!("Remove {}", m.name);
+    let is_me = m.user_id == me.me;
     let flags_editable = manage && m.role == Role::Member;
     let member_role = m.role;
     view! {
@@ -146,9 +139,7 @@ fn MemberRow(m: MemberView, me: WorkspaceView, actions: MemberActions) -> impl I
             </div>
             {if manage {
                 view! {
-                    <label class="sr-only" for=format!("role-{user_id}")>{format!("Role of {name}")}</label>
                     <select
-                        id=format!("role-{user_id}")
                         aria-label=format!("Role of {name}")
                         on:change=move |ev| {
                             if let Some(role) = Role::parse(&event_target_value(&ev)) {
@@ -161,9 +152,30 @@ fn MemberRow(m: MemberView, me: WorkspaceView, actions: MemberActions) -> impl I
                             .map(|r| view! { <option value=r.as_str() selected=*r == member_role>{r.label()}</option> })
                             .collect_view()}
                     </select>
+                }
+                    .into_any()
+            } else {
+                view! { <span class="badge">{member_role.label()}</span> }.into_any()
+            }}
+            {if is_me {
+                view! {
                     <button
                         class="danger ghost"
-                        aria-label=remove_label.clone()
+                        on:click=move |_| {
+                            if confirm("Leave this workspace? You will need a new invitation to come back.") {
+                                actions.leave.dispatch(RemoveMember { workspace_id, user_id });
+                            }
+                        }
+                    >
+                        "Leave"
+                    </button>
+                }
+                    .into_any()
+            } else if manage {
+                view! {
+                    <button
+                        class="danger ghost"
+                        aria-label=format!("Remove {name}")
                         on:click=move |_| {
                             if confirm(&format!("Remove {} from this workspace?", m.name)) {
                                 actions.remove.dispatch(RemoveMember { workspace_id, user_id });
@@ -175,7 +187,7 @@ fn MemberRow(m: MemberView, me: WorkspaceView, actions: MemberActions) -> impl I
                 }
                     .into_any()
             } else {
-                view! { <span class="badge">{member_role.label()}</span> }.into_any()
+                view! { <span></span> }.into_any()
             }}
         </li>
     }
@@ -259,11 +271,12 @@ fn Invitations(w: WorkspaceView) -> impl IntoView {
                     })
             }}
             <h3>"Pending invitations"</h3>
-            <Transition fallback=Loading>
-                {move || Suspend::new(async move {
-                    match pending.await {
-                        Ok(list) if list.is_empty() => view! { <p class="muted">"No pending invitations."</p> }.into_any(),
-                        Ok(list) => {
+            {loaded(
+                pending,
+                move |list| {
+                    if list.is_empty() {
+                        return view! { <p class="muted">"No pending invitations."</p> }.into_any();
+                    }
                             view! {
                                 <ul class="invite-list">
                                     {list
@@ -288,12 +301,9 @@ fn Invitations(w: WorkspaceView) -> impl IntoView {
                                         .collect_view()}
                                 </ul>
                             }
-                                .into_any()
-                        }
-                        Err(e) => view! { <ErrorPanel error=e/> }.into_any(),
-                    }
-                })}
-            </Transition>
+                        .into_any()
+                },
+            )}
         </section>
     }
 }

@@ -157,6 +157,8 @@ pub struct WorkspaceSummary {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkspaceView {
     pub id: Uuid,
+    /// The signed-in member's own user id.
+    pub me: Uuid,
     pub name: String,
     pub role: Role,
     pub flags: Flags,

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
 
-use crate::ui::form::{ErrorPanel, FormError, Loading, Submit, action_error, invalid};
+use crate::ui::form::{ErrorPanel, FormError, Loading, Submit, action_error, invalid, loaded};
 use crate::ui::shell::use_shell;
 use crate::workspaces::api::{CreateWorkspace, RenameWorkspace};
 use crate::workspaces::layout::{load_workspace, use_workspace, workspace_param};
@@ -80,18 +80,17 @@ pub fn WorkspaceSettingsPage() -> impl IntoView {
     view! {
         <Title text="Settings · Flowdeck"/>
         <h1>"Settings"</h1>
-        <Transition fallback=Loading>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(w) if w.can(Permission::EditSettings) => view! { <RenameForm w/> }.into_any(),
-                    Ok(_) => {
-                        view! { <p class="panel muted">"Only owners, admins and members allowed to edit settings can change this workspace."</p> }
-                            .into_any()
-                    }
-                    Err(e) => view! { <ErrorPanel error=e/> }.into_any(),
+        {loaded(
+            data,
+            |w| {
+                if w.can(Permission::EditSettings) {
+                    view! { <RenameForm w/> }.into_any()
+                } else {
+                    view! { <p class="panel muted">"Only owners, admins and members allowed to edit settings can change this workspace."</p> }
+                        .into_any()
                 }
-            })}
-        </Transition>
+            },
+        )}
     }
 }
 

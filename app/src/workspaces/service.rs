@@ -121,6 +121,7 @@ pub async fn view(db: &DatabaseConnection, me: &Membership) -> Result<WorkspaceV
     let w = workspaces::Entity::find_by_id(me.workspace_id).one(db).await?.or_not_found()?;
     Ok(WorkspaceView {
         id: w.id,
+        me: me.user.id,
         name: w.name,
         role: me.role,
         flags: me.flags,

@@ -10,6 +10,7 @@ use crate::helpers::{PASSWORD, TestApp, browser, count, expect_error};
 db_tests!(
     invitation_signup_joins_with_the_role,
     invitation_cannot_be_reused_or_used_after_expiry,
+    duplicate_email_leaves_the_invitation_unused,
     signed_in_user_accepts_an_invitation,
     viewer_cannot_rename_or_invite,
     members_need_flags_that_admins_grant,
@@ -75,6 +76,30 @@ async fn invitation_cannot_be_reused_or_used_after_expiry(app: TestApp) {
     assert!(bogus["message"].as_str().unwrap_or_default().contains("not valid"));
 
     assert_eq!(count(&app.db, "users").await, 2, "failed joins write no account");
+}
+
+async fn duplicate_email_leaves_the_invitation_unused(app: TestApp) {
+    let owner = browser();
+    let workspace = app.setup_owner(&owner).await;
+    let token = app.invite(&owner, workspace, "member").await;
+
+    let taken = [
+        ("token", token.as_str()),
+        ("name", "Copycat"),
+        ("email", crate::helpers::OWNER_EMAIL),
+        ("password", PASSWORD),
+    ];
+    let err = expect_error(app.call(&browser(), "invitations/signup", &taken).await, StatusCode::BAD_REQUEST).await;
+
+    assert_eq!(err["field"], "email");
+    assert!(err["message"].as_str().unwrap_or_default().contains("already exists"));
+    assert_eq!(count(&app.db, "users").await, 1);
+    let fresh = [("token", token.as_str()), ("name", "Real"), ("email", "real@example.com"), ("password", PASSWORD)];
+    assert_eq!(
+        app.call(&browser(), "invitations/signup", &fresh).await.status(),
+        StatusCode::OK,
+        "the link still works"
+    );
 }
 
 async fn signed_in_user_accepts_an_invitation(app: TestApp) {
