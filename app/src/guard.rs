@@ -46,8 +46,13 @@ impl Ctx {
         let Some(id) = self.session.get::<Uuid>(USER_KEY).await.map_err(AppError::internal)? else {
             return Ok(None);
         };
-        let user = users::Entity::find_by_id(id).one(self.db()).await?;
-        Ok(user.filter(|u| u.status == "active"))
+        let user = users::Entity::find_by_id(id).one(self.db()).await?.filter(|u| u.status == "active");
+        if user.is_none() {
+            // The account is gone or was deactivated: end the session instead of bouncing between
+            // pages that see a user id and pages that see no user.
+            self.session.flush().await.map_err(AppError::internal)?;
+        }
+        Ok(user)
     }
 
     /// The signed-in user, or `Unauthorized`.

@@ -2,6 +2,8 @@
 //! the domain services and entities behind them. See ARCHITECTURE.md for the map.
 
 pub mod auth;
+#[cfg(feature = "ssr")]
+pub mod db;
 pub mod error;
 pub mod settings;
 pub mod ui;

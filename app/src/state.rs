@@ -25,25 +25,34 @@ impl FromRef<AppState> for LeptosOptions {
     }
 }
 
-const LOGIN_ATTEMPTS_PER_MINUTE: NonZeroU32 = NonZeroU32::new(5).expect("5 is not zero");
+const ATTEMPTS_PER_EMAIL: NonZeroU32 = NonZeroU32::new(5).expect("5 is not zero");
+/// Guessing across many emails from one address is limited too, more loosely (shared offices).
+const ATTEMPTS_PER_ADDRESS: NonZeroU32 = NonZeroU32::new(30).expect("30 is not zero");
 
-/// Login attempts allowed per email and client address.
-pub struct LoginLimiter(DefaultKeyedRateLimiter<(String, IpAddr)>);
+/// Sign-in attempts allowed per minute: per email and client address, and per client address.
+pub struct LoginLimiter {
+    per_email: DefaultKeyedRateLimiter<(String, IpAddr)>,
+    per_address: DefaultKeyedRateLimiter<IpAddr>,
+}
 
 impl Default for LoginLimiter {
     fn default() -> Self {
-        LoginLimiter(RateLimiter::keyed(Quota::per_minute(LOGIN_ATTEMPTS_PER_MINUTE)))
+        LoginLimiter {
+            per_email: RateLimiter::keyed(Quota::per_minute(ATTEMPTS_PER_EMAIL)),
+            per_address: RateLimiter::keyed(Quota::per_minute(ATTEMPTS_PER_ADDRESS)),
+        }
     }
 }
 
 impl LoginLimiter {
-    /// Counts one attempt; `false` when the budget for this email and address is spent.
+    /// Counts one attempt; `false` when a budget for this email or address is spent.
     pub fn attempt(&self, email: &str, ip: IpAddr) -> bool {
-        self.0.check_key(&(email.to_owned(), ip)).is_ok()
+        self.per_email.check_key(&(email.to_owned(), ip)).is_ok() && self.per_address.check_key(&ip).is_ok()
     }
 
-    /// Forgets keys whose budget is full again, so the map does not grow without bound.
+    /// Forgets keys whose budget is full again, so the maps do not grow without bound.
     pub fn prune(&self) {
-        self.0.retain_recent();
+        self.per_email.retain_recent();
+        self.per_address.retain_recent();
     }
 }

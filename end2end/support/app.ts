@@ -23,10 +23,10 @@ export const WORKSPACE_URL = /\/w\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 
 /**
  * The page is rendered on the server, then hydrated by the wasm bundle; event handlers exist only
- * after that. There is no "hydrated" flag, so wait until the network is idle (bundle loaded).
+ * after that. The frontend marks `<body data-hydrated>` when hydration is done.
  */
 export async function hydrated(page: Page): Promise<void> {
-  await page.waitForLoadState('networkidle');
+  await page.locator('body[data-hydrated]').waitFor({ state: 'attached' });
 }
 
 /**

@@ -1,7 +1,7 @@
 /** Profile settings: theme and time zone are saved and survive a reload. */
 import { expect, test, type Page } from '@playwright/test';
 
-import { OWNER, open, settle, shot } from '../support/app';
+import { OWNER, hydrated, open, settle, shot } from '../support/app';
 
 /** Saves the profile form; it should confirm with "Saved." once the page has settled. */
 async function saveProfile(page: Page) {
@@ -25,7 +25,7 @@ test('the dark theme is saved', async ({ page }) => {
   await saveProfile(page);
 
   await page.reload();
-  await page.waitForLoadState('networkidle');
+  await hydrated(page);
   await expect(page.locator('html')).toHaveAttribute('data-theme', 'dark');
   await expect(page.getByRole('radio', { name: 'Dark' })).toBeChecked();
   await shot(page, 'profile-dark');
@@ -40,7 +40,7 @@ test('the time zone is saved', async ({ page }) => {
   await saveProfile(page);
 
   await page.reload();
-  await page.waitForLoadState('networkidle');
+  await hydrated(page);
   await expect(page.locator('input[name=timezone]')).toHaveValue('Europe/Berlin');
   await shot(page, 'profile-timezone');
 });

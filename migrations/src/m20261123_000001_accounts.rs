@@ -57,7 +57,6 @@ impl MigrationTrait for Migration {
                     .col(uuid("created_by"))
                     .col(timestamp_with_time_zone("created_at"))
                     .col(timestamp_with_time_zone("updated_at"))
-                    .foreign_key(&mut fk("workspaces", "created_by", "users"))
                     .take(),
             )
             .await?;

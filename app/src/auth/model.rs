@@ -75,7 +75,12 @@ pub struct SignInOptions {
 /// Only local paths are followed after sign-in, never another site.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') && !p.starts_with("/login") => {
+        Some(p)
+            if p.starts_with('/')
+                && !p.starts_with("//")
+                && !p.starts_with("/login")
+                && !p.chars().any(|c| c == '\\' || c.is_whitespace() || c.is_control()) =>
+        {
             p.to_owned()
         }
         _ => "/".to_owned(),
@@ -89,7 +94,9 @@ mod tests {
     #[test]
     fn next_is_kept_local() {
         assert_eq!(safe_next(Some("/w/1/members?x=1")), "/w/1/members?x=1");
-        for bad in ["https://evil.example", "//evil.example", "/\\evil", "/login?next=/x", ""] {
+        for bad in
+            ["https://evil.example", "//evil.example", "/\\evil", "/login?next=/x", "", "/\t/evil.example", "/\n"]
+        {
             assert_eq!(safe_next(Some(bad)), "/", "{bad}");
         }
         assert_eq!(safe_next(None), "/");

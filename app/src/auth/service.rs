@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, Set, SqlErr, TransactionTrait,
+    QueryFilter, Set, SqlErr,
 };
 use uuid::Uuid;
 
@@ -95,7 +95,7 @@ pub async fn setup(
         return Err(AppError::conflict("Flowdeck is already set up. Sign in instead."));
     }
     let hash = password::hash(new.password.clone()).await?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let marker = instance_settings::ActiveModel {
         key: Set(SETUP_DONE.into()),
         value: Set(serde_json::Value::Bool(true)),

@@ -73,13 +73,12 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn save(&self, record: &Record) -> Result<()> {
-        sessions::Entity::insert(Self::row(record)?)
-            .on_conflict(
-                OnConflict::column(sessions::Column::Id)
-                    .update_columns([sessions::Column::UserId, sessions::Column::Data, sessions::Column::ExpiresAt])
-                    .to_owned(),
-            )
-            .exec_without_returning(&self.db)
+        // Update only: new sessions go through `create`. An upsert here would bring back a session
+        // that a sign-out or password change deleted while this request was still running.
+        sessions::Entity::update_many()
+            .set(Self::row(record)?)
+            .filter(sessions::Column::Id.eq(record.id.to_string()))
+            .exec(&self.db)
             .await
             .map_err(backend)?;
         Ok(())

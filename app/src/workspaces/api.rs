@@ -13,7 +13,6 @@ use {
     crate::guard::Ctx,
     crate::workspaces::model::Permission,
     crate::workspaces::service,
-    sea_orm::TransactionTrait,
 };
 
 /// Creates a workspace owned by the signed-in user and opens it.
@@ -96,8 +95,8 @@ pub async fn invite(
 #[server(endpoint = "workspaces/invitations")]
 pub async fn list_invitations(workspace_id: Uuid) -> Result<Vec<InvitationView>, AppError> {
     let ctx = Ctx::load().await?;
-    ctx.require(workspace_id, Permission::Invite).await?;
-    service::invitations(ctx.db(), workspace_id).await
+    let me = ctx.require(workspace_id, Permission::Invite).await?;
+    service::invitations(ctx.db(), &me).await
 }
 
 /// Withdraws a pending invitation.
@@ -120,7 +119,7 @@ pub async fn get_invitation_info(token: String) -> Result<InvitationInfo, AppErr
 pub async fn accept_invitation(token: String) -> Result<(), AppError> {
     let ctx = Ctx::load().await?;
     let user = ctx.user().await?;
-    let txn = ctx.db().begin().await?;
+    let txn = crate::db::begin_write(ctx.db()).await?;
     let workspace_id = service::accept_invitation(&txn, &token, &user).await?;
     txn.commit().await?;
     leptos_axum::redirect(&format!("/w/{workspace_id}"));
@@ -139,7 +138,7 @@ pub async fn signup_with_invitation(
     let new = NewUser::parse(&name, &email, &password, false)?;
     service::invitation_info(ctx.db(), &token).await?;
     let hash = password::hash(new.password.clone()).await?;
-    let txn = ctx.db().begin().await?;
+    let txn = crate::db::begin_write(ctx.db()).await?;
     let user = insert_user(&txn, new, hash).await?;
     let workspace_id = service::accept_invitation(&txn, &token, &user).await?;
     txn.commit().await?;

@@ -14,15 +14,16 @@ use crate::workspaces::api::{
 use crate::workspaces::layout::use_workspace;
 use crate::workspaces::model::{Flag, MemberView, Permission, Role, WorkspaceView};
 
-/// Runs `then` after each successful run of `action`; failures become toasts.
-fn after_success<S>(action: ServerAction<S>, then: impl Fn() + 'static)
+/// Runs `then` after each run of `action`, failed or not, so controls show what is stored
+/// again (a refused role change must not stay selected); failures become toasts.
+fn after_each<S>(action: ServerAction<S>, then: impl Fn() + 'static)
 where
     S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
     S::Output: Clone + Send + Sync + 'static,
 {
     toast_errors(action);
     Effect::new(move |_| {
-        if matches!(action.value().get(), Some(Ok(_))) {
+        if action.value().with(Option::is_some) {
             then();
         }
     });
@@ -41,6 +42,8 @@ pub fn MembersPage() -> impl IntoView {
 #[derive(Clone, Copy)]
 struct MemberActions {
     set_role: ServerAction<SetMemberRole>,
+    /// One's own role: what one may do on this page changes with it.
+    set_own_role: ServerAction<SetMemberRole>,
     set_flag: ServerAction<SetMemberFlag>,
     remove: ServerAction<RemoveMember>,
     leave: ServerAction<RemoveMember>,
@@ -60,16 +63,21 @@ fn Members(w: WorkspaceView) -> impl IntoView {
     };
     let actions = MemberActions {
         set_role: ServerAction::new(),
+        set_own_role: ServerAction::new(),
         set_flag: ServerAction::new(),
         remove: ServerAction::new(),
         leave: ServerAction::new(),
     };
-    after_success(actions.set_role, refresh_all);
-    after_success(actions.set_flag, refresh_list);
-    after_success(actions.remove, refresh_list);
-    // Leaving changes the whole app (switcher, home): load it afresh.
-    after_success(actions.leave, || {
-        if let Some(w) = web_sys::window() {
+    after_each(actions.set_role, refresh_list);
+    after_each(actions.set_own_role, refresh_all);
+    after_each(actions.set_flag, refresh_list);
+    after_each(actions.remove, refresh_list);
+    toast_errors(actions.leave);
+    Effect::new(move |_| {
+        // Leaving changes the whole app (switcher, home): load it afresh.
+        if matches!(actions.leave.value().get(), Some(Ok(())))
+            && let Some(w) = web_sys::window()
+        {
             let _ = w.location().set_href("/");
         }
     });
@@ -143,7 +151,8 @@ fn MemberRow(m: MemberView, me: WorkspaceView, actions: MemberActions) -> impl I
                         aria-label=format!("Role of {name}")
                         on:change=move |ev| {
                             if let Some(role) = Role::parse(&event_target_value(&ev)) {
-                                actions.set_role.dispatch(SetMemberRole { workspace_id, user_id, role });
+                                let action = if is_me { actions.set_own_role } else { actions.set_role };
+                                action.dispatch(SetMemberRole { workspace_id, user_id, role });
                             }
                         }
                     >
@@ -201,7 +210,7 @@ fn Invitations(w: WorkspaceView) -> impl IntoView {
     let error = action_error(invite);
     let revoke = ServerAction::<RevokeInvitation>::new();
     let listed = RwSignal::new(0u32);
-    after_success(revoke, move || listed.update(|n| *n += 1));
+    after_each(revoke, move || listed.update(|n| *n += 1));
     Effect::new(move |_| {
         if matches!(invite.value().get(), Some(Ok(_))) {
             listed.update(|n| *n += 1);

@@ -4,8 +4,8 @@
 use base64::Engine;
 use chrono::{Duration, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, QueryOrder, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -15,24 +15,22 @@ use crate::error::{AppError, OrNotFound};
 use crate::guard::{Membership, flags_of};
 use crate::validate;
 use crate::workspaces::model::{
-    CreatedInvitation, Flag, InvitationInfo, InvitationView, MemberView, Role, WorkspaceSummary, WorkspaceView,
+    CreatedInvitation, Flag, Flags, InvitationInfo, InvitationView, MemberView, Permission, Role, WorkspaceSummary,
+    WorkspaceView, allows,
 };
 
 fn member_row(workspace_id: Uuid, user_id: Uuid, role: Role) -> workspace_members::ActiveModel {
-    let flags = role.default_flags();
-    workspace_members::ActiveModel {
+    let mut row = workspace_members::ActiveModel {
         id: Set(Uuid::now_v7()),
         workspace_id: Set(workspace_id),
         user_id: Set(user_id),
         role: Set(role.as_str().into()),
-        can_query: Set(flags.can_query),
-        can_view_sources: Set(flags.can_view_sources),
-        can_invite: Set(flags.can_invite),
-        can_manage_sync: Set(flags.can_manage_sync),
-        can_edit_settings: Set(flags.can_edit_settings),
         status: Set("active".into()),
         joined_at: Set(Utc::now()),
-    }
+        ..Default::default()
+    };
+    set_flags(&mut row, role.default_flags());
+    row
 }
 
 /// Creates a workspace owned by `owner`; run it inside the caller's transaction.
@@ -62,7 +60,7 @@ pub async fn create_for_user(
     user: &users::Model,
     name: &str,
 ) -> Result<workspaces::Model, AppError> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let workspace = create_workspace(&txn, user.id, name).await?;
     remember_workspace(&txn, user, workspace.id).await?;
     txn.commit().await?;
@@ -176,33 +174,50 @@ async fn owner_count(db: &impl ConnectionTrait, workspace_id: Uuid) -> Result<u6
 }
 
 /// Only owners touch owners; admins manage everyone else.
-fn may_manage(me: &Membership, target: Role) -> Result<(), AppError> {
-    if target == Role::Owner && me.role != Role::Owner {
+fn may_manage(my_role: Role, target: Role) -> Result<(), AppError> {
+    if target == Role::Owner && my_role != Role::Owner {
         return Err(AppError::forbidden("Only an owner can change or remove another owner."));
     }
     Ok(())
 }
 
-/// Gives a member a new role; their flags reset to the role's defaults.
-pub async fn set_role(db: &DatabaseConnection, me: &Membership, user_id: Uuid, role: Role) -> Result<(), AppError> {
-    if role == Role::Owner && me.role != Role::Owner {
-        return Err(AppError::forbidden("Only an owner can make someone an owner."));
-    }
-    let txn = db.begin().await?;
-    let target = target_member(&txn, me.workspace_id, user_id).await?;
-    let current = Role::parse(&target.role).or_not_found()?;
-    may_manage(me, current)?;
-    if current == Role::Owner && role != Role::Owner && owner_count(&txn, me.workspace_id).await? <= 1 {
-        return Err(AppError::conflict("A workspace needs at least one owner. Make someone else an owner first."));
-    }
-    let flags = role.default_flags();
-    let mut active = target.into_active_model();
-    active.role = Set(role.as_str().into());
+fn set_flags(active: &mut workspace_members::ActiveModel, flags: Flags) {
     active.can_query = Set(flags.can_query);
     active.can_view_sources = Set(flags.can_view_sources);
     active.can_invite = Set(flags.can_invite);
     active.can_manage_sync = Set(flags.can_manage_sync);
     active.can_edit_settings = Set(flags.can_edit_settings);
+}
+
+/// Opens a write transaction on a workspace's membership: concurrent changes to its members run
+/// one after another (row lock on PostgreSQL, IMMEDIATE transaction on SQLite), and the caller's
+/// role is read again inside it, so two owners demoting each other cannot leave none.
+async fn lock_members(db: &DatabaseConnection, me: &Membership) -> Result<(DatabaseTransaction, Role), AppError> {
+    let txn = crate::db::begin_write(db).await?;
+    workspaces::Entity::find_by_id(me.workspace_id).lock_exclusive().one(&txn).await?.or_not_found()?;
+    let mine = target_member(&txn, me.workspace_id, me.user.id).await?;
+    let role = Role::parse(&mine.role).or_not_found()?;
+    Ok((txn, role))
+}
+
+/// Gives a member a new role; their flags reset to the role's defaults.
+pub async fn set_role(db: &DatabaseConnection, me: &Membership, user_id: Uuid, role: Role) -> Result<(), AppError> {
+    let (txn, my_role) = lock_members(db, me).await?;
+    if !my_role.is_manager() {
+        return Err(AppError::forbidden("Only owners and admins can manage members."));
+    }
+    if role == Role::Owner && my_role != Role::Owner {
+        return Err(AppError::forbidden("Only an owner can make someone an owner."));
+    }
+    let target = target_member(&txn, me.workspace_id, user_id).await?;
+    let current = Role::parse(&target.role).or_not_found()?;
+    may_manage(my_role, current)?;
+    if current == Role::Owner && role != Role::Owner && owner_count(&txn, me.workspace_id).await? <= 1 {
+        return Err(AppError::conflict("A workspace needs at least one owner. Make someone else an owner first."));
+    }
+    let mut active = target.into_active_model();
+    active.role = Set(role.as_str().into());
+    set_flags(&mut active, role.default_flags());
     active.update(&txn).await?;
     txn.commit().await?;
     Ok(())
@@ -216,7 +231,11 @@ pub async fn set_flag(
     flag: Flag,
     value: bool,
 ) -> Result<(), AppError> {
-    let target = target_member(db, me.workspace_id, user_id).await?;
+    let (txn, my_role) = lock_members(db, me).await?;
+    if !my_role.is_manager() {
+        return Err(AppError::forbidden("Only owners and admins can manage members."));
+    }
+    let target = target_member(&txn, me.workspace_id, user_id).await?;
     let role = Role::parse(&target.role).or_not_found()?;
     if role.is_manager() {
         return Err(AppError::validation("flag", "Owners and admins always have every permission."));
@@ -227,26 +246,23 @@ pub async fn set_flag(
     let mut flags = flags_of(&target);
     flag.set(&mut flags, value);
     let mut active = target.into_active_model();
-    active.can_query = Set(flags.can_query);
-    active.can_view_sources = Set(flags.can_view_sources);
-    active.can_invite = Set(flags.can_invite);
-    active.can_manage_sync = Set(flags.can_manage_sync);
-    active.can_edit_settings = Set(flags.can_edit_settings);
-    active.update(db).await?;
+    set_flags(&mut active, flags);
+    active.update(&txn).await?;
+    txn.commit().await?;
     Ok(())
 }
 
 /// Removes a member (or lets a member leave). The last owner can neither be removed nor leave.
 pub async fn remove_member(db: &DatabaseConnection, me: &Membership, user_id: Uuid) -> Result<(), AppError> {
     let leaving = user_id == me.user.id;
-    if !leaving && !me.role.is_manager() {
+    let (txn, my_role) = lock_members(db, me).await?;
+    if !leaving && !my_role.is_manager() {
         return Err(AppError::forbidden("Only owners and admins can remove members."));
     }
-    let txn = db.begin().await?;
     let target = target_member(&txn, me.workspace_id, user_id).await?;
     let role = Role::parse(&target.role).or_not_found()?;
     if !leaving {
-        may_manage(me, role)?;
+        may_manage(my_role, role)?;
     }
     if role == Role::Owner && owner_count(&txn, me.workspace_id).await? <= 1 {
         return Err(AppError::conflict("The last owner cannot be removed. Make someone else an owner first."));
@@ -312,9 +328,13 @@ pub async fn invite(
     Ok(CreatedInvitation { id: row.id, path: format!("/invite/{token}"), expires_at: row.expires_at })
 }
 
-/// Pending invitations, newest first.
-pub async fn invitations(db: &DatabaseConnection, workspace_id: Uuid) -> Result<Vec<InvitationView>, AppError> {
-    let rows = pending_invitations(workspace_id).order_by_desc(invitations::Column::CreatedAt).all(db).await?;
+/// Pending invitations, newest first: all of them for owners and admins, one's own for others.
+pub async fn invitations(db: &DatabaseConnection, me: &Membership) -> Result<Vec<InvitationView>, AppError> {
+    let mut query = pending_invitations(me.workspace_id);
+    if !me.role.is_manager() {
+        query = query.filter(invitations::Column::CreatedBy.eq(me.user.id));
+    }
+    let rows = query.order_by_desc(invitations::Column::CreatedAt).all(db).await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         out.push(InvitationView {
@@ -339,6 +359,9 @@ pub async fn revoke_invitation(db: &DatabaseConnection, me: &Membership, id: Uui
         .one(db)
         .await?
         .or_not_found()?;
+    if row.created_by != me.user.id && !me.role.is_manager() {
+        return Err(AppError::forbidden("Only its sender, an owner or an admin can withdraw this invitation."));
+    }
     let mut active = row.into_active_model();
     active.revoked_at = Set(Some(Utc::now()));
     active.update(db).await?;
@@ -360,6 +383,22 @@ async fn usable_invitation(db: &impl ConnectionTrait, token: &str) -> Result<inv
     }
     if row.expires_at <= Utc::now() {
         return Err(AppError::conflict("This invitation has expired. Ask for a new one."));
+    }
+    // A link carries its sender's authority: it stops working when they could no longer create it.
+    let sender = workspace_members::Entity::find()
+        .filter(workspace_members::Column::WorkspaceId.eq(row.workspace_id))
+        .filter(workspace_members::Column::UserId.eq(row.created_by))
+        .filter(workspace_members::Column::Status.eq("active"))
+        .one(db)
+        .await?;
+    let still_allowed = sender.is_some_and(|m| {
+        let (sender_role, invited) = (Role::parse(&m.role), Role::parse(&row.role));
+        matches!((sender_role, invited), (Some(s), Some(r)) if r >= s && allows(s, &flags_of(&m), Permission::Invite))
+    });
+    if !still_allowed {
+        return Err(AppError::conflict(
+            "This invitation is no longer valid: the person who sent it can no longer invite. Ask for a new one.",
+        ));
     }
     Ok(row)
 }
@@ -391,6 +430,8 @@ pub async fn accept_invitation(db: &impl ConnectionTrait, token: &str, user: &us
         .col_expr(invitations::Column::AcceptedBy, sea_orm::sea_query::Expr::value(user.id))
         .filter(invitations::Column::Id.eq(row.id))
         .filter(invitations::Column::AcceptedAt.is_null())
+        .filter(invitations::Column::RevokedAt.is_null())
+        .filter(invitations::Column::ExpiresAt.gt(Utc::now()))
         .exec(db)
         .await?;
     if claimed.rows_affected != 1 {
@@ -413,7 +454,12 @@ pub async fn accept_invitation(db: &impl ConnectionTrait, token: &str, user: &us
             active.update(db).await?;
         }
         None => {
-            member_row(row.workspace_id, user.id, role).insert(db).await?;
+            member_row(row.workspace_id, user.id, role).insert(db).await.map_err(|e| match e.sql_err() {
+                Some(SqlErr::UniqueConstraintViolation(_)) => {
+                    AppError::conflict("You are already a member of this workspace.")
+                }
+                _ => e.into(),
+            })?;
         }
     }
     remember_workspace(db, user, row.workspace_id).await?;

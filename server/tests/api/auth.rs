@@ -16,7 +16,23 @@ db_tests!(
     password_change_signs_out_other_sessions,
     profile_saves_timezone_and_theme,
     open_signup_is_off_until_an_admin_turns_it_on,
+    suspended_accounts_are_signed_out,
 );
+
+async fn suspended_accounts_are_signed_out(app: TestApp) {
+    let client = browser();
+    app.setup_owner(&client).await;
+
+    sea_orm::ConnectionTrait::execute_unprepared(&app.db, "UPDATE users SET status = 'suspended'")
+        .await
+        .expect("suspend");
+
+    assert!(app.viewer(&client).await.is_null());
+    let page = app.get(&client, "/profile").await;
+    assert_eq!(page.headers()["location"], "/login?next=/profile", "the ended session no longer counts as signed in");
+    let err = expect_error(app.login(&browser(), OWNER_EMAIL, PASSWORD).await, StatusCode::FORBIDDEN).await;
+    assert!(err["message"].as_str().unwrap_or_default().contains("suspended"));
+}
 
 async fn first_run_creates_owner_and_workspace(app: TestApp) {
     let client = browser();

@@ -11,6 +11,8 @@ db_tests!(
     invitation_signup_joins_with_the_role,
     invitation_cannot_be_reused_or_used_after_expiry,
     duplicate_email_leaves_the_invitation_unused,
+    invitation_stops_working_when_its_sender_loses_the_right,
+    inviting_members_only_see_and_withdraw_their_own_links,
     signed_in_user_accepts_an_invitation,
     viewer_cannot_rename_or_invite,
     members_need_flags_that_admins_grant,
@@ -100,6 +102,49 @@ async fn duplicate_email_leaves_the_invitation_unused(app: TestApp) {
         StatusCode::OK,
         "the link still works"
     );
+}
+
+async fn invitation_stops_working_when_its_sender_loses_the_right(app: TestApp) {
+    let owner = browser();
+    let workspace = app.setup_owner(&owner).await;
+    let (admin, admin_id) = app.join_as(&owner, workspace, "admin", "ada@example.com").await;
+    let token = app.invite(&admin, workspace, "admin").await;
+
+    let demote =
+        [("workspace_id", workspace.to_string()), ("user_id", admin_id.to_string()), ("role", "viewer".into())];
+    let demote: Vec<(&str, &str)> = demote.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(app.call(&owner, "workspaces/set_role", &demote).await.status(), StatusCode::OK);
+
+    let join =
+        [("token", token.as_str()), ("name", "Sock Puppet"), ("email", "sock@example.com"), ("password", PASSWORD)];
+    let err = expect_error(app.call(&browser(), "invitations/signup", &join).await, StatusCode::CONFLICT).await;
+    assert!(err["message"].as_str().unwrap_or_default().contains("can no longer invite"), "{err}");
+    assert_eq!(count(&app.db, "users").await, 2, "no account was created");
+}
+
+async fn inviting_members_only_see_and_withdraw_their_own_links(app: TestApp) {
+    let owner = browser();
+    let workspace = app.setup_owner(&owner).await;
+    let ws = workspace.to_string();
+    let (member, member_id) = app.join_as(&owner, workspace, "member", "mo@example.com").await;
+    let grant =
+        [("workspace_id", ws.as_str()), ("user_id", &member_id.to_string()), ("flag", "can_invite"), ("value", "true")];
+    assert_eq!(app.call(&owner, "workspaces/set_flag", &grant).await.status(), StatusCode::OK);
+    app.invite(&owner, workspace, "admin").await;
+    app.invite(&member, workspace, "viewer").await;
+
+    let theirs: Vec<serde_json::Value> =
+        app.call(&member, "workspaces/invitations", &[("workspace_id", &ws)]).await.json().await.expect("json");
+    let all: Vec<serde_json::Value> =
+        app.call(&owner, "workspaces/invitations", &[("workspace_id", &ws)]).await.json().await.expect("json");
+
+    assert_eq!(theirs.len(), 1);
+    assert_eq!(theirs[0]["role"], "viewer");
+    assert_eq!(all.len(), 2);
+    let owners_link = all.iter().find(|i| i["role"] == "admin").and_then(|i| i["id"].as_str()).expect("admin link");
+    let revoke = [("workspace_id", ws.as_str()), ("invitation_id", owners_link)];
+    assert_eq!(app.call(&member, "workspaces/revoke_invitation", &revoke).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.call(&owner, "workspaces/revoke_invitation", &revoke).await.status(), StatusCode::OK);
 }
 
 async fn signed_in_user_accepts_an_invitation(app: TestApp) {
