@@ -1,8 +1,7 @@
 //! Database helpers shared by the services.
 
 use sea_orm::{
-    AccessMode, DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode, TransactionOptions,
-    TransactionTrait,
+    DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
 /// Begins a transaction that will write. On SQLite it is IMMEDIATE: it takes the write lock at
@@ -11,8 +10,7 @@ use sea_orm::{
 pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
     db.begin_with_options(TransactionOptions {
         sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-        access_mode: Some(AccessMode::ReadWrite),
-        isolation_level: None,
+        ..TransactionOptions::default()
     })
     .await
 }

@@ -1,6 +1,7 @@
 //! `flowdeck`: the command-line entry point.
 
 use std::io::BufRead;
+use std::process::ExitCode;
 
 use anyhow::Context;
 use app::auth::service::{NewUser, create_user};
@@ -43,9 +44,25 @@ enum UserCommand {
     },
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => return fail(e.into()),
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
+/// One readable line (with its causes) instead of a backtrace: these are the operator's mistakes.
+fn fail(error: anyhow::Error) -> ExitCode {
+    eprintln!("error: {error:#}");
+    ExitCode::FAILURE
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_new(&cli.config.log).context("FLOWDECK_LOG is not a valid log filter")?)
         .init();
