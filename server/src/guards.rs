@@ -65,6 +65,10 @@ pub async fn origin_guard(State(guard): State<GuardState>, req: Request, next: N
     next.run(req).await
 }
 
+/// What a path must escape to travel as one query parameter; `/` stays readable.
+const NEXT_PARAM: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'/').remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
 fn is_public_page(path: &str) -> bool {
     matches!(path, "/login" | "/setup" | "/signup") || path.starts_with("/invite/")
 }
@@ -88,19 +92,9 @@ pub async fn page_guard(State(guard): State<GuardState>, session: Session, req: 
         (true, "/login" | "/signup") => Redirect::to("/").into_response(),
         (false, p) if !is_public_page(p) => {
             let here = req.uri().path_and_query().map(|pq| pq.as_str()).unwrap_or("/");
-            let next_param: String = url_encode(here);
+            let next_param = percent_encoding::utf8_percent_encode(here, NEXT_PARAM);
             Redirect::to(&format!("/login?next={next_param}")).into_response()
         }
         _ => next.run(req).await,
     }
-}
-
-/// Percent-encodes a path for a query parameter.
-fn url_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

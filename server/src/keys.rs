@@ -12,7 +12,7 @@ const KEY_BYTES: usize = 64;
 pub fn load_or_create(path: &Path) -> anyhow::Result<Key> {
     if path.exists() {
         let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        let bytes = decode_hex(text.trim()).with_context(|| format!("{} is not a hex-encoded key", path.display()))?;
+        let bytes = hex::decode(text.trim()).with_context(|| format!("{} is not a hex-encoded key", path.display()))?;
         if bytes.len() < KEY_BYTES {
             bail!("{} holds {} bytes; the key needs at least {KEY_BYTES}", path.display(), bytes.len());
         }
@@ -22,7 +22,7 @@ pub fn load_or_create(path: &Path) -> anyhow::Result<Key> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     let bytes: Vec<u8> = (0..KEY_BYTES).map(|_| rand::random::<u8>()).collect();
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = hex::encode(&bytes);
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -31,11 +31,4 @@ pub fn load_or_create(path: &Path) -> anyhow::Result<Key> {
     file.write_all(hex.as_bytes())?;
     tracing::info!(path = %path.display(), "created a new secret key");
     Ok(Key::from(&bytes))
-}
-
-fn decode_hex(s: &str) -> anyhow::Result<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        bail!("odd number of hex digits");
-    }
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).context("invalid hex digit")).collect()
 }

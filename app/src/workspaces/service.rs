@@ -277,8 +277,7 @@ pub async fn remove_member(db: &DatabaseConnection, me: &Membership, user_id: Uu
 const MAX_INVITE_DAYS: i64 = 30;
 
 fn token_hash(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 /// Creates a single-use invitation link with a role and an expiry.
@@ -335,21 +334,29 @@ pub async fn invitations(db: &DatabaseConnection, me: &Membership) -> Result<Vec
         query = query.filter(invitations::Column::CreatedBy.eq(me.user.id));
     }
     let rows = query.order_by_desc(invitations::Column::CreatedAt).all(db).await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        out.push(InvitationView {
+    let senders: std::collections::HashMap<Uuid, String> = users::Entity::find()
+        .filter(users::Column::Id.is_in(rows.iter().map(|r| r.created_by)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.name))
+        .collect();
+    Ok(rows
+        .into_iter()
+        .map(|row| InvitationView {
             id: row.id,
             role: Role::parse(&row.role).unwrap_or(Role::Viewer),
+            invited_by: senders.get(&row.created_by).cloned().unwrap_or_else(|| FORMER_MEMBER.into()),
             email: row.email,
-            invited_by: user_name(db, row.created_by).await?,
             expires_at: row.expires_at,
-        });
-    }
-    Ok(out)
+        })
+        .collect())
 }
 
+const FORMER_MEMBER: &str = "a former member";
+
 async fn user_name(db: &impl ConnectionTrait, id: Uuid) -> Result<String, AppError> {
-    Ok(users::Entity::find_by_id(id).one(db).await?.map(|u| u.name).unwrap_or_else(|| "a former member".into()))
+    Ok(users::Entity::find_by_id(id).one(db).await?.map(|u| u.name).unwrap_or_else(|| FORMER_MEMBER.into()))
 }
 
 /// Withdraws a pending invitation.
