@@ -7,7 +7,10 @@ pub mod db;
 pub mod error;
 pub mod settings;
 pub mod ui;
+#[cfg(feature = "ssr")]
+pub mod validate;
 mod validate_hint;
+pub mod workflows;
 pub mod workspaces;
 
 #[cfg(feature = "ssr")]
@@ -16,8 +19,6 @@ pub mod entities;
 pub mod guard;
 #[cfg(feature = "ssr")]
 pub mod state;
-#[cfg(feature = "ssr")]
-pub mod validate;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
@@ -89,6 +90,7 @@ pub fn App() -> impl IntoView {
                     <ParentRoute path=path!("/w/:ws") view=workspaces::WorkspaceLayout ssr=SsrMode::Async>
                         <Route path=path!("") view=workspaces::Overview ssr=SsrMode::Async/>
                         <Route path=path!("/members") view=workspaces::MembersPage ssr=SsrMode::Async/>
+                        <Route path=path!("/workflows") view=workflows::WorkflowsPage ssr=SsrMode::Async/>
                         <Route path=path!("/settings") view=workspaces::WorkspaceSettingsPage ssr=SsrMode::Async/>
                     </ParentRoute>
                 </ParentRoute>

@@ -16,6 +16,20 @@ fn trimmed_len(field: &str, label: &str, value: &str, max: usize) -> Result<Stri
     Ok(value.to_owned())
 }
 
+/// A required single-line text, trimmed, of at most `max` characters.
+pub fn bounded(field: &str, label: &str, value: &str, max: usize) -> Result<String, AppError> {
+    trimmed_len(field, label, value, max)
+}
+
+/// An optional free text (may be empty), trimmed, of at most `max` characters.
+pub fn optional_text(field: &str, label: &str, value: &str, max: usize) -> Result<String, AppError> {
+    let value = value.trim();
+    if value.chars().count() > max {
+        return Err(AppError::validation(field, format!("{label} must be at most {max} characters.")));
+    }
+    Ok(value.to_owned())
+}
+
 /// A person's display name.
 pub fn person_name(value: &str) -> Result<String, AppError> {
     trimmed_len("name", "Name", value, 100)

@@ -4,5 +4,6 @@ pub mod instance_settings;
 pub mod invitations;
 pub mod sessions;
 pub mod users;
+pub mod workflows;
 pub mod workspace_members;
 pub mod workspaces;

@@ -2,7 +2,7 @@
 
 pub mod api;
 mod invite;
-mod layout;
+pub(crate) mod layout;
 mod members;
 pub mod model;
 mod pages;

@@ -5,4 +5,5 @@ mod helpers;
 
 mod auth;
 mod security;
+mod workflows;
 mod workspaces;

@@ -1,0 +1,49 @@
+//! Workflow server functions: thin — session → guard → service.
+
+use leptos::prelude::*;
+use uuid::Uuid;
+
+use crate::error::AppError;
+use crate::workflows::model::WorkflowSummary;
+#[cfg(feature = "ssr")]
+use crate::{guard::Ctx, workflows::service, workspaces::model::Permission};
+
+/// The workspace's workflows.
+#[server(endpoint = "workflows/list")]
+pub async fn list_workflows(workspace_id: Uuid) -> Result<Vec<WorkflowSummary>, AppError> {
+    let ctx = Ctx::load().await?;
+    ctx.require(workspace_id, Permission::View).await?;
+    service::list(ctx.db(), workspace_id).await
+}
+
+/// Creates a draft workflow; returns its id.
+#[server(endpoint = "workflows/create")]
+pub async fn create_workflow(workspace_id: Uuid, name: String, description: String) -> Result<Uuid, AppError> {
+    let ctx = Ctx::load().await?;
+    let me = ctx.require(workspace_id, Permission::Edit).await?;
+    service::create(ctx.db(), &me, &name, &description).await
+}
+
+/// Renames a workflow.
+#[server(endpoint = "workflows/rename")]
+pub async fn rename_workflow(workspace_id: Uuid, workflow_id: Uuid, name: String) -> Result<(), AppError> {
+    let ctx = Ctx::load().await?;
+    let me = ctx.require(workspace_id, Permission::Edit).await?;
+    service::rename(ctx.db(), &me, workflow_id, &name).await
+}
+
+/// Copies a workflow as a new draft; returns the copy's id.
+#[server(endpoint = "workflows/duplicate")]
+pub async fn duplicate_workflow(workspace_id: Uuid, workflow_id: Uuid) -> Result<Uuid, AppError> {
+    let ctx = Ctx::load().await?;
+    let me = ctx.require(workspace_id, Permission::Edit).await?;
+    service::duplicate(ctx.db(), &me, workflow_id).await
+}
+
+/// Deletes a workflow.
+#[server(endpoint = "workflows/delete")]
+pub async fn delete_workflow(workspace_id: Uuid, workflow_id: Uuid) -> Result<(), AppError> {
+    let ctx = Ctx::load().await?;
+    let me = ctx.require(workspace_id, Permission::Edit).await?;
+    service::delete(ctx.db(), &me, workflow_id).await
+}

@@ -1,0 +1,266 @@
+//! `/w/:ws/workflows`: every workflow of the workspace, with search, status filter and actions.
+
+use leptos::ev::KeyboardEvent;
+use leptos::html;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use uuid::Uuid;
+
+use crate::ui::form::{FormError, Submit, action_error, confirm, invalid, loaded, short_date};
+use crate::ui::toast::toast_errors;
+use crate::workflows::api::{CreateWorkflow, DeleteWorkflow, DuplicateWorkflow, RenameWorkflow, list_workflows};
+use crate::workflows::model::{WorkflowStatus, WorkflowSummary};
+use crate::workspaces::layout::use_workspace;
+use crate::workspaces::model::{Permission, WorkspaceView};
+
+/// The workflows list of the open workspace.
+#[component]
+pub fn WorkflowsPage() -> impl IntoView {
+    let ws = use_workspace();
+    view! {
+        <Title text="Workflows · Flowdeck"/>
+        {loaded(ws.data, |w| view! { <Workflows w/> })}
+    }
+}
+
+/// Actions every row uses; one set for the page.
+#[derive(Clone, Copy)]
+struct RowActions {
+    rename: ServerAction<RenameWorkflow>,
+    duplicate: ServerAction<DuplicateWorkflow>,
+    delete: ServerAction<DeleteWorkflow>,
+    /// The row whose name is being edited.
+    editing: RwSignal<Option<Uuid>>,
+}
+
+#[component]
+fn Workflows(w: WorkspaceView) -> impl IntoView {
+    let workspace_id = w.id;
+    let can_edit = w.can(Permission::Edit);
+    let create = ServerAction::<CreateWorkflow>::new();
+    let actions = RowActions {
+        rename: ServerAction::new(),
+        duplicate: ServerAction::new(),
+        delete: ServerAction::new(),
+        editing: RwSignal::new(None),
+    };
+    toast_errors(actions.rename);
+    toast_errors(actions.duplicate);
+    toast_errors(actions.delete);
+    let list = Resource::new(
+        move || {
+            (
+                create.version().get(),
+                actions.rename.version().get(),
+                actions.duplicate.version().get(),
+                actions.delete.version().get(),
+            )
+        },
+        move |_| list_workflows(workspace_id),
+    );
+    Effect::new(move |_| {
+        if matches!(actions.rename.value().get(), Some(Ok(()))) {
+            actions.editing.set(None);
+        }
+    });
+    let search = RwSignal::new(String::new());
+    let status = RwSignal::new(None::<WorkflowStatus>);
+    view! {
+        <header class="page-header">
+            <div>
+                <p class="eyebrow">{w.name.clone()}</p>
+                <h1>"Workflows"</h1>
+            </div>
+        </header>
+        {can_edit.then(|| view! { <CreateForm workspace_id create/> })}
+        <section class="panel">
+            <div class="row toolbar">
+                <label class="grow">
+                    <span class="sr-only">"Search workflows"</span>
+                    <input
+                        type="search"
+                        placeholder="Search by name or description"
+                        aria-label="Search workflows"
+                        prop:value=move || search.get()
+                        on:input=move |ev| search.set(event_target_value(&ev))
+                    />
+                </label>
+                <label>
+                    <span class="sr-only">"Status"</span>
+                    <select
+                        aria-label="Filter by status"
+                        on:change=move |ev| status.set(WorkflowStatus::parse(&event_target_value(&ev)))
+                    >
+                        <option value="">"All statuses"</option>
+                        {WorkflowStatus::ALL
+                            .into_iter()
+                            .map(|s| view! { <option value=s.as_str()>{s.label()}</option> })
+                            .collect_view()}
+                    </select>
+                </label>
+            </div>
+            {loaded(
+                list,
+                move |all| {
+                    if all.is_empty() {
+                        return view! { <EmptyState can_edit/> }.into_any();
+                    }
+                    let all = StoredValue::new(all);
+                    let shown = move || {
+                        all.with_value(|all| {
+                            all.iter().filter(|w| w.matches(&search.get(), status.get())).cloned().collect::<Vec<_>>()
+                        })
+                    };
+                    view! {
+                        <ul class="workflow-list" data-testid="workflow-list">
+                            <For each=shown key=|w| (w.id, w.version, w.name.clone()) let:wf>
+                                <WorkflowRow wf workspace_id can_edit actions/>
+                            </For>
+                        </ul>
+                        {move || {
+                            shown()
+                                .is_empty()
+                                .then(|| view! { <p class="muted" role="status">"No workflows match this search."</p> })
+                        }}
+                    }
+                        .into_any()
+                },
+            )}
+        </section>
+    }
+}
+
+#[component]
+fn CreateForm(workspace_id: Uuid, create: ServerAction<CreateWorkflow>) -> impl IntoView {
+    let error = action_error(create);
+    let form = NodeRef::<html::Form>::new();
+    Effect::new(move |_| {
+        if matches!(create.value().get(), Some(Ok(_)))
+            && let Some(form) = form.get()
+        {
+            form.reset();
+        }
+    });
+    view! {
+        <section class="panel">
+            <h2>"New workflow"</h2>
+            <ActionForm action=create node_ref=form>
+                <FormError error/>
+                <input type="hidden" name="workspace_id" value=workspace_id.to_string()/>
+                <div class="row">
+                    <label class="grow">
+                        "Name"
+                        <input name="name" required maxlength="80" placeholder="Invoice approval" aria-invalid=invalid(error, "name")/>
+                    </label>
+                    <label class="grow">
+                        "Description (optional)"
+                        <input name="description" maxlength="500" placeholder="What it does, for your team" aria-invalid=invalid(error, "description")/>
+                    </label>
+                </div>
+                <Submit pending=create.pending() label="Create workflow" busy="Creating…"/>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+fn EmptyState(can_edit: bool) -> impl IntoView {
+    view! {
+        <div class="empty-state" data-testid="workflows-empty">
+            <h2>"No workflows yet"</h2>
+            <p class="muted">
+                "A workflow automates a piece of your team's work: a trigger — a schedule, a webhook, a task moved on a board — starts a chain of steps such as HTTP requests, emails, conditions and approvals. Each run is logged step by step."
+            </p>
+            {if can_edit {
+                "Give your first workflow a name above to start."
+            } else {
+                "Viewers can see workflows here once members create them."
+            }}
+        </div>
+    }
+}
+
+#[component]
+fn WorkflowRow(wf: WorkflowSummary, workspace_id: Uuid, can_edit: bool, actions: RowActions) -> impl IntoView {
+    let id = wf.id;
+    let name = wf.name.clone();
+    let editing = move || actions.editing.get() == Some(id);
+    let status_class = format!("badge status-{}", wf.status.as_str().to_lowercase());
+    view! {
+        <li class="workflow" data-testid="workflow">
+            <div class="workflow-main">
+                {move || {
+                    if editing() {
+                        view! { <RenameForm id workspace_id name=name.clone() actions/> }.into_any()
+                    } else {
+                        view! { <strong class="workflow-name">{name.clone()}</strong> }.into_any()
+                    }
+                }}
+                {(!wf.description.is_empty()).then(|| view! { <p class="muted">{wf.description.clone()}</p> })}
+                <small class="muted">"Edited " {short_date(&wf.updated_at)} " by " {wf.updated_by.clone()}</small>
+            </div>
+            <span class=status_class>{wf.status.label()}</span>
+            {can_edit
+                .then(|| {
+                    let label = wf.name.clone();
+                    view! {
+                        <div class="row-actions">
+                            <button class="ghost" on:click=move |_| actions.editing.set(Some(id))>"Rename"</button>
+                            <button
+                                class="ghost"
+                                on:click=move |_| {
+                                    actions.duplicate.dispatch(DuplicateWorkflow { workspace_id, workflow_id: id });
+                                }
+                            >
+                                "Duplicate"
+                            </button>
+                            <button
+                                class="ghost danger"
+                                on:click=move |_| {
+                                    if confirm(&format!("Delete the workflow “{label}”? This cannot be undone.")) {
+                                        actions.delete.dispatch(DeleteWorkflow { workspace_id, workflow_id: id });
+                                    }
+                                }
+                            >
+                                "Delete"
+                            </button>
+                        </div>
+                    }
+                })}
+        </li>
+    }
+}
+
+#[component]
+fn RenameForm(id: Uuid, workspace_id: Uuid, name: String, actions: RowActions) -> impl IntoView {
+    let input = NodeRef::<html::Input>::new();
+    Effect::new(move |_| {
+        if let Some(input) = input.get() {
+            let _ = input.focus();
+            input.select();
+        }
+    });
+    view! {
+        <ActionForm action=actions.rename>
+            <input type="hidden" name="workspace_id" value=workspace_id.to_string()/>
+            <input type="hidden" name="workflow_id" value=id.to_string()/>
+            <div class="row">
+                <input
+                    node_ref=input
+                    name="name"
+                    value=name
+                    required
+                    maxlength="80"
+                    aria-label="New name"
+                    on:keydown=move |ev: KeyboardEvent| {
+                        if ev.key() == "Escape" {
+                            actions.editing.set(None);
+                        }
+                    }
+                />
+                <Submit pending=actions.rename.pending() label="Save" busy="Saving…"/>
+                <button type="button" class="ghost" on:click=move |_| actions.editing.set(None)>"Cancel"</button>
+            </div>
+        </ActionForm>
+    }
+}

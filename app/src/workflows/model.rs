@@ -1,0 +1,107 @@
+//! Workflow types the browser sees.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Lifecycle of a workflow (seed 001): drafts are edited, active ones run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum WorkflowStatus {
+    Draft,
+    Active,
+    Inactive,
+    Archived,
+}
+
+impl WorkflowStatus {
+    pub const ALL: [WorkflowStatus; 4] =
+        [WorkflowStatus::Draft, WorkflowStatus::Active, WorkflowStatus::Inactive, WorkflowStatus::Archived];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkflowStatus::Draft => "DRAFT",
+            WorkflowStatus::Active => "ACTIVE",
+            WorkflowStatus::Inactive => "INACTIVE",
+            WorkflowStatus::Archived => "ARCHIVED",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            WorkflowStatus::Draft => "Draft",
+            WorkflowStatus::Active => "Active",
+            WorkflowStatus::Inactive => "Inactive",
+            WorkflowStatus::Archived => "Archived",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<WorkflowStatus> {
+        WorkflowStatus::ALL.into_iter().find(|s| s.as_str() == value)
+    }
+}
+
+/// A row of the workflows list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkflowSummary {
+    pub id: Uuid,
+    pub name: String,
+    pub description: String,
+    pub status: WorkflowStatus,
+    pub version: i32,
+    pub updated_at: DateTime<Utc>,
+    /// Who edited it last, by name.
+    pub updated_by: String,
+}
+
+impl WorkflowSummary {
+    /// Whether the row matches a search (name or description, any case) and a status filter.
+    pub fn matches(&self, search: &str, status: Option<WorkflowStatus>) -> bool {
+        let search = search.trim().to_lowercase();
+        status.is_none_or(|s| s == self.status)
+            && (search.is_empty()
+                || self.name.to_lowercase().contains(&search)
+                || self.description.to_lowercase().contains(&search))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(name: &str, description: &str, status: WorkflowStatus) -> WorkflowSummary {
+        WorkflowSummary {
+            id: Uuid::nil(),
+            name: name.into(),
+            description: description.into(),
+            status,
+            version: 1,
+            updated_at: DateTime::<Utc>::UNIX_EPOCH,
+            updated_by: "Ada".into(),
+        }
+    }
+
+    #[test]
+    fn search_looks_at_name_and_description_in_any_case() {
+        let w = summary("Invoice approval", "Routes invoices over 1,000 EUR", WorkflowStatus::Draft);
+        assert!(w.matches("", None));
+        assert!(w.matches("INVOICE", None));
+        assert!(w.matches("eur", None));
+        assert!(!w.matches("onboarding", None));
+    }
+
+    #[test]
+    fn status_filter_narrows() {
+        let w = summary("Nightly sync", "", WorkflowStatus::Active);
+        assert!(w.matches("sync", Some(WorkflowStatus::Active)));
+        assert!(!w.matches("sync", Some(WorkflowStatus::Draft)));
+    }
+
+    #[test]
+    fn statuses_round_trip() {
+        for s in WorkflowStatus::ALL {
+            assert_eq!(WorkflowStatus::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(serde_json::to_string(&WorkflowStatus::Archived).ok().as_deref(), Some("\"ARCHIVED\""));
+    }
+}
