@@ -1,5 +1,6 @@
 //! Accounts: first-run setup, sign-up, sign-in, password and profile changes.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 use chrono::Utc;
@@ -212,6 +213,22 @@ pub async fn viewer(db: &DatabaseConnection, user: &users::Model) -> Result<View
         workspaces: ws::service::list_for_user(db, user.id).await?,
         last_workspace_id: user.last_workspace_id,
     })
+}
+
+/// People's display names, fetched together for a list.
+pub struct Names(HashMap<Uuid, String>);
+
+impl Names {
+    /// The name of `id`; an account that no longer exists reads "a former member".
+    pub fn of(&self, id: Uuid) -> String {
+        self.0.get(&id).cloned().unwrap_or_else(|| "a former member".into())
+    }
+}
+
+/// The names of `ids`, in one query.
+pub async fn names(db: &impl ConnectionTrait, ids: impl IntoIterator<Item = Uuid>) -> Result<Names, AppError> {
+    let found = users::Entity::find().filter(users::Column::Id.is_in(ids)).all(db).await?;
+    Ok(Names(found.into_iter().map(|u| (u.id, u.name)).collect()))
 }
 
 /// Every IANA time zone name, for the profile's searchable list.

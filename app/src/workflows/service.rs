@@ -1,15 +1,14 @@
 //! Workflows of a workspace: the list and its operations. Callers pass the guard's `Membership`;
 //! every query is scoped to its workspace.
 
-use std::collections::HashMap;
-
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
 };
 use uuid::Uuid;
 
-use crate::entities::{users, workflows};
+use crate::auth;
+use crate::entities::workflows;
 use crate::error::{AppError, OrNotFound};
 use crate::guard::Membership;
 use crate::validate;
@@ -24,13 +23,7 @@ pub async fn list(db: &DatabaseConnection, workspace_id: Uuid) -> Result<Vec<Wor
         .order_by_desc(workflows::Column::UpdatedAt)
         .all(db)
         .await?;
-    let editors: HashMap<Uuid, String> = users::Entity::find()
-        .filter(users::Column::Id.is_in(rows.iter().map(|r| r.updated_by)))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.name))
-        .collect();
+    let editors = auth::service::names(db, rows.iter().map(|r| r.updated_by)).await?;
     Ok(rows
         .into_iter()
         .map(|w| WorkflowSummary {
@@ -38,7 +31,7 @@ pub async fn list(db: &DatabaseConnection, workspace_id: Uuid) -> Result<Vec<Wor
             status: WorkflowStatus::parse(&w.status).unwrap_or(WorkflowStatus::Draft),
             version: w.version,
             updated_at: w.updated_at,
-            updated_by: editors.get(&w.updated_by).cloned().unwrap_or_else(|| "a former member".into()),
+            updated_by: editors.of(w.updated_by),
             name: w.name,
             description: w.description,
         })

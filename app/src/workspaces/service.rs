@@ -13,11 +13,11 @@ use uuid::Uuid;
 use crate::entities::{invitations, users, workspace_members, workspaces};
 use crate::error::{AppError, OrNotFound};
 use crate::guard::{Membership, flags_of};
-use crate::validate;
 use crate::workspaces::model::{
     CreatedInvitation, Flag, Flags, InvitationInfo, InvitationView, MemberView, Permission, Role, WorkspaceSummary,
     WorkspaceView, allows,
 };
+use crate::{auth, validate};
 
 fn member_row(workspace_id: Uuid, user_id: Uuid, role: Role) -> workspace_members::ActiveModel {
     let mut row = workspace_members::ActiveModel {
@@ -334,29 +334,17 @@ pub async fn invitations(db: &DatabaseConnection, me: &Membership) -> Result<Vec
         query = query.filter(invitations::Column::CreatedBy.eq(me.user.id));
     }
     let rows = query.order_by_desc(invitations::Column::CreatedAt).all(db).await?;
-    let senders: std::collections::HashMap<Uuid, String> = users::Entity::find()
-        .filter(users::Column::Id.is_in(rows.iter().map(|r| r.created_by)))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.name))
-        .collect();
+    let senders = auth::service::names(db, rows.iter().map(|r| r.created_by)).await?;
     Ok(rows
         .into_iter()
         .map(|row| InvitationView {
             id: row.id,
             role: Role::parse(&row.role).unwrap_or(Role::Viewer),
-            invited_by: senders.get(&row.created_by).cloned().unwrap_or_else(|| FORMER_MEMBER.into()),
+            invited_by: senders.of(row.created_by),
             email: row.email,
             expires_at: row.expires_at,
         })
         .collect())
-}
-
-const FORMER_MEMBER: &str = "a former member";
-
-async fn user_name(db: &impl ConnectionTrait, id: Uuid) -> Result<String, AppError> {
-    Ok(users::Entity::find_by_id(id).one(db).await?.map(|u| u.name).unwrap_or_else(|| FORMER_MEMBER.into()))
 }
 
 /// Withdraws a pending invitation.
@@ -417,7 +405,7 @@ pub async fn invitation_info(db: &DatabaseConnection, token: &str) -> Result<Inv
     Ok(InvitationInfo {
         workspace_name: workspace.name,
         role: Role::parse(&row.role).unwrap_or(Role::Viewer),
-        invited_by: user_name(db, row.created_by).await?,
+        invited_by: auth::service::names(db, [row.created_by]).await?.of(row.created_by),
         email: row.email,
         expires_at: row.expires_at,
     })
