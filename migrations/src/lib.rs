@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_accounts;
 mod m20261123_000002_workflows;
+mod m20261123_000003_workflow_graph;
 
 /// Every migration, in the order it is applied.
 pub struct Migrator;
@@ -12,6 +13,10 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261123_000001_accounts::Migration), Box::new(m20261123_000002_workflows::Migration)]
+        vec![
+            Box::new(m20261123_000001_accounts::Migration),
+            Box::new(m20261123_000002_workflows::Migration),
+            Box::new(m20261123_000003_workflow_graph::Migration),
+        ]
     }
 }

@@ -4,6 +4,8 @@ pub mod instance_settings;
 pub mod invitations;
 pub mod sessions;
 pub mod users;
+pub mod workflow_steps;
+pub mod workflow_transitions;
 pub mod workflows;
 pub mod workspace_members;
 pub mod workspaces;

@@ -4,9 +4,11 @@ use leptos::prelude::*;
 use uuid::Uuid;
 
 use crate::error::AppError;
-use crate::workflows::model::WorkflowSummary;
+use crate::workflows::graph::Graph;
+use crate::workflows::model::{Saved, WorkflowDoc, WorkflowSummary};
 #[cfg(feature = "ssr")]
 use crate::{guard::Ctx, workflows::service, workspaces::model::Permission};
+use leptos::server_fn::codec::Json;
 
 /// The workspace's workflows.
 #[server(endpoint = "workflows/list")]
@@ -46,4 +48,33 @@ pub async fn delete_workflow(workspace_id: Uuid, workflow_id: Uuid) -> Result<()
     let ctx = Ctx::load().await?;
     let me = ctx.require(workspace_id, Permission::Edit).await?;
     service::delete(ctx.db(), &me, workflow_id).await
+}
+
+/// A workflow with its graph, for the editor.
+#[server(endpoint = "workflows/get")]
+pub async fn get_workflow(workspace_id: Uuid, workflow_id: Uuid) -> Result<WorkflowDoc, AppError> {
+    let ctx = Ctx::load().await?;
+    let me = ctx.require(workspace_id, Permission::View).await?;
+    service::get(ctx.db(), &me, workflow_id).await
+}
+
+/// Saves the graph if the workflow is still at `version` (409 otherwise); returns the new version.
+#[server(endpoint = "workflows/save", input = Json)]
+pub async fn save_workflow(
+    workspace_id: Uuid,
+    workflow_id: Uuid,
+    version: i32,
+    graph: Graph,
+) -> Result<Saved, AppError> {
+    let ctx = Ctx::load().await?;
+    let me = ctx.require(workspace_id, Permission::Edit).await?;
+    service::save(ctx.db(), &me, workflow_id, version, &graph).await
+}
+
+/// Saves the graph as a new draft copy of the workflow; returns the copy's id.
+#[server(endpoint = "workflows/save_copy", input = Json)]
+pub async fn save_workflow_copy(workspace_id: Uuid, workflow_id: Uuid, graph: Graph) -> Result<Uuid, AppError> {
+    let ctx = Ctx::load().await?;
+    let me = ctx.require(workspace_id, Permission::Edit).await?;
+    service::save_as_copy(ctx.db(), &me, workflow_id, &graph).await
 }

@@ -4,6 +4,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::workflows::graph::Graph;
+
 /// Lifecycle of a workflow (seed 001): drafts are edited, active ones run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -63,6 +65,19 @@ impl WorkflowSummary {
                 || self.name.to_lowercase().contains(&search)
                 || self.description.to_lowercase().contains(&search))
     }
+}
+
+/// A workflow opened in the editor: its row and its graph, at `version`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkflowDoc {
+    pub summary: WorkflowSummary,
+    pub graph: Graph,
+}
+
+/// What a save answers: the workflow's new version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Saved {
+    pub version: i32,
 }
 
 #[cfg(test)]

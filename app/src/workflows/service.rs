@@ -2,17 +2,23 @@
 //! every query is scoped to its workspace.
 
 use chrono::Utc;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, Set,
 };
 use uuid::Uuid;
 
 use crate::auth;
-use crate::entities::workflows;
+use crate::db;
+use crate::entities::{workflow_steps, workflow_transitions, workflows};
 use crate::error::{AppError, OrNotFound};
 use crate::guard::Membership;
 use crate::validate;
-use crate::workflows::model::{WorkflowStatus, WorkflowSummary};
+use crate::workflows::check;
+use crate::workflows::graph::{Condition, Edge, Graph, Node};
+use crate::workflows::kinds::{NodeConfig, NodeKind};
+use crate::workflows::model::{Saved, WorkflowDoc, WorkflowStatus, WorkflowSummary};
 
 const NAME_MAX: usize = 80;
 
@@ -24,22 +30,23 @@ pub async fn list(db: &DatabaseConnection, workspace_id: Uuid) -> Result<Vec<Wor
         .all(db)
         .await?;
     let editors = auth::service::names(db, rows.iter().map(|r| r.updated_by)).await?;
-    Ok(rows
-        .into_iter()
-        .map(|w| WorkflowSummary {
-            id: w.id,
-            status: WorkflowStatus::parse(&w.status).unwrap_or(WorkflowStatus::Draft),
-            version: w.version,
-            updated_at: w.updated_at,
-            updated_by: editors.of(w.updated_by),
-            name: w.name,
-            description: w.description,
-        })
-        .collect())
+    Ok(rows.into_iter().map(|w| summary(w, &editors)).collect())
+}
+
+fn summary(w: workflows::Model, editors: &auth::service::Names) -> WorkflowSummary {
+    WorkflowSummary {
+        id: w.id,
+        status: WorkflowStatus::parse(&w.status).unwrap_or(WorkflowStatus::Draft),
+        version: w.version,
+        updated_at: w.updated_at,
+        updated_by: editors.of(w.updated_by),
+        name: w.name,
+        description: w.description,
+    }
 }
 
 /// One workflow of the member's workspace; another workspace's is `NotFound`.
-async fn find(db: &DatabaseConnection, me: &Membership, id: Uuid) -> Result<workflows::Model, AppError> {
+async fn find(db: &impl ConnectionTrait, me: &Membership, id: Uuid) -> Result<workflows::Model, AppError> {
     workflows::Entity::find_by_id(id)
         .filter(workflows::Column::WorkspaceId.eq(me.workspace_id))
         .one(db)
@@ -47,10 +54,35 @@ async fn find(db: &DatabaseConnection, me: &Membership, id: Uuid) -> Result<work
         .or_not_found()
 }
 
-/// A new draft.
+/// A new, empty draft.
 pub async fn create(db: &DatabaseConnection, me: &Membership, name: &str, description: &str) -> Result<Uuid, AppError> {
+    create_with_graph(db, me, name, description, &Graph::default()).await
+}
+
+/// A new draft holding `graph`, written in one transaction.
+pub async fn create_with_graph(
+    db: &DatabaseConnection,
+    me: &Membership,
+    name: &str,
+    description: &str,
+    graph: &Graph,
+) -> Result<Uuid, AppError> {
     let name = validate::bounded("name", "Workflow name", name, NAME_MAX)?;
     let description = validate::optional_text("description", "Description", description, 500)?;
+    check::graph(graph)?;
+    let txn = db::begin_write(db).await?;
+    let id = insert(&txn, me, name, description).await?;
+    write_graph(&txn, id, graph).await?;
+    txn.commit().await?;
+    Ok(id)
+}
+
+async fn insert(
+    db: &impl ConnectionTrait,
+    me: &Membership,
+    name: String,
+    description: String,
+) -> Result<Uuid, AppError> {
     let now = Utc::now();
     let row = workflows::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -83,12 +115,139 @@ pub async fn rename(db: &DatabaseConnection, me: &Membership, id: Uuid, name: &s
     Ok(())
 }
 
-/// A draft copy named "… (copy)".
+/// A draft copy named "… (copy)", graph included.
 pub async fn duplicate(db: &DatabaseConnection, me: &Membership, id: Uuid) -> Result<Uuid, AppError> {
     let original = find(db, me, id).await?;
+    let graph = load_graph(db, original.id).await?;
+    create_with_graph(db, me, &copy_name(&original.name), &original.description, &graph).await
+}
+
+/// Saves someone's graph as a new draft beside the workflow (the way out of a conflict).
+pub async fn save_as_copy(db: &DatabaseConnection, me: &Membership, id: Uuid, graph: &Graph) -> Result<Uuid, AppError> {
+    let original = find(db, me, id).await?;
+    create_with_graph(db, me, &copy_name(&original.name), &original.description, graph).await
+}
+
+fn copy_name(name: &str) -> String {
     let suffix = " (copy)";
-    let stem: String = original.name.chars().take(NAME_MAX - suffix.len()).collect();
-    create(db, me, &format!("{stem}{suffix}"), &original.description).await
+    let stem: String = name.chars().take(NAME_MAX - suffix.len()).collect();
+    format!("{stem}{suffix}")
+}
+
+/// A workflow with its graph, for the editor.
+pub async fn get(db: &DatabaseConnection, me: &Membership, id: Uuid) -> Result<WorkflowDoc, AppError> {
+    let row = find(db, me, id).await?;
+    let editors = auth::service::names(db, [row.updated_by]).await?;
+    let graph = load_graph(db, row.id).await?;
+    Ok(WorkflowDoc { summary: summary(row, &editors), graph })
+}
+
+/// Stores `graph` as the workflow's new content if it is still at `version`; otherwise `Conflict`,
+/// naming who saved the newer one. Nodes and edges are replaced in one transaction.
+pub async fn save(
+    db: &DatabaseConnection,
+    me: &Membership,
+    id: Uuid,
+    version: i32,
+    graph: &Graph,
+) -> Result<Saved, AppError> {
+    check::graph(graph)?;
+    let txn = db::begin_write(db).await?;
+    let bumped = workflows::Entity::update_many()
+        .col_expr(workflows::Column::Version, Expr::col(workflows::Column::Version).add(1))
+        .col_expr(workflows::Column::UpdatedBy, Expr::value(me.user.id))
+        .col_expr(workflows::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(workflows::Column::Id.eq(id))
+        .filter(workflows::Column::WorkspaceId.eq(me.workspace_id))
+        .filter(workflows::Column::Version.eq(version))
+        .exec(&txn)
+        .await?;
+    if bumped.rows_affected == 0 {
+        let current = find(&txn, me, id).await?;
+        let by = auth::service::names(&txn, [current.updated_by]).await?.of(current.updated_by);
+        return Err(AppError::conflict(format!(
+            "{by} saved a newer version of “{}” (version {}) while you were editing version {version}.",
+            current.name, current.version
+        )));
+    }
+    write_graph(&txn, id, graph).await?;
+    txn.commit().await?;
+    Ok(Saved { version: version + 1 })
+}
+
+/// Rows a statement inserts at once: well under Postgres' 65,535 bind parameters.
+const CHUNK: usize = 1000;
+
+/// Replaces the workflow's nodes and edges.
+async fn write_graph(txn: &impl ConnectionTrait, workflow_id: Uuid, graph: &Graph) -> Result<(), AppError> {
+    workflow_transitions::Entity::delete_many()
+        .filter(workflow_transitions::Column::WorkflowId.eq(workflow_id))
+        .exec(txn)
+        .await?;
+    workflow_steps::Entity::delete_many().filter(workflow_steps::Column::WorkflowId.eq(workflow_id)).exec(txn).await?;
+    for (c, chunk) in graph.nodes.chunks(CHUNK).enumerate() {
+        let rows = chunk.iter().enumerate().map(|(i, n)| workflow_steps::ActiveModel {
+            workflow_id: Set(workflow_id),
+            id: Set(n.id),
+            position: Set((c * CHUNK + i) as i32),
+            name: Set(n.name.trim().to_owned()),
+            step_type: Set(n.kind().as_str().to_owned()),
+            config: Set(serde_json::Value::Object(n.config.values())),
+            x: Set(n.x),
+            y: Set(n.y),
+        });
+        workflow_steps::Entity::insert_many(rows).exec_without_returning(txn).await?;
+    }
+    for (c, chunk) in graph.edges.chunks(CHUNK).enumerate() {
+        let rows = chunk.iter().enumerate().map(|(i, e)| workflow_transitions::ActiveModel {
+            workflow_id: Set(workflow_id),
+            id: Set(e.id),
+            position: Set((c * CHUNK + i) as i32),
+            from_step_id: Set(e.source),
+            to_step_id: Set(e.target),
+            condition: Set(e.condition.as_ref().and_then(|c| serde_json::to_value(c).ok())),
+            is_default: Set(e.is_default),
+        });
+        workflow_transitions::Entity::insert_many(rows).exec_without_returning(txn).await?;
+    }
+    Ok(())
+}
+
+/// A workflow's nodes and edges in their stored order.
+pub async fn load_graph(db: &impl ConnectionTrait, workflow_id: Uuid) -> Result<Graph, AppError> {
+    let steps = workflow_steps::Entity::find()
+        .filter(workflow_steps::Column::WorkflowId.eq(workflow_id))
+        .order_by_asc(workflow_steps::Column::Position)
+        .all(db)
+        .await?;
+    let transitions = workflow_transitions::Entity::find()
+        .filter(workflow_transitions::Column::WorkflowId.eq(workflow_id))
+        .order_by_asc(workflow_transitions::Column::Position)
+        .all(db)
+        .await?;
+    let nodes = steps
+        .into_iter()
+        .map(|s| {
+            let config = NodeKind::parse(&s.step_type)
+                .ok_or_else(|| format!("unknown kind {}", s.step_type))
+                .and_then(|kind| NodeConfig::from_values(kind, s.config));
+            match config {
+                Ok(config) => Ok(Node { id: s.id, name: s.name, x: s.x, y: s.y, config }),
+                Err(e) => Err(AppError::internal(format!("stored step {} of {workflow_id}: {e}", s.id))),
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let edges = transitions
+        .into_iter()
+        .map(|t| Edge {
+            id: t.id,
+            source: t.from_step_id,
+            target: t.to_step_id,
+            condition: t.condition.and_then(|c| serde_json::from_value::<Condition>(c).ok()),
+            is_default: t.is_default,
+        })
+        .collect();
+    Ok(Graph { nodes, edges })
 }
 
 /// Deletes a workflow.

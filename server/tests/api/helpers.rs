@@ -174,6 +174,11 @@ impl TestApp {
         client.post(format!("{}/api/{endpoint}", self.base)).form(form).send().await.expect("request")
     }
 
+    /// Calls a server function that takes a JSON body.
+    pub async fn call_json(&self, client: &Client, endpoint: &str, body: &serde_json::Value) -> Response {
+        client.post(format!("{}/api/{endpoint}", self.base)).json(body).send().await.expect("request")
+    }
+
     /// Loads a page as a browser does (asking for HTML).
     pub async fn get(&self, client: &Client, path: &str) -> Response {
         client.get(format!("{}{path}", self.base)).header("Accept", "text/html").send().await.expect("request")

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod auth;
+mod designer;
 mod security;
 mod workflows;
 mod workspaces;

@@ -1,0 +1,197 @@
+//! The designer's graph: save and load, version conflicts, copies, bad graphs.
+
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::db_tests;
+use crate::helpers::{TestApp, browser, count, expect_error};
+
+db_tests!(
+    a_saved_graph_loads_back_the_same,
+    a_stale_save_is_a_conflict_and_changes_nothing,
+    duplicate_and_save_as_copy_carry_the_graph,
+    bad_graphs_are_refused_with_the_problem_named,
+    viewers_cannot_save_graphs,
+);
+
+async fn new_workflow(app: &TestApp, client: &Client, ws: Uuid) -> Uuid {
+    let form = [("workspace_id", ws.to_string()), ("name", "Invoice approval".into()), ("description", String::new())];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    app.call(client, "workflows/create", &form).await.json().await.expect("id")
+}
+
+async fn get(app: &TestApp, client: &Client, ws: Uuid, id: Uuid) -> Value {
+    let form = [("workspace_id", ws.to_string()), ("workflow_id", id.to_string())];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let res = app.call(client, "workflows/get", &form).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    res.json().await.expect("json")
+}
+
+async fn save(app: &TestApp, client: &Client, ws: Uuid, id: Uuid, version: i64, graph: &Value) -> reqwest::Response {
+    let body = json!({ "workspace_id": ws, "workflow_id": id, "version": version, "graph": graph });
+    app.call_json(client, "workflows/save", &body).await
+}
+
+fn id(n: u128) -> Uuid {
+    Uuid::from_u128(n)
+}
+
+/// Webhook → HTTP request → condition → (approved) email / (default) chat.
+fn sample() -> Value {
+    json!({
+        "nodes": [
+            { "id": id(1), "name": "Invoice received", "x": 0.0, "y": 100.0, "kind": "webhook",
+              "config": { "method": "POST", "require_signature": true } },
+            { "id": id(2), "name": "Fetch invoice", "x": 280.0, "y": 100.0, "kind": "http",
+              "config": { "method": "GET", "url": "https://erp.example.com/invoices/{{ trigger.body.id }}",
+                          "headers": ["Accept: application/json"], "body": "", "timeout_secs": 20 } },
+            { "id": id(3), "name": "Over 1000?", "x": 560.0, "y": 100.0, "kind": "condition",
+              "config": { "description": "Large invoices need a manager" } },
+            { "id": id(4), "name": "Ask manager", "x": 840.0, "y": 0.0, "kind": "email",
+              "config": { "to": ["manager@example.com"], "subject": "Approve invoice", "body": "Please look." } },
+            { "id": id(5), "name": "Tell finance", "x": 840.0, "y": 200.0, "kind": "chat",
+              "config": { "webhook_url": "https://hooks.example.com/T1", "text": "Paid" } },
+            { "id": id(6), "name": "Nightly", "x": 0.0, "y": 300.0, "kind": "schedule",
+              "config": { "cron": "0 2 * * *", "timezone": "Europe/Berlin" } }
+        ],
+        "edges": [
+            { "id": id(11), "source": id(1), "target": id(2), "condition": null, "is_default": false },
+            { "id": id(12), "source": id(2), "target": id(3), "condition": null, "is_default": false },
+            { "id": id(13), "source": id(3), "target": id(4),
+              "condition": { "field": "steps.fetch.output.total", "operator": "greater", "value": "1000" }, "is_default": false },
+            { "id": id(14), "source": id(3), "target": id(5), "condition": null, "is_default": true },
+            { "id": id(15), "source": id(6), "target": id(2), "condition": null, "is_default": false }
+        ]
+    })
+}
+
+async fn a_saved_graph_loads_back_the_same(app: TestApp) {
+    let owner = browser();
+    let ws = app.setup_owner(&owner).await;
+    let wf = new_workflow(&app, &owner, ws).await;
+    let empty = get(&app, &owner, ws, wf).await;
+    assert_eq!(empty["graph"], json!({ "nodes": [], "edges": [] }));
+    assert_eq!(empty["summary"]["version"], 1);
+
+    let res = save(&app, &owner, ws, wf, 1, &sample()).await;
+    assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await.unwrap_or_default());
+    assert_eq!(res.json::<Value>().await.expect("json")["version"], 2);
+    let loaded = get(&app, &owner, ws, wf).await;
+    assert_eq!(loaded["graph"], sample(), "same nodes, edges, order and config");
+    assert_eq!(loaded["summary"]["version"], 2);
+    assert_eq!(count(&app.db, "workflow_steps").await, 6);
+
+    // A smaller graph replaces the bigger one completely.
+    let mut smaller = sample();
+    smaller["nodes"].as_array_mut().expect("nodes").truncate(2);
+    smaller["edges"].as_array_mut().expect("edges").truncate(1);
+    assert_eq!(save(&app, &owner, ws, wf, 2, &smaller).await.status(), StatusCode::OK);
+    assert_eq!(get(&app, &owner, ws, wf).await["graph"], smaller);
+    assert_eq!(count(&app.db, "workflow_transitions").await, 1);
+}
+
+async fn a_stale_save_is_a_conflict_and_changes_nothing(app: TestApp) {
+    let owner = browser();
+    let ws = app.setup_owner(&owner).await;
+    let (editor, _) = app.join_as(&owner, ws, "member", "mia@example.com").await;
+    let wf = new_workflow(&app, &owner, ws).await;
+    // Both open version 1; the member saves first.
+    assert_eq!(save(&app, &editor, ws, wf, 1, &sample()).await.status(), StatusCode::OK);
+    let stale = json!({ "nodes": [], "edges": [] });
+    let err = expect_error(save(&app, &owner, ws, wf, 1, &stale).await, StatusCode::CONFLICT).await;
+    let message = err["message"].as_str().unwrap_or_default();
+    assert!(message.contains("version 2") && message.contains("editing version 1"), "{message}");
+    let now = get(&app, &owner, ws, wf).await;
+    assert_eq!(now["graph"], sample(), "the member's work is still there");
+    assert_eq!(now["summary"]["version"], 2);
+    // Reloaded, the owner can save on top of it.
+    assert_eq!(save(&app, &owner, ws, wf, 2, &stale).await.status(), StatusCode::OK);
+}
+
+async fn duplicate_and_save_as_copy_carry_the_graph(app: TestApp) {
+    let owner = browser();
+    let ws = app.setup_owner(&owner).await;
+    let wf = new_workflow(&app, &owner, ws).await;
+    assert_eq!(save(&app, &owner, ws, wf, 1, &sample()).await.status(), StatusCode::OK);
+    let form = [("workspace_id", ws.to_string()), ("workflow_id", wf.to_string())];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let copy: Uuid = app.call(&owner, "workflows/duplicate", &form).await.json().await.expect("id");
+    let copied = get(&app, &owner, ws, copy).await;
+    assert_eq!(copied["graph"], sample());
+    assert_eq!(copied["summary"]["name"], "Invoice approval (copy)");
+
+    let mine = json!({ "nodes": [sample()["nodes"][0].clone()], "edges": [] });
+    let body = json!({ "workspace_id": ws, "workflow_id": wf, "graph": mine });
+    let res = app.call_json(&owner, "workflows/save_copy", &body).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let second: Uuid = res.json().await.expect("id");
+    assert_eq!(get(&app, &owner, ws, second).await["graph"], mine);
+    assert_eq!(get(&app, &owner, ws, wf).await["graph"], sample(), "the original is untouched");
+}
+
+async fn bad_graphs_are_refused_with_the_problem_named(app: TestApp) {
+    let owner = browser();
+    let ws = app.setup_owner(&owner).await;
+    let wf = new_workflow(&app, &owner, ws).await;
+    assert_eq!(save(&app, &owner, ws, wf, 1, &sample()).await.status(), StatusCode::OK);
+
+    let with = |path: &[&str], value: Value| {
+        let mut g = sample();
+        let mut at = &mut g;
+        for key in path {
+            at = match key.parse::<usize>() {
+                Ok(i) => &mut at[i],
+                Err(_) => &mut at[*key],
+            };
+        }
+        *at = value;
+        g
+    };
+    let cases = [
+        (
+            with(&["nodes", "5", "config", "cron"], json!("every tuesday")),
+            "Node “Nightly”: the cron expression is invalid",
+        ),
+        (with(&["nodes", "5", "config", "timezone"], json!("Mars/Olympus")), "Mars/Olympus"),
+        (with(&["edges", "0", "target"], json!(id(99))), "doesn't exist"),
+        (with(&["edges", "4", "target"], json!(id(1))), "trigger can't have incoming edges"),
+        (
+            with(&["nodes", "1", "config", "url"], json!("ftp://erp")),
+            "Node “Fetch invoice”: the URL “ftp://erp” is not an http(s) URL",
+        ),
+        (with(&["nodes", "3", "config", "to"], json!(["nobody"])), "“nobody” is not an email address"),
+        (with(&["nodes", "1", "id"], json!(id(1))), "used twice"),
+    ];
+    for (graph, expected) in cases {
+        let err = expect_error(save(&app, &owner, ws, wf, 2, &graph).await, StatusCode::BAD_REQUEST).await;
+        let message = err["message"].as_str().unwrap_or_default();
+        assert!(message.contains(expected), "{expected:?} in {message:?}");
+        assert_eq!(err["field"], "graph");
+    }
+    // Unknown kinds and config that doesn't fit its kind are refused before anything runs.
+    for graph in [
+        with(&["nodes", "2", "kind"], json!("teleport")),
+        with(&["nodes", "1", "config", "timeout_secs"], json!("soon")),
+    ] {
+        assert_eq!(save(&app, &owner, ws, wf, 2, &graph).await.status(), StatusCode::BAD_REQUEST);
+    }
+    let now = get(&app, &owner, ws, wf).await;
+    assert_eq!((now["graph"].clone(), now["summary"]["version"].clone()), (sample(), json!(2)), "nothing stored");
+}
+
+async fn viewers_cannot_save_graphs(app: TestApp) {
+    let owner = browser();
+    let ws = app.setup_owner(&owner).await;
+    let (viewer, _) = app.join_as(&owner, ws, "viewer", "vic@example.com").await;
+    let wf = new_workflow(&app, &owner, ws).await;
+    assert_eq!(get(&app, &viewer, ws, wf).await["summary"]["name"], "Invoice approval");
+    assert_eq!(save(&app, &viewer, ws, wf, 1, &sample()).await.status(), StatusCode::FORBIDDEN);
+    // Through a workspace of their own, the workflow doesn't exist.
+    let own =
+        crate::helpers::workspace_in_location(&app.call(&viewer, "workspaces/create", &[("name", "Vic's")]).await);
+    let body = json!({ "workspace_id": own, "workflow_id": wf, "version": 1, "graph": sample() });
+    assert_eq!(app.call_json(&viewer, "workflows/save", &body).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(count(&app.db, "workflow_steps").await, 0);
+}
