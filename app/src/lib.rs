@@ -1,5 +1,7 @@
 //! Flowdeck, the product: Leptos components and server functions, plus (with the `ssr` feature)
 //! the domain services and entities behind them. See ARCHITECTURE.md for the map.
+// The designer's views are deeply nested types.
+#![recursion_limit = "256"]
 
 pub mod auth;
 #[cfg(feature = "ssr")]
@@ -91,6 +93,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("") view=workspaces::Overview ssr=SsrMode::Async/>
                         <Route path=path!("/members") view=workspaces::MembersPage ssr=SsrMode::Async/>
                         <Route path=path!("/workflows") view=workflows::WorkflowsPage ssr=SsrMode::Async/>
+                        <Route path=path!("/workflows/:wf") view=workflows::EditorPage ssr=SsrMode::Async/>
                         <Route path=path!("/settings") view=workspaces::WorkspaceSettingsPage ssr=SsrMode::Async/>
                     </ParentRoute>
                 </ParentRoute>

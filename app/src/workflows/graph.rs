@@ -52,7 +52,7 @@ pub struct Edge {
 }
 
 /// `{field, operator, value}` on an edge (seed 001's transition condition).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Condition {
     /// A path into the run's data, e.g. `steps.fetch.output.status`.
     pub field: String,
@@ -61,7 +61,7 @@ pub struct Condition {
     pub value: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Operator {
     Equals,

@@ -193,7 +193,10 @@ fn WorkflowRow(wf: WorkflowSummary, workspace_id: Uuid, can_edit: bool, actions:
                     if editing() {
                         view! { <RenameForm id workspace_id name=name.clone() actions/> }.into_any()
                     } else {
-                        view! { <strong class="workflow-name">{name.clone()}</strong> }.into_any()
+                        view! {
+                            <a class="workflow-name" href=format!("/w/{workspace_id}/workflows/{id}")>{name.clone()}</a>
+                        }
+                            .into_any()
                     }
                 }}
                 {(!wf.description.is_empty()).then(|| view! { <p class="muted">{wf.description.clone()}</p> })}

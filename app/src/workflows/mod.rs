@@ -3,6 +3,7 @@
 pub mod api;
 #[cfg(feature = "ssr")]
 mod check;
+mod editor;
 pub mod graph;
 pub mod kinds;
 mod list;
@@ -10,4 +11,5 @@ pub mod model;
 #[cfg(feature = "ssr")]
 pub mod service;
 
+pub use editor::EditorPage;
 pub use list::WorkflowsPage;

@@ -1,0 +1,148 @@
+/**
+ * The designer with real pointer events: drag from the palette, connect, move, box-select, delete,
+ * undo/redo, zoom, configure, save, reload; and two editors of one workflow getting the conflict dialog.
+ */
+import { expect, test, type Locator, type Page } from '@playwright/test';
+
+import { hydrated, openOwnerWorkspace, settle, shot } from '../support/app';
+
+async function center(l: Locator): Promise<{ x: number; y: number }> {
+  const box = await l.boundingBox();
+  if (!box) throw new Error('not visible');
+  return { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+}
+
+/** Presses at `from`, moves in steps to `to`, releases: what a person's drag does. */
+async function drag(page: Page, from: { x: number; y: number }, to: { x: number; y: number }, shift = false) {
+  if (shift) await page.keyboard.down('Shift');
+  await page.mouse.move(from.x, from.y);
+  await page.mouse.down();
+  await page.mouse.move(to.x, to.y, { steps: 8 });
+  await page.mouse.up();
+  if (shift) await page.keyboard.up('Shift');
+}
+
+async function newWorkflow(page: Page, name: string): Promise<string> {
+  await openOwnerWorkspace(page);
+  await page.getByRole('navigation', { name: 'Workspace' }).getByRole('link', { name: 'Workflows' }).click();
+  await page.waitForURL(/\/workflows$/);
+  await hydrated(page);
+  await page.locator('input[name=name]').fill(name);
+  await page.getByRole('button', { name: 'Create workflow' }).click();
+  await page.getByRole('link', { name }).click();
+  await page.waitForURL(/\/workflows\/[0-9a-f-]{36}$/);
+  await expect(page.getByTestId('designer')).toBeVisible();
+  return page.url();
+}
+
+test('a workflow is built on the canvas, saved, and the same after a reload', async ({ page }) => {
+  const url = await newWorkflow(page, 'Support triage');
+  const canvas = page.getByTestId('canvas');
+  const nodes = canvas.locator('.node');
+  const edges = canvas.locator('g.edge');
+  await expect(canvas).toContainText('Drag a trigger from the palette to start.');
+  await expect(page.getByTestId('diagnostics')).toContainText('Add a trigger');
+  await shot(page, 'designer-empty');
+
+  // Drag a webhook trigger from the palette; click "HTTP request" to add it after the selected node.
+  await page.locator('.palette-item[data-kind=webhook]').dragTo(canvas, { targetPosition: { x: 120, y: 150 } });
+  await expect(nodes).toHaveCount(1);
+  const webhook = canvas.locator('.node[data-kind=webhook]');
+  await expect(webhook).toHaveClass(/selected/);
+  await page.locator('.palette-item[data-kind=http]').click();
+  await expect(nodes).toHaveCount(2);
+  await expect(edges).toHaveCount(1);
+
+  // Search the palette, drop an email below, and connect the HTTP request to it by its handles.
+  await page.getByRole('searchbox', { name: 'Search nodes' }).fill('mail');
+  await expect(page.locator('.palette-item:visible')).toHaveCount(1);
+  await page.locator('.palette-item[data-kind=email]').dragTo(canvas, { targetPosition: { x: 300, y: 380 } });
+  await page.getByRole('searchbox', { name: 'Search nodes' }).fill('');
+  const http = canvas.locator('.node[data-kind=http]');
+  const email = canvas.locator('.node[data-kind=email]');
+  await drag(page, await center(http.locator('.handle-out')), await center(email.locator('.handle-in')));
+  await expect(edges).toHaveCount(2);
+
+  // Move the email node.
+  const before = await email.boundingBox();
+  await drag(page, await center(email.locator('.node-name')), { x: (before?.x ?? 0) + 220, y: (before?.y ?? 0) + 90 });
+  const after = await email.boundingBox();
+  expect(Math.round((after?.x ?? 0) - (before?.x ?? 0))).toBeGreaterThan(60);
+
+  // Configure the HTTP request in the side panel.
+  await http.locator('.node-name').click();
+  await page.locator('input[name=node-name]').fill('Create ticket');
+  await page.locator('input[name=node-name]').press('Tab');
+  await page.locator('input[name=config-url]').fill('https://helpdesk.example.com/api/tickets');
+  await page.locator('input[name=config-url]').press('Tab');
+  await expect(http).toContainText('Create ticket');
+
+  // Box-select the HTTP request and the email with Shift+drag on empty canvas, then delete them.
+  const box = await canvas.boundingBox();
+  if (!box) throw new Error('canvas');
+  const h = await http.boundingBox();
+  const e = await email.boundingBox();
+  if (!h || !e) throw new Error('nodes');
+  await drag(page, { x: h.x - 20, y: Math.min(h.y, e.y) - 20 }, { x: e.x + e.width + 20, y: e.y + e.height + 20 }, true);
+  await expect(canvas.locator('.node.selected')).toHaveCount(2);
+  await expect(page.getByRole('heading', { name: '2 nodes selected' })).toBeVisible();
+  await page.keyboard.press('Delete');
+  await expect(nodes).toHaveCount(1);
+  await expect(edges).toHaveCount(0);
+  await page.keyboard.press('Control+z');
+  await expect(nodes).toHaveCount(3);
+  await expect(edges).toHaveCount(2);
+  await page.keyboard.press('Control+Shift+z');
+  await expect(nodes).toHaveCount(1);
+  await page.getByRole('button', { name: 'Undo' }).click();
+  await expect(nodes).toHaveCount(3);
+
+  // Zoom with the buttons and the wheel.
+  await page.getByRole('button', { name: 'Zoom in' }).click();
+  await expect(page.getByTestId('zoom')).toHaveText('120 %');
+  await page.mouse.move(box.x + 40, box.y + 40);
+  await page.mouse.wheel(0, 400);
+  await expect(page.getByTestId('zoom')).not.toHaveText('120 %');
+  await page.getByRole('button', { name: 'Fit' }).click();
+
+  // Save with Ctrl+S; after a reload the same graph is there.
+  await settle(page, () => page.keyboard.press('Control+s'));
+  await expect(page.getByTestId('save-status')).toHaveText('All changes saved');
+  await shot(page, 'designer');
+  await page.goto(url);
+  await hydrated(page);
+  await expect(nodes).toHaveCount(3);
+  await expect(edges).toHaveCount(2);
+  await expect(http).toContainText('Create ticket');
+  await http.locator('.node-name').click();
+  await expect(page.locator('input[name=config-url]')).toHaveValue('https://helpdesk.example.com/api/tickets');
+  await expect(email).toHaveClass(/invalid/);
+});
+
+test('two editors saving in turn get the conflict dialog, not a silent overwrite', async ({ page, browser }) => {
+  const url = await newWorkflow(page, 'Onboarding');
+  const other = await browser.newPage({ storageState: await page.context().storageState() });
+  await other.goto(url);
+  await hydrated(other);
+
+  // The first editor adds a trigger and saves.
+  await page.locator('.palette-item[data-kind=manual]').click();
+  await settle(page, () => page.keyboard.press('Control+s'));
+  await expect(page.getByTestId('save-status')).toHaveText('All changes saved');
+
+  // The second, still on the old version, adds a node and saves: conflict.
+  await other.locator('.palette-item[data-kind=schedule]').click();
+  await settle(other, () => other.keyboard.press('Control+s'));
+  const dialog = other.getByTestId('conflict');
+  await expect(dialog).toBeVisible();
+  await expect(dialog).toContainText('Olivia Owner saved a newer version');
+  await dialog.getByRole('button', { name: 'Show differences' }).click();
+  await expect(other.getByTestId('diff')).toContainText('Only in yours: Schedule');
+  await expect(other.getByTestId('diff')).toContainText('Only in theirs: Manual');
+  await shot(other, 'designer-conflict');
+  await dialog.getByRole('button', { name: 'Discard mine and load theirs' }).click();
+  await expect(dialog).toBeHidden();
+  await expect(other.locator('.node[data-kind=manual]')).toHaveCount(1);
+  await expect(other.locator('.node[data-kind=schedule]')).toHaveCount(0);
+  await other.close();
+});
