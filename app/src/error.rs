@@ -100,6 +100,9 @@ impl FromServerFnError for AppError {
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         let message = match value {
+            ServerFnErrorErr::Args(m) | ServerFnErrorErr::Deserialization(m) if m.contains("length limit exceeded") => {
+                "The request is too large (the limit is 2 MiB).".into()
+            }
             ServerFnErrorErr::Args(m) | ServerFnErrorErr::Deserialization(m) => {
                 format!("The request was not understood: {m}")
             }

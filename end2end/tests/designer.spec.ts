@@ -146,3 +146,111 @@ test('two editors saving in turn get the conflict dialog, not a silent overwrite
   await expect(other.locator('.node[data-kind=schedule]')).toHaveCount(0);
   await other.close();
 });
+
+test('activation checks the graph, keeps versions; history compares and restores; archive makes it read-only', async ({ page }) => {
+  await newWorkflow(page, 'Lead intake');
+  const canvas = page.getByTestId('canvas');
+  await page.locator('.palette-item[data-kind=manual]').click();
+  await page.locator('.palette-item[data-kind=http]').click();
+  await expect(canvas.locator('g.edge')).toHaveCount(1);
+
+  // Not valid yet: the HTTP request has no URL.
+  await page.getByRole('button', { name: 'Activate' }).click();
+  const dialog = page.getByTestId('activate');
+  await dialog.getByRole('textbox').fill('First release');
+  await dialog.getByRole('button', { name: 'Activate' }).click();
+  await expect(dialog.getByRole('alert')).toContainText('Fix 1 problem before activating. First: Missing: URL.');
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+
+  await page.locator('input[name=config-url]').fill('https://crm.example.com/leads');
+  await page.locator('input[name=config-url]').press('Tab');
+  await page.getByRole('button', { name: 'Activate' }).click();
+  await dialog.getByRole('textbox').fill('First release');
+  await dialog.getByRole('button', { name: 'Activate' }).click();
+  await expect(dialog).toBeHidden();
+  await expect(page.getByTestId('status')).toHaveText('Active');
+
+  // A draft change after activation, then the history compares it with version 1 and restores that.
+  const http = canvas.locator('.node[data-kind=http]');
+  await http.locator('.node-name').click();
+  await page.locator('input[name=node-name]').fill('Call CRM');
+  await page.locator('input[name=node-name]').press('Tab');
+  await settle(page, () => page.keyboard.press('Control+s'));
+  await page.getByRole('button', { name: 'History' }).click();
+  const versions = page.getByTestId('version');
+  await expect(versions).toHaveCount(1);
+  await expect(versions.first()).toContainText('Version 1');
+  await expect(versions.first()).toContainText('First release');
+  await versions.first().getByRole('button', { name: 'Compare with draft' }).click();
+  await expect(page.getByTestId('version-banner')).toContainText('Version 1 compared with the draft');
+  await expect(page.locator('.node.diff-changed')).toHaveCount(1);
+  await expect(page.locator('.node.diff-changed')).toContainText('Call CRM');
+  await shot(page, 'designer-compare');
+  await page.getByRole('button', { name: 'Restore this version' }).click();
+  await expect(page.getByTestId('version-banner')).toBeHidden();
+  await expect(http).toContainText('HTTP request');
+  await expect(page.getByTestId('save-status')).toHaveText('All changes saved');
+
+  // Deactivate, then archive: the workflow becomes read-only.
+  await page.getByRole('button', { name: 'Deactivate' }).click();
+  await expect(page.getByTestId('status')).toHaveText('Inactive');
+  page.once('dialog', (d) => void d.accept());
+  await page.getByRole('button', { name: 'Archive' }).click();
+  await expect(page.getByTestId('status')).toHaveText('Archived');
+  await expect(page.getByTestId('save-status')).toHaveText('Read only');
+  await expect(page.getByRole('button', { name: 'Save' })).toHaveCount(0);
+  await expect(page.getByRole('button', { name: 'Restore from archive' })).toBeVisible();
+});
+
+test('an n8n workflow is imported with a report, and a Flowdeck export imports back', async ({ page }) => {
+  await openOwnerWorkspace(page);
+  await page.getByRole('navigation', { name: 'Workspace' }).getByRole('link', { name: 'Workflows' }).click();
+  await page.waitForURL(/\/workflows$/);
+  await hydrated(page);
+  const n8n = {
+    name: 'Nightly export',
+    nodes: [
+      { name: 'Every night', type: 'n8n-nodes-base.scheduleTrigger', position: [0, 0],
+        parameters: { rule: { interval: [{ field: 'cronExpression', expression: '0 2 * * *' }] } } },
+      { name: 'Download', type: 'n8n-nodes-base.httpRequest', position: [220, 0], parameters: { url: 'https://data.example.com/export' } },
+      { name: 'Transform', type: 'n8n-nodes-base.code', position: [440, 0], parameters: {} },
+    ],
+    connections: {
+      'Every night': { main: [[{ node: 'Download', type: 'main', index: 0 }]] },
+      Download: { main: [[{ node: 'Transform', type: 'main', index: 0 }]] },
+    },
+  };
+  const file = page.getByLabel('Workflow file');
+  await file.setInputFiles({ name: 'n8n.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(n8n)) });
+  await page.getByRole('button', { name: 'Import file' }).click();
+  const report = page.getByTestId('import-report');
+  await expect(report).toContainText('Imported “Nightly export”: 2 nodes, 1 connections.');
+  await expect(report).toContainText('“Transform” (n8n-nodes-base.code) has no Flowdeck equivalent');
+  await expect(page.getByTestId('workflow').filter({ hasText: 'Nightly export' })).toHaveCount(1);
+  await shot(page, 'workflows-import');
+
+  // A broken file is refused with the reason.
+  await file.setInputFiles({ name: 'bad.json', mimeType: 'application/json', buffer: Buffer.from('{"nodes": ') });
+  await page.getByRole('button', { name: 'Import file' }).click();
+  await expect(page.getByTestId('import-error')).toContainText('not valid JSON');
+
+  // Open the import, export it, and import the export.
+  await page.getByRole('link', { name: 'Nightly export' }).click();
+  await page.waitForURL(/\/workflows\/[0-9a-f-]{36}$/);
+  await hydrated(page);
+  await expect(page.getByTestId('canvas').locator('.node')).toHaveCount(2);
+  const download = page.waitForEvent('download');
+  await page.getByRole('link', { name: 'Export' }).click();
+  const saved = await (await download).path();
+  const fs = await import('node:fs');
+  const exported = JSON.parse(fs.readFileSync(saved, 'utf8'));
+  expect(exported.format).toBe('flowdeck.workflow');
+  expect(exported.graph.nodes.map((n: { kind: string }) => n.kind)).toEqual(['schedule', 'http']);
+  await page.getByRole('link', { name: '← Workflows' }).click();
+  await page.waitForURL(/\/workflows$/);
+  await hydrated(page);
+  await page.getByLabel('Workflow file').setInputFiles({ name: 'x.flowdeck.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(exported)) });
+  await page.getByRole('button', { name: 'Import file' }).click();
+  await expect(page.getByTestId('import-report')).toContainText('Imported “Nightly export”: 2 nodes, 1 connections.');
+  await expect(page.getByTestId('workflow').filter({ hasText: 'Nightly export' })).toHaveCount(2);
+});

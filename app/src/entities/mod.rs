@@ -6,6 +6,7 @@ pub mod sessions;
 pub mod users;
 pub mod workflow_steps;
 pub mod workflow_transitions;
+pub mod workflow_versions;
 pub mod workflows;
 pub mod workspace_members;
 pub mod workspaces;

@@ -5,9 +5,12 @@ use uuid::Uuid;
 
 use crate::error::AppError;
 use crate::workflows::graph::Graph;
-use crate::workflows::model::{Saved, WorkflowDoc, WorkflowSummary};
+use crate::workflows::model::{
+    ImportReport, Saved, Transition, VersionSummary, WorkflowDoc, WorkflowStatus, WorkflowSummary,
+};
 #[cfg(feature = "ssr")]
 use crate::{guard::Ctx, workflows::service, workspaces::model::Permission};
+use leptos::server_fn::codec::GetUrl;
 use leptos::server_fn::codec::Json;
 
 /// The workspace's workflows.
@@ -77,4 +80,56 @@ pub async fn save_workflow_copy(workspace_id: Uuid, workflow_id: Uuid, graph: Gr
     let ctx = Ctx::load().await?;
     let me = ctx.require(workspace_id, Permission::Edit).await?;
     service::save_as_copy(ctx.db(), &me, workflow_id, &graph).await
+}
+
+/// Activates, deactivates, archives or restores a workflow; returns its new status.
+#[server(endpoint = "workflows/set_status", input = Json)]
+pub async fn set_workflow_status(
+    workspace_id: Uuid,
+    workflow_id: Uuid,
+    version: i32,
+    transition: Transition,
+    message: String,
+) -> Result<WorkflowStatus, AppError> {
+    let ctx = Ctx::load().await?;
+    let me = ctx.require(workspace_id, Permission::Edit).await?;
+    service::change_status(ctx.db(), &me, workflow_id, version, transition, &message).await
+}
+
+/// The workflow's activated versions, newest first.
+#[server(endpoint = "workflows/versions")]
+pub async fn list_versions(workspace_id: Uuid, workflow_id: Uuid) -> Result<Vec<VersionSummary>, AppError> {
+    let ctx = Ctx::load().await?;
+    let me = ctx.require(workspace_id, Permission::View).await?;
+    service::versions(ctx.db(), &me, workflow_id).await
+}
+
+/// One version's graph, to view, compare or restore.
+#[server(endpoint = "workflows/version")]
+pub async fn get_version(workspace_id: Uuid, workflow_id: Uuid, version_id: Uuid) -> Result<Graph, AppError> {
+    let ctx = Ctx::load().await?;
+    let me = ctx.require(workspace_id, Permission::View).await?;
+    service::version_graph(ctx.db(), &me, workflow_id, version_id).await
+}
+
+/// The workflow as a Flowdeck export file (JSON, downloaded as an attachment).
+#[server(endpoint = "workflows/export", input = GetUrl)]
+pub async fn export_workflow(workspace_id: Uuid, workflow_id: Uuid) -> Result<serde_json::Value, AppError> {
+    let ctx = Ctx::load().await?;
+    let me = ctx.require(workspace_id, Permission::View).await?;
+    let export = service::export(ctx.db(), &me, workflow_id).await?;
+    let file: String = export.name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+    let response = expect_context::<leptos_axum::ResponseOptions>();
+    if let Ok(value) = http::HeaderValue::from_str(&format!("attachment; filename=\"{file}.flowdeck.json\"")) {
+        response.insert_header(http::header::CONTENT_DISPOSITION, value);
+    }
+    serde_json::to_value(export).map_err(AppError::internal)
+}
+
+/// Creates a draft from a Flowdeck export or an n8n workflow (the file's text).
+#[server(endpoint = "workflows/import", input = Json)]
+pub async fn import_workflow(workspace_id: Uuid, text: String) -> Result<ImportReport, AppError> {
+    let ctx = Ctx::load().await?;
+    let me = ctx.require(workspace_id, Permission::Edit).await?;
+    service::import(ctx.db(), &me, &text).await
 }

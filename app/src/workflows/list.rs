@@ -8,7 +8,9 @@ use uuid::Uuid;
 
 use crate::ui::form::{FormError, Submit, action_error, confirm, invalid, loaded, short_date};
 use crate::ui::toast::toast_errors;
-use crate::workflows::api::{CreateWorkflow, DeleteWorkflow, DuplicateWorkflow, RenameWorkflow, list_workflows};
+use crate::workflows::api::{
+    CreateWorkflow, DeleteWorkflow, DuplicateWorkflow, ImportWorkflow, RenameWorkflow, list_workflows,
+};
 use crate::workflows::model::{WorkflowStatus, WorkflowSummary};
 use crate::workspaces::layout::use_workspace;
 use crate::workspaces::model::{Permission, WorkspaceView};
@@ -38,6 +40,7 @@ fn Workflows(w: WorkspaceView) -> impl IntoView {
     let workspace_id = w.id;
     let can_edit = w.can(Permission::Edit);
     let create = ServerAction::<CreateWorkflow>::new();
+    let import = ServerAction::<ImportWorkflow>::new();
     let actions = RowActions {
         rename: ServerAction::new(),
         duplicate: ServerAction::new(),
@@ -51,6 +54,7 @@ fn Workflows(w: WorkspaceView) -> impl IntoView {
         move || {
             (
                 create.version().get(),
+                import.version().get(),
                 actions.rename.version().get(),
                 actions.duplicate.version().get(),
                 actions.delete.version().get(),
@@ -72,7 +76,10 @@ fn Workflows(w: WorkspaceView) -> impl IntoView {
                 <h1>"Workflows"</h1>
             </div>
         </header>
-        {can_edit.then(|| view! { <CreateForm workspace_id create/> })}
+        {can_edit.then(|| view! {
+            <CreateForm workspace_id create/>
+            <ImportForm workspace_id import/>
+        })}
         <section class="panel">
             <div class="row toolbar">
                 <label class="grow">
@@ -265,5 +272,64 @@ fn RenameForm(id: Uuid, workspace_id: Uuid, name: String, actions: RowActions) -
                 <button type="button" class="ghost" on:click=move |_| actions.editing.set(None)>"Cancel"</button>
             </div>
         </ActionForm>
+    }
+}
+
+/// The largest file the browser sends (the server checks again).
+const IMPORT_MAX_BYTES: f64 = 1024.0 * 1024.0;
+
+/// Import a Flowdeck export or an n8n workflow file as a new draft; shows what was left out.
+#[component]
+fn ImportForm(workspace_id: Uuid, import: ServerAction<ImportWorkflow>) -> impl IntoView {
+    let error = RwSignal::new(None::<String>);
+    let file = NodeRef::<html::Input>::new();
+    let report = move || import.value().get();
+    let read = move |_| {
+        let Some(chosen) = file.get_untracked().and_then(|f| f.files()).and_then(|list| list.get(0)) else {
+            error.set(Some("Choose a .json file first.".into()));
+            return;
+        };
+        if chosen.size() > IMPORT_MAX_BYTES {
+            error.set(Some("The file is larger than 1 MiB.".into()));
+            return;
+        }
+        error.set(None);
+        leptos::task::spawn_local(async move {
+            match wasm_bindgen_futures::JsFuture::from(chosen.text()).await.ok().and_then(|t| t.as_string()) {
+                Some(text) => {
+                    import.dispatch(ImportWorkflow { workspace_id, text });
+                }
+                None => error.set(Some("The file could not be read.".into())),
+            }
+        });
+    };
+    view! {
+        <section class="panel">
+            <h2>"Import"</h2>
+            <p class="muted">"A Flowdeck export (.flowdeck.json) or an n8n workflow (.json). It becomes a new draft."</p>
+            <div class="row import-row">
+                <input type="file" accept=".json,application/json" node_ref=file aria-label="Workflow file"/>
+                <button type="button" disabled=move || import.pending().get() on:click=read>
+                    {move || if import.pending().get() { "Importing…" } else { "Import file" }}
+                </button>
+            </div>
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            {move || match report() {
+                Some(Err(e)) => Some(view! { <p class="error" role="alert" data-testid="import-error">{e.to_string()}</p> }.into_any()),
+                Some(Ok(r)) => Some(view! {
+                    <div class="import-report" role="status" data-testid="import-report">
+                        <p>
+                            {format!("Imported “{}”: {} nodes, {} connections. ", r.name, r.nodes, r.edges)}
+                            <a href=format!("/w/{workspace_id}/workflows/{}", r.workflow_id)>"Open it"</a>
+                        </p>
+                        {(!r.skipped.is_empty()).then(|| view! {
+                            <p class="muted">"Not carried over:"</p>
+                            <ul>{r.skipped.into_iter().map(|s| view! { <li>{s}</li> }).collect_view()}</ul>
+                        })}
+                    </div>
+                }.into_any()),
+                None => None,
+            }}
+        </section>
     }
 }

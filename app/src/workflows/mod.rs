@@ -10,6 +10,8 @@ mod list;
 pub mod model;
 #[cfg(feature = "ssr")]
 pub mod service;
+#[cfg(feature = "ssr")]
+pub mod transfer;
 
 pub use editor::EditorPage;
 pub use list::WorkflowsPage;

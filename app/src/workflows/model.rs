@@ -43,6 +43,76 @@ impl WorkflowStatus {
     }
 }
 
+/// A change of lifecycle a person can ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Transition {
+    /// Snapshot the graph as a new version and run it (only when it has no problems).
+    Activate,
+    Deactivate,
+    Archive,
+    /// Back from the archive, as a draft.
+    Restore,
+}
+
+impl Transition {
+    pub fn target(self) -> WorkflowStatus {
+        match self {
+            Transition::Activate => WorkflowStatus::Active,
+            Transition::Deactivate => WorkflowStatus::Inactive,
+            Transition::Archive => WorkflowStatus::Archived,
+            Transition::Restore => WorkflowStatus::Draft,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Transition::Activate => "Activate",
+            Transition::Deactivate => "Deactivate",
+            Transition::Archive => "Archive",
+            Transition::Restore => "Restore from archive",
+        }
+    }
+}
+
+impl WorkflowStatus {
+    /// What can happen next: DRAFT → ACTIVE ⇄ INACTIVE → ARCHIVED → DRAFT. An active workflow is
+    /// activated again to publish edits; it is deactivated before it is archived.
+    pub fn transitions(self) -> &'static [Transition] {
+        match self {
+            WorkflowStatus::Draft => &[Transition::Activate, Transition::Archive],
+            WorkflowStatus::Active => &[Transition::Activate, Transition::Deactivate],
+            WorkflowStatus::Inactive => &[Transition::Activate, Transition::Archive],
+            WorkflowStatus::Archived => &[Transition::Restore],
+        }
+    }
+
+    /// Archived workflows are kept as they are.
+    pub fn editable(self) -> bool {
+        self != WorkflowStatus::Archived
+    }
+}
+
+/// What an import created, and what it had to leave out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImportReport {
+    pub workflow_id: Uuid,
+    pub name: String,
+    pub nodes: usize,
+    pub edges: usize,
+    pub skipped: Vec<String>,
+}
+
+/// A snapshot in the history panel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VersionSummary {
+    pub id: Uuid,
+    pub number: i32,
+    pub message: String,
+    pub author: String,
+    pub created_at: DateTime<Utc>,
+}
+
 /// A row of the workflows list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkflowSummary {
@@ -110,6 +180,16 @@ mod tests {
         let w = summary("Nightly sync", "", WorkflowStatus::Active);
         assert!(w.matches("sync", Some(WorkflowStatus::Active)));
         assert!(!w.matches("sync", Some(WorkflowStatus::Draft)));
+    }
+
+    #[test]
+    fn lifecycle_goes_draft_active_inactive_archived_and_back() {
+        use Transition::*;
+        assert_eq!(WorkflowStatus::Draft.transitions(), [Activate, Archive]);
+        assert!(!WorkflowStatus::Active.transitions().contains(&Archive), "deactivate first");
+        assert_eq!(WorkflowStatus::Archived.transitions(), [Restore]);
+        assert_eq!(Restore.target(), WorkflowStatus::Draft);
+        assert!(!WorkflowStatus::Archived.editable() && WorkflowStatus::Inactive.editable());
     }
 
     #[test]

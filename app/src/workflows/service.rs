@@ -11,14 +11,17 @@ use uuid::Uuid;
 
 use crate::auth;
 use crate::db;
-use crate::entities::{workflow_steps, workflow_transitions, workflows};
+use crate::entities::{workflow_steps, workflow_transitions, workflow_versions, workflows};
 use crate::error::{AppError, OrNotFound};
 use crate::guard::Membership;
 use crate::validate;
 use crate::workflows::check;
 use crate::workflows::graph::{Condition, Edge, Graph, Node};
 use crate::workflows::kinds::{NodeConfig, NodeKind};
-use crate::workflows::model::{Saved, WorkflowDoc, WorkflowStatus, WorkflowSummary};
+use crate::workflows::model::{
+    ImportReport, Saved, Transition, VersionSummary, WorkflowDoc, WorkflowStatus, WorkflowSummary,
+};
+use crate::workflows::transfer::{self, Export};
 
 const NAME_MAX: usize = 80;
 
@@ -154,6 +157,7 @@ pub async fn save(
     check::graph(graph)?;
     let txn = db::begin_write(db).await?;
     let bumped = workflows::Entity::update_many()
+        .filter(workflows::Column::Status.ne(WorkflowStatus::Archived.as_str()))
         .col_expr(workflows::Column::Version, Expr::col(workflows::Column::Version).add(1))
         .col_expr(workflows::Column::UpdatedBy, Expr::value(me.user.id))
         .col_expr(workflows::Column::UpdatedAt, Expr::value(Utc::now()))
@@ -164,6 +168,9 @@ pub async fn save(
         .await?;
     if bumped.rows_affected == 0 {
         let current = find(&txn, me, id).await?;
+        if !status_of(&current).editable() {
+            return Err(archived());
+        }
         let by = auth::service::names(&txn, [current.updated_by]).await?.of(current.updated_by);
         return Err(AppError::conflict(format!(
             "{by} saved a newer version of “{}” (version {}) while you were editing version {version}.",
@@ -255,4 +262,146 @@ pub async fn delete(db: &DatabaseConnection, me: &Membership, id: Uuid) -> Resul
     let row = find(db, me, id).await?;
     workflows::Entity::delete_by_id(row.id).exec(db).await?;
     Ok(())
+}
+
+fn status_of(row: &workflows::Model) -> WorkflowStatus {
+    WorkflowStatus::parse(&row.status).unwrap_or(WorkflowStatus::Draft)
+}
+
+fn archived() -> AppError {
+    AppError::conflict("This workflow is archived, so it can't be changed. Restore it from the archive first.")
+}
+
+/// Moves a workflow along its lifecycle. Activation checks the stored graph (it must be the one
+/// the person sees: `version`), and snapshots it as the next version with `message`.
+pub async fn change_status(
+    db: &DatabaseConnection,
+    me: &Membership,
+    id: Uuid,
+    version: i32,
+    transition: Transition,
+    message: &str,
+) -> Result<WorkflowStatus, AppError> {
+    let message = validate::optional_text("message", "Version message", message, 200)?;
+    let txn = db::begin_write(db).await?;
+    let row = find(&txn, me, id).await?;
+    let from = status_of(&row);
+    if !from.transitions().contains(&transition) {
+        return Err(AppError::conflict(format!(
+            "A workflow that is {} can't be changed that way ({}).",
+            from.label().to_lowercase(),
+            transition.label().to_lowercase()
+        )));
+    }
+    let now = Utc::now();
+    if transition == Transition::Activate {
+        if row.version != version {
+            return Err(AppError::conflict(
+                "The workflow changed since you opened it. Reload it, check it, then activate.",
+            ));
+        }
+        let graph = load_graph(&txn, id).await?;
+        let problems = graph.diagnostics();
+        if let Some(first) = problems.first() {
+            return Err(AppError::validation(
+                "status",
+                format!(
+                    "Fix {} problem{} before activating. First: {}",
+                    problems.len(),
+                    if problems.len() == 1 { "" } else { "s" },
+                    first.message
+                ),
+            ));
+        }
+        let last = workflow_versions::Entity::find()
+            .filter(workflow_versions::Column::WorkflowId.eq(id))
+            .order_by_desc(workflow_versions::Column::Number)
+            .one(&txn)
+            .await?
+            .map_or(0, |v| v.number);
+        workflow_versions::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            workflow_id: Set(id),
+            number: Set(last + 1),
+            message: Set(if message.is_empty() { format!("Version {}", last + 1) } else { message }),
+            author: Set(me.user.id),
+            created_at: Set(now),
+            graph: Set(serde_json::to_value(&graph).map_err(AppError::internal)?),
+        }
+        .insert(&txn)
+        .await?;
+    }
+    let to = transition.target();
+    let mut active = row.into_active_model();
+    active.status = Set(to.as_str().into());
+    active.updated_by = Set(me.user.id);
+    active.updated_at = Set(now);
+    active.update(&txn).await?;
+    txn.commit().await?;
+    Ok(to)
+}
+
+/// A workflow's versions, newest first.
+pub async fn versions(db: &DatabaseConnection, me: &Membership, id: Uuid) -> Result<Vec<VersionSummary>, AppError> {
+    let row = find(db, me, id).await?;
+    let rows = workflow_versions::Entity::find()
+        .filter(workflow_versions::Column::WorkflowId.eq(row.id))
+        .order_by_desc(workflow_versions::Column::Number)
+        .all(db)
+        .await?;
+    let authors = auth::service::names(db, rows.iter().map(|v| v.author)).await?;
+    Ok(rows
+        .into_iter()
+        .map(|v| VersionSummary {
+            id: v.id,
+            number: v.number,
+            author: authors.of(v.author),
+            message: v.message,
+            created_at: v.created_at,
+        })
+        .collect())
+}
+
+/// One version's graph.
+pub async fn version_graph(
+    db: &DatabaseConnection,
+    me: &Membership,
+    id: Uuid,
+    version_id: Uuid,
+) -> Result<Graph, AppError> {
+    let row = find(db, me, id).await?;
+    let version = workflow_versions::Entity::find_by_id(version_id)
+        .filter(workflow_versions::Column::WorkflowId.eq(row.id))
+        .one(db)
+        .await?
+        .or_not_found()?;
+    serde_json::from_value(version.graph).map_err(AppError::internal)
+}
+
+/// A workflow as a Flowdeck export file.
+pub async fn export(db: &DatabaseConnection, me: &Membership, id: Uuid) -> Result<Export, AppError> {
+    let row = find(db, me, id).await?;
+    let graph = load_graph(db, row.id).await?;
+    Ok(Export::new(row.name, row.description, graph))
+}
+
+/// A new draft from a Flowdeck export or an n8n workflow; nothing is stored unless all of it is valid.
+pub async fn import(db: &DatabaseConnection, me: &Membership, text: &str) -> Result<ImportReport, AppError> {
+    let parsed = transfer::parse(text).map_err(|message| AppError::validation("file", message))?;
+    let name: String = match parsed.name.trim() {
+        "" => "Imported workflow".into(),
+        name => name.chars().take(NAME_MAX).collect(),
+    };
+    let description: String = parsed.description.chars().take(500).collect();
+    let workflow_id = create_with_graph(db, me, &name, &description, &parsed.graph).await.map_err(|e| match e {
+        AppError::Validation { message, .. } => AppError::validation("file", message),
+        other => other,
+    })?;
+    Ok(ImportReport {
+        workflow_id,
+        name,
+        nodes: parsed.graph.nodes.len(),
+        edges: parsed.graph.edges.len(),
+        skipped: parsed.skipped,
+    })
 }

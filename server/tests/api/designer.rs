@@ -13,6 +13,11 @@ db_tests!(
     duplicate_and_save_as_copy_carry_the_graph,
     bad_graphs_are_refused_with_the_problem_named,
     viewers_cannot_save_graphs,
+    activation_needs_a_valid_graph_and_snapshots_it,
+    the_lifecycle_runs_draft_active_inactive_archived_and_back,
+    export_then_import_gives_the_same_graph,
+    n8n_workflows_import_with_a_report,
+    bad_imports_are_refused_and_store_nothing,
 );
 
 async fn new_workflow(app: &TestApp, client: &Client, ws: Uuid) -> Uuid {
@@ -193,5 +198,187 @@ async fn viewers_cannot_save_graphs(app: TestApp) {
         crate::helpers::workspace_in_location(&app.call(&viewer, "workspaces/create", &[("name", "Vic's")]).await);
     let body = json!({ "workspace_id": own, "workflow_id": wf, "version": 1, "graph": sample() });
     assert_eq!(app.call_json(&viewer, "workflows/save", &body).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(count(&app.db, "workflow_steps").await, 0);
+}
+
+async fn set_status(
+    app: &TestApp,
+    client: &Client,
+    ws: Uuid,
+    id: Uuid,
+    version: i64,
+    transition: &str,
+) -> reqwest::Response {
+    let body =
+        json!({ "workspace_id": ws, "workflow_id": id, "version": version, "transition": transition, "message": "" });
+    app.call_json(client, "workflows/set_status", &body).await
+}
+
+async fn activation_needs_a_valid_graph_and_snapshots_it(app: TestApp) {
+    let owner = browser();
+    let ws = app.setup_owner(&owner).await;
+    let wf = new_workflow(&app, &owner, ws).await;
+    // Empty: no trigger.
+    let err = expect_error(set_status(&app, &owner, ws, wf, 1, "activate").await, StatusCode::BAD_REQUEST).await;
+    assert!(err["message"].as_str().unwrap_or_default().contains("Add a trigger"), "{err}");
+    // An HTTP request without a URL.
+    let mut incomplete = sample();
+    incomplete["nodes"][1]["config"]["url"] = json!("");
+    assert_eq!(save(&app, &owner, ws, wf, 1, &incomplete).await.status(), StatusCode::OK);
+    let err = expect_error(set_status(&app, &owner, ws, wf, 2, "activate").await, StatusCode::BAD_REQUEST).await;
+    assert!(err["message"].as_str().unwrap_or_default().contains("Missing: URL"), "{err}");
+    assert_eq!(count(&app.db, "workflow_versions").await, 0);
+
+    assert_eq!(save(&app, &owner, ws, wf, 2, &sample()).await.status(), StatusCode::OK);
+    // The graph must be the one the person looked at.
+    assert_eq!(set_status(&app, &owner, ws, wf, 2, "activate").await.status(), StatusCode::CONFLICT);
+    let body = json!({ "workspace_id": ws, "workflow_id": wf, "version": 3, "transition": "activate", "message": "First release" });
+    let res = app.call_json(&owner, "workflows/set_status", &body).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.json::<Value>().await.expect("json"), "ACTIVE");
+
+    // Activating again makes version 2; the list is newest first and each holds its graph.
+    let mut changed = sample();
+    changed["nodes"][0]["name"] = json!("Invoice arrives");
+    assert_eq!(save(&app, &owner, ws, wf, 3, &changed).await.status(), StatusCode::OK);
+    assert_eq!(set_status(&app, &owner, ws, wf, 4, "activate").await.status(), StatusCode::OK);
+    let form = [("workspace_id", ws.to_string()), ("workflow_id", wf.to_string())];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let versions: Value = app.call(&owner, "workflows/versions", &form).await.json().await.expect("json");
+    assert_eq!(versions[0]["number"], 2);
+    assert_eq!(versions[0]["message"], "Version 2");
+    assert_eq!(
+        (versions[1]["message"].as_str(), versions[1]["author"].as_str()),
+        (Some("First release"), Some("Olivia Owner"))
+    );
+    let first = versions[1]["id"].as_str().expect("id").to_owned();
+    let form = [("workspace_id", ws.to_string()), ("workflow_id", wf.to_string()), ("version_id", first)];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let graph: Value = app.call(&owner, "workflows/version", &form).await.json().await.expect("json");
+    assert_eq!(graph, sample());
+}
+
+async fn the_lifecycle_runs_draft_active_inactive_archived_and_back(app: TestApp) {
+    let owner = browser();
+    let ws = app.setup_owner(&owner).await;
+    let wf = new_workflow(&app, &owner, ws).await;
+    assert_eq!(save(&app, &owner, ws, wf, 1, &sample()).await.status(), StatusCode::OK);
+    assert_eq!(set_status(&app, &owner, ws, wf, 2, "activate").await.status(), StatusCode::OK);
+    let err = expect_error(set_status(&app, &owner, ws, wf, 2, "archive").await, StatusCode::CONFLICT).await;
+    assert!(err["message"].as_str().unwrap_or_default().contains("active"), "{err}");
+    assert_eq!(set_status(&app, &owner, ws, wf, 2, "deactivate").await.status(), StatusCode::OK);
+    assert_eq!(set_status(&app, &owner, ws, wf, 2, "archive").await.status(), StatusCode::OK);
+    assert_eq!(get(&app, &owner, ws, wf).await["summary"]["status"], "ARCHIVED");
+    // Archived workflows are kept as they are.
+    let err =
+        expect_error(save(&app, &owner, ws, wf, 2, &json!({ "nodes": [], "edges": [] })).await, StatusCode::CONFLICT)
+            .await;
+    assert!(err["message"].as_str().unwrap_or_default().contains("archived"), "{err}");
+    assert_eq!(set_status(&app, &owner, ws, wf, 2, "activate").await.status(), StatusCode::CONFLICT);
+    assert_eq!(set_status(&app, &owner, ws, wf, 2, "restore").await.status(), StatusCode::OK);
+    let now = get(&app, &owner, ws, wf).await;
+    assert_eq!((now["summary"]["status"].clone(), now["graph"].clone()), (json!("DRAFT"), sample()));
+    // Viewers can't move it.
+    let (viewer, _) = app.join_as(&owner, ws, "viewer", "vic@example.com").await;
+    assert_eq!(set_status(&app, &viewer, ws, wf, 2, "activate").await.status(), StatusCode::FORBIDDEN);
+}
+
+async fn import(app: &TestApp, client: &Client, ws: Uuid, text: &str) -> reqwest::Response {
+    app.call_json(client, "workflows/import", &json!({ "workspace_id": ws, "text": text })).await
+}
+
+async fn export_then_import_gives_the_same_graph(app: TestApp) {
+    let owner = browser();
+    let ws = app.setup_owner(&owner).await;
+    let wf = new_workflow(&app, &owner, ws).await;
+    assert_eq!(save(&app, &owner, ws, wf, 1, &sample()).await.status(), StatusCode::OK);
+    let res = owner
+        .get(format!("{}/api/workflows/export?workspace_id={ws}&workflow_id={wf}", app.base))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), StatusCode::OK);
+    let disposition = res.headers().get("content-disposition").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    assert_eq!(disposition, "attachment; filename=\"Invoice-approval.flowdeck.json\"");
+    let file: Value = res.json().await.expect("json");
+    assert_eq!((file["format"].as_str(), file["schema_version"].as_u64()), (Some("flowdeck.workflow"), Some(1)));
+    assert_eq!(file["graph"], sample());
+
+    let res = import(&app, &owner, ws, &file.to_string()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let report: Value = res.json().await.expect("json");
+    assert_eq!((report["nodes"].as_u64(), report["edges"].as_u64()), (Some(6), Some(5)));
+    assert_eq!(report["skipped"], json!([]));
+    let copy: Uuid = report["workflow_id"].as_str().and_then(|s| s.parse().ok()).expect("id");
+    let imported = get(&app, &owner, ws, copy).await;
+    assert_eq!(imported["graph"], sample(), "round trip");
+    assert_eq!(imported["summary"]["name"], "Invoice approval");
+    assert_eq!(imported["summary"]["status"], "DRAFT");
+}
+
+async fn n8n_workflows_import_with_a_report(app: TestApp) {
+    let owner = browser();
+    let ws = app.setup_owner(&owner).await;
+    let n8n = json!({
+        "name": "Morning report",
+        "nodes": [
+            { "name": "Every morning", "type": "n8n-nodes-base.scheduleTrigger", "position": [0, 0],
+              "parameters": { "rule": { "interval": [ { "field": "cronExpression", "expression": "0 7 * * 1-5" } ] } } },
+            { "name": "Fetch numbers", "type": "n8n-nodes-base.httpRequest", "position": [220, 0],
+              "parameters": { "url": "https://stats.example.com/today" } },
+            { "name": "Format", "type": "n8n-nodes-base.code", "position": [440, 0], "parameters": { "jsCode": "return items" } }
+        ],
+        "connections": {
+            "Every morning": { "main": [[ { "node": "Fetch numbers", "type": "main", "index": 0 } ]] },
+            "Fetch numbers": { "main": [[ { "node": "Format", "type": "main", "index": 0 } ]] }
+        }
+    });
+    let res = import(&app, &owner, ws, &n8n.to_string()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let report: Value = res.json().await.expect("json");
+    assert_eq!(
+        (report["name"].as_str(), report["nodes"].as_u64(), report["edges"].as_u64()),
+        (Some("Morning report"), Some(2), Some(1))
+    );
+    let skipped = report["skipped"].to_string();
+    assert!(skipped.contains("Format") && skipped.contains("n8n-nodes-base.code"), "{skipped}");
+    let id: Uuid = report["workflow_id"].as_str().and_then(|s| s.parse().ok()).expect("id");
+    let graph = get(&app, &owner, ws, id).await["graph"].clone();
+    assert_eq!(graph["nodes"][0]["config"]["cron"], "0 7 * * 1-5");
+    assert_eq!(graph["nodes"][1]["config"]["url"], "https://stats.example.com/today");
+}
+
+async fn bad_imports_are_refused_and_store_nothing(app: TestApp) {
+    let owner = browser();
+    let ws = app.setup_owner(&owner).await;
+    let file = |graph: Value| {
+        json!({ "format": "flowdeck.workflow", "schema_version": 1, "name": "Bad", "graph": graph }).to_string()
+    };
+    let mut unknown_kind = sample();
+    unknown_kind["nodes"][2]["kind"] = json!("teleport");
+    let mut dangling = sample();
+    dangling["edges"][0]["target"] = json!(id(77));
+    let mut bad_cron = sample();
+    bad_cron["nodes"][5]["config"]["cron"] = json!("at noon");
+    let mut bad_config = sample();
+    bad_config["nodes"][1]["config"]["headers"] = json!("not a list");
+    let cases = [
+        ("{\"format\": ".to_owned(), "not valid JSON"),
+        (" ".repeat(1024 * 1024 + 1), "larger than 1 MiB"),
+        (file(unknown_kind), "Node 3 (“Over 1000?”)"),
+        (file(dangling), "doesn't exist"),
+        (file(bad_cron), "Node “Nightly”: the cron expression is invalid"),
+        (file(bad_config), "Node 2 (“Fetch invoice”)"),
+    ];
+    for (text, expected) in cases {
+        let err = expect_error(import(&app, &owner, ws, &text).await, StatusCode::BAD_REQUEST).await;
+        let message = err["message"].as_str().unwrap_or_default();
+        assert!(message.contains(expected), "{expected:?} in {message:?}");
+        assert_eq!(err["field"], "file");
+    }
+    let huge =
+        expect_error(import(&app, &owner, ws, &" ".repeat(3 * 1024 * 1024)).await, StatusCode::BAD_REQUEST).await;
+    assert_eq!(huge["message"], "The request is too large (the limit is 2 MiB).");
+    assert_eq!(count(&app.db, "workflows").await, 0);
     assert_eq!(count(&app.db, "workflow_steps").await, 0);
 }

@@ -74,6 +74,18 @@ pub fn Canvas(
     /// The canvas element, for the toolbar's zoom buttons and zoom-to-fit.
     canvas: NodeRef<html::Div>,
 ) -> impl IntoView {
+    // Show the whole workflow once the canvas has a size.
+    Effect::new(move |done: Option<bool>| {
+        if done == Some(true) {
+            return true;
+        }
+        let Some(el) = canvas.get() else { return false };
+        request_animation_frame(move || {
+            let (w, h) = (f64::from(el.client_width()), f64::from(el.client_height()));
+            editor.view.set(Viewport::fit(&editor.positions(), w, h));
+        });
+        true
+    });
     let gesture = StoredValue::new(Gesture::Idle);
     let wire = RwSignal::new(None::<((f64, f64), (f64, f64))>);
     let marquee = RwSignal::new(None::<((f64, f64), (f64, f64))>);
@@ -362,8 +374,12 @@ fn EdgeView(editor: Editor, edge: Edge) -> impl IntoView {
     let d = move || points().map(|(a, b)| curve(a, b)).unwrap_or_default();
     let label = edge.label();
     let selected = move || editor.selected_edge.get() == Some(id);
+    let class = match editor.mark(id) {
+        Some(mark) => format!("edge diff-{mark}"),
+        None => "edge".to_owned(),
+    };
     view! {
-        <g class="edge" class:selected=selected class:default=edge.is_default data-edge=id.to_string()>
+        <g class=class class:selected=selected class:default=edge.is_default data-edge=id.to_string()>
             <path class="edge-hit" d=d></path>
             <path class="edge-line" d=d marker-end="url(#arrow)"></path>
             {label
@@ -394,9 +410,10 @@ fn NodeBox(editor: Editor, node: NodeView, diagnostics: Memo<Vec<Diagnostic>>) -
         let (x, y) = node.pos.get();
         format!("translate({x}px, {y}px)")
     };
+    let mark = editor.mark(id).map(|m| format!(" diff-{m}")).unwrap_or_default();
     view! {
         <div
-            class=move || format!("node node-{}", kind().group().class())
+            class=move || format!("node node-{}{mark}", kind().group().class())
             class:selected=move || editor.selected.with(|s| s.contains(&id))
             class:invalid=move || !problems.with(Vec::is_empty)
             style:transform=transform

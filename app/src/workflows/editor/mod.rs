@@ -2,7 +2,10 @@
 //! palette, the canvas and the side panel; keyboard shortcuts; autosave; the conflict dialog.
 
 mod canvas;
+mod conflict;
+mod history;
 mod inspector;
+mod lifecycle;
 mod palette;
 mod state;
 
@@ -14,19 +17,22 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_meta::Title;
 use leptos_router::components::A;
-use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::hooks::use_params_map;
 use uuid::Uuid;
 use wasm_bindgen::JsCast;
 
 use crate::error::AppError;
 use crate::ui::form::loaded;
-use crate::workflows::api::{get_workflow, save_workflow, save_workflow_copy};
-use crate::workflows::graph::{GRID, Graph, GraphDiff};
+use crate::workflows::api::{get_workflow, save_workflow};
+use crate::workflows::graph::{GRID, Graph};
 use crate::workflows::model::{WorkflowDoc, WorkflowStatus};
 use crate::workspaces::layout::{use_workspace, workspace_param};
 use crate::workspaces::model::Permission;
 use canvas::Canvas;
+use conflict::ConflictDialog;
+use history::{HistoryPanel, VersionBanner};
 use inspector::Inspector;
+use lifecycle::Lifecycle;
 use palette::Palette;
 use state::{Editor, Viewport};
 
@@ -42,9 +48,10 @@ pub fn EditorPage() -> impl IntoView {
     let ws_id = workspace_param();
     let params = use_params_map();
     let wf = Memo::new(move |_| params.read().get("wf").and_then(|s| s.parse::<Uuid>().ok()));
+    let reload = RwSignal::new(0u32);
     let doc = Resource::new(
-        move || (ws_id.get(), wf.get()),
-        |(ws, wf)| async move {
+        move || (ws_id.get(), wf.get(), reload.get()),
+        |(ws, wf, _)| async move {
             match (ws, wf) {
                 (Some(ws), Some(wf)) => get_workflow(ws, wf).await,
                 _ => Err(AppError::NotFound),
@@ -56,7 +63,7 @@ pub fn EditorPage() -> impl IntoView {
             let can_edit = w.can(Permission::Edit);
             let workspace_id = w.id;
             view! {
-                {loaded(doc, move |doc| view! { <Designer doc workspace_id can_edit/> })}
+                {loaded(doc, move |doc| view! { <Designer doc workspace_id can_edit reload/> })}
             }
         })}
     }
@@ -64,64 +71,120 @@ pub fn EditorPage() -> impl IntoView {
 
 /// How saving stands.
 #[derive(Clone, PartialEq)]
-enum SaveState {
+pub(crate) enum SaveState {
     Idle,
     Saving,
     Failed(String),
 }
 
+/// What the designer's parts share about the open workflow. `Copy`: ids and signals.
+#[derive(Clone, Copy)]
+pub(crate) struct Session {
+    pub editor: Editor,
+    pub workspace_id: Uuid,
+    pub workflow_id: Uuid,
+    /// The version the canvas is based on; a save must carry it.
+    pub version: RwSignal<i32>,
+    pub status: RwSignal<WorkflowStatus>,
+    pub save_state: RwSignal<SaveState>,
+    /// Set when a save found a newer version: the conflict dialog shows it.
+    pub conflict: RwSignal<Option<String>>,
+    /// Bumped to load the workflow again from the server (after archiving or restoring).
+    pub reload: RwSignal<u32>,
+    /// Bumped after an activation: the history panel refetches.
+    pub versions: RwSignal<u32>,
+}
+
+impl Session {
+    /// Saves the canvas if it has unsaved changes. A conflict opens the dialog and is returned.
+    pub async fn persist(self) -> Result<(), AppError> {
+        let editor = self.editor;
+        editor.commit();
+        if !editor.dirty_untracked() {
+            return Ok(());
+        }
+        if let Some(message) = self.conflict.get_untracked() {
+            return Err(AppError::Conflict { message });
+        }
+        let revision = editor.revision.get_untracked();
+        self.save_state.set(SaveState::Saving);
+        let result =
+            save_workflow(self.workspace_id, self.workflow_id, self.version.get_untracked(), editor.graph()).await;
+        match &result {
+            Ok(saved) => {
+                self.version.set(saved.version);
+                editor.saved.set(revision);
+                self.save_state.set(SaveState::Idle);
+            }
+            Err(AppError::Conflict { message }) => {
+                self.conflict.set(Some(message.clone()));
+                self.save_state.set(SaveState::Idle);
+            }
+            Err(e) => self.save_state.set(SaveState::Failed(e.to_string())),
+        }
+        result.map(|_| ())
+    }
+
+    /// Saves in the background (button, Ctrl+S, autosave).
+    pub fn save(self) {
+        if self.editor.read_only || self.save_state.get_untracked() == SaveState::Saving {
+            return;
+        }
+        spawn_local(async move {
+            let _ = self.persist().await;
+        });
+    }
+}
+
+/// A version shown instead of the draft: alone, or compared with the draft.
+#[derive(Clone, Copy)]
+pub(crate) struct Viewing {
+    pub number: i32,
+    pub compare: bool,
+    pub editor: Editor,
+    pub version_id: Uuid,
+}
+
 #[component]
-fn Designer(doc: WorkflowDoc, workspace_id: Uuid, can_edit: bool) -> impl IntoView {
-    let workflow_id = doc.summary.id;
-    let editor = Editor::new(doc.graph, !can_edit);
-    let version = RwSignal::new(doc.summary.version);
-    let save_state = RwSignal::new(SaveState::Idle);
-    let conflict = RwSignal::new(None::<String>);
+fn Designer(doc: WorkflowDoc, workspace_id: Uuid, can_edit: bool, reload: RwSignal<u32>) -> impl IntoView {
+    let status = doc.summary.status;
+    let editor = Editor::new(doc.graph, !(can_edit && status.editable()));
+    let session = Session {
+        editor,
+        workspace_id,
+        workflow_id: doc.summary.id,
+        version: RwSignal::new(doc.summary.version),
+        status: RwSignal::new(status),
+        save_state: RwSignal::new(SaveState::Idle),
+        conflict: RwSignal::new(None),
+        reload,
+        versions: RwSignal::new(0),
+    };
     let (notice, set_notice) = signal(None::<String>);
     let canvas = NodeRef::<html::Div>::new();
+    let compare_canvas = NodeRef::<html::Div>::new();
+    let history_open = RwSignal::new(false);
+    let viewing = RwSignal::new(None::<Viewing>);
     let diagnostics = Memo::new(move |_| {
         editor.revision.track();
         editor.graph().diagnostics()
     });
-
-    let save = move || {
-        if editor.read_only || save_state.get_untracked() == SaveState::Saving || conflict.get_untracked().is_some() {
-            return;
-        }
-        editor.commit();
-        let revision = editor.revision.get_untracked();
-        let graph = editor.graph();
-        let at = version.get_untracked();
-        save_state.set(SaveState::Saving);
-        spawn_local(async move {
-            match save_workflow(workspace_id, workflow_id, at, graph).await {
-                Ok(saved) => {
-                    version.set(saved.version);
-                    editor.saved.set(revision);
-                    save_state.set(SaveState::Idle);
-                }
-                Err(AppError::Conflict { message }) => {
-                    conflict.set(Some(message));
-                    save_state.set(SaveState::Idle);
-                }
-                Err(e) => save_state.set(SaveState::Failed(e.to_string())),
-            }
-        });
-    };
+    let no_diagnostics = Memo::new(|_| Vec::new());
 
     // Autosave after a pause; a failed save waits for the next change.
     Effect::new(move |_| {
         let revision = editor.revision.get();
-        if !editor.dirty() || editor.read_only {
+        if !editor.dirty_untracked() || editor.read_only {
             return;
         }
         set_timeout(
             move || {
                 if editor.revision.get_untracked() == revision
-                    && editor.revision.get_untracked() != editor.saved.get_untracked()
-                    && !matches!(save_state.get_untracked(), SaveState::Failed(_))
+                    && editor.dirty_untracked()
+                    && session.conflict.get_untracked().is_none()
+                    && !matches!(session.save_state.get_untracked(), SaveState::Failed(_))
                 {
-                    save();
+                    session.save();
                 }
             },
             AUTOSAVE_AFTER,
@@ -129,8 +192,8 @@ fn Designer(doc: WorkflowDoc, workspace_id: Uuid, can_edit: bool) -> impl IntoVi
     });
     Effect::new(move |_| {
         editor.revision.track();
-        if matches!(save_state.get_untracked(), SaveState::Failed(_)) {
-            save_state.set(SaveState::Idle);
+        if matches!(session.save_state.get_untracked(), SaveState::Failed(_)) {
+            session.save_state.set(SaveState::Idle);
         }
     });
 
@@ -145,19 +208,6 @@ fn Designer(doc: WorkflowDoc, workspace_id: Uuid, can_edit: bool) -> impl IntoVi
             editor.view.update(|v| *v = v.zoom_at((w / 2.0, h / 2.0), factor));
         }
     };
-    // Show the whole workflow once the canvas has a size.
-    Effect::new(move |done: Option<bool>| {
-        if done == Some(true) {
-            return true;
-        }
-        match canvas.get() {
-            Some(_) => {
-                request_animation_frame(fit);
-                true
-            }
-            None => false,
-        }
-    });
     let add = Callback::new(move |kind| {
         let center = size()
             .map(|(w, h)| editor.view.get_untracked().to_canvas((w / 2.0 - 100.0, h / 2.0 - 32.0)))
@@ -166,10 +216,16 @@ fn Designer(doc: WorkflowDoc, workspace_id: Uuid, can_edit: bool) -> impl IntoVi
     });
 
     let keys = window_event_listener(leptos::ev::keydown, move |ev: KeyboardEvent| {
-        on_key(&ev, editor, save, fit, zoom);
+        if viewing.get_untracked().is_some() {
+            if ev.key() == "Escape" {
+                viewing.set(None);
+            }
+            return;
+        }
+        on_key(&ev, editor, move || session.save(), fit, zoom);
     });
     let leave = window_event_listener(leptos::ev::beforeunload, move |ev| {
-        if editor.revision.get_untracked() != editor.saved.get_untracked() {
+        if editor.dirty_untracked() {
             ev.prevent_default();
         }
     });
@@ -178,23 +234,33 @@ fn Designer(doc: WorkflowDoc, workspace_id: Uuid, can_edit: bool) -> impl IntoVi
         leave.remove();
     });
 
-    let status = doc.summary.status;
     let name = doc.summary.name.clone();
     view! {
         <Title text=format!("{name} · Flowdeck")/>
         <div class="designer" data-testid="designer">
-            <DesignerBar editor name=name.clone() status workspace_id can_edit save_state save=Callback::new(move |()| save()) fit=Callback::new(move |()| fit()) zoom=Callback::new(zoom)/>
+            <DesignerBar session name can_edit history_open fit=Callback::new(move |()| fit()) zoom=Callback::new(zoom)/>
             {move || notice.get().map(|n| view! {
                 <p class="notice" role="status">{n}<button type="button" class="ghost" aria-label="Dismiss" on:click=move |_| set_notice.set(None)>"×"</button></p>
             })}
             <div class="designer-body">
-                {can_edit.then(|| view! { <Palette on_add=add/> })}
-                <Canvas editor diagnostics notice=set_notice canvas/>
-                <Inspector editor diagnostics/>
+                {(!editor.read_only).then(|| view! { <Palette on_add=add/> })}
+                {move || match viewing.get() {
+                    None => view! { <Canvas editor diagnostics notice=set_notice canvas/> }.into_any(),
+                    Some(v) => view! {
+                        <div class="compare">
+                            <VersionBanner session viewing=v close=Callback::new(move |()| viewing.set(None))/>
+                            <Canvas editor=v.editor diagnostics=no_diagnostics notice=set_notice canvas=compare_canvas/>
+                        </div>
+                    }
+                    .into_any(),
+                }}
+                {move || if history_open.get() {
+                    view! { <HistoryPanel session viewing/> }.into_any()
+                } else {
+                    view! { <Inspector editor diagnostics/> }.into_any()
+                }}
             </div>
-            {move || conflict.get().map(|message| view! {
-                <ConflictDialog message editor workspace_id workflow_id version conflict/>
-            })}
+            {move || session.conflict.get().map(|message| view! { <ConflictDialog message session/> })}
         </div>
     }
     .into_any()
@@ -202,22 +268,24 @@ fn Designer(doc: WorkflowDoc, workspace_id: Uuid, can_edit: bool) -> impl IntoVi
 
 #[component]
 fn DesignerBar(
-    editor: Editor,
+    session: Session,
     name: String,
-    status: WorkflowStatus,
-    workspace_id: Uuid,
     can_edit: bool,
-    save_state: RwSignal<SaveState>,
-    save: Callback<()>,
+    history_open: RwSignal<bool>,
     fit: Callback<()>,
     zoom: Callback<f64>,
 ) -> impl IntoView {
+    let editor = session.editor;
+    let workspace_id = session.workspace_id;
+    let status = session.status;
     view! {
         <header class="designer-bar">
             <A href=format!("/w/{workspace_id}/workflows") attr:class="ghost">"← Workflows"</A>
             <h1 class="designer-title">{name.clone()}</h1>
-            <span class=format!("badge status-{}", status.as_str().to_lowercase())>{status.label()}</span>
-            <SaveStatus editor save_state read_only=editor.read_only/>
+            <span class=move || format!("badge status-{}", status.get().as_str().to_lowercase()) data-testid="status">
+                {move || status.get().label()}
+            </span>
+            <SaveStatus editor save_state=session.save_state read_only=editor.read_only/>
             <div class="toolbar-group" role="toolbar" aria-label="Canvas">
                 <button type="button" class="ghost" title="Undo (Ctrl+Z)" disabled=move || editor.depth.get().0 == 0 || editor.read_only on:click=move |_| editor.undo()>"Undo"</button>
                 <button type="button" class="ghost" title="Redo (Ctrl+Shift+Z)" disabled=move || editor.depth.get().1 == 0 || editor.read_only on:click=move |_| editor.redo()>"Redo"</button>
@@ -227,9 +295,19 @@ fn DesignerBar(
                 <span class="zoom" data-testid="zoom">{move || format!("{:.0} %", editor.view.get().zoom * 100.0)}</span>
                 <button type="button" class="ghost" title="Zoom in" aria-label="Zoom in" on:click=move |_| zoom.run(1.2)>"+"</button>
                 <button type="button" class="ghost" title="Zoom to fit (F)" on:click=move |_| fit.run(())>"Fit"</button>
+                <button type="button" class="ghost" aria-pressed=move || history_open.get().to_string() on:click=move |_| history_open.update(|h| *h = !*h)>"History"</button>
+                <a
+                    class="button ghost"
+                    download
+                    title="Download the saved workflow as JSON"
+                    href=format!("/api/workflows/export?workspace_id={workspace_id}&workflow_id={}", session.workflow_id)
+                >
+                    "Export"
+                </a>
             </div>
-            {can_edit.then(|| view! {
-                <button type="button" class="primary" title="Save (Ctrl+S)" disabled=move || save_state.get() == SaveState::Saving on:click=move |_| save.run(())>"Save"</button>
+            {can_edit.then(|| view! { <Lifecycle session/> })}
+            {(!editor.read_only).then(|| view! {
+                <button type="button" class="primary" title="Save (Ctrl+S)" disabled=move || session.save_state.get() == SaveState::Saving on:click=move |_| session.save()>"Save"</button>
             })}
         </header>
     }
@@ -322,96 +400,5 @@ fn paste(editor: Editor) {
         .and_then(|json| serde_json::from_str::<Graph>(&json).ok());
     if let Some(part) = part {
         editor.paste(part);
-    }
-}
-
-/// Someone saved a newer version: reload theirs, look at the differences, or keep mine as a copy.
-#[component]
-fn ConflictDialog(
-    message: String,
-    editor: Editor,
-    workspace_id: Uuid,
-    workflow_id: Uuid,
-    version: RwSignal<i32>,
-    conflict: RwSignal<Option<String>>,
-) -> impl IntoView {
-    let busy = RwSignal::new(false);
-    let error = RwSignal::new(None::<String>);
-    let diff = RwSignal::new(None::<(GraphDiff, Graph)>);
-    let navigate = use_navigate();
-    let reload = move |_| {
-        busy.set(true);
-        spawn_local(async move {
-            match get_workflow(workspace_id, workflow_id).await {
-                Ok(doc) => {
-                    editor.reset(doc.graph);
-                    version.set(doc.summary.version);
-                    conflict.set(None);
-                }
-                Err(e) => error.set(Some(e.to_string())),
-            }
-            busy.set(false);
-        });
-    };
-    let compare = move |_| {
-        busy.set(true);
-        spawn_local(async move {
-            match get_workflow(workspace_id, workflow_id).await {
-                Ok(doc) => diff.set(Some((doc.graph.diff(&editor.graph()), doc.graph))),
-                Err(e) => error.set(Some(e.to_string())),
-            }
-            busy.set(false);
-        });
-    };
-    let keep_copy = move |_| {
-        busy.set(true);
-        let navigate = navigate.clone();
-        spawn_local(async move {
-            match save_workflow_copy(workspace_id, workflow_id, editor.graph()).await {
-                Ok(copy) => {
-                    editor.saved.set(editor.revision.get_untracked());
-                    conflict.set(None);
-                    navigate(&format!("/w/{workspace_id}/workflows/{copy}"), Default::default());
-                }
-                Err(e) => error.set(Some(e.to_string())),
-            }
-            busy.set(false);
-        });
-    };
-    view! {
-        <div class="modal-backdrop">
-            <div class="modal" role="alertdialog" aria-modal="true" aria-labelledby="conflict-title" data-testid="conflict">
-                <h2 id="conflict-title">"Someone else saved this workflow"</h2>
-                <p>{message}</p>
-                <p class="muted">"Your changes are not saved yet. Nothing is lost until you choose."</p>
-                {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
-                {move || diff.get().map(|(d, theirs)| view! { <DiffSummary diff=d theirs editor/> })}
-                <div class="row">
-                    <button type="button" class="ghost" disabled=busy on:click=compare>"Show differences"</button>
-                    <button type="button" class="ghost" disabled=busy on:click=keep_copy>"Save mine as a copy"</button>
-                    <button type="button" class="primary" disabled=busy on:click=reload>"Discard mine and load theirs"</button>
-                </div>
-            </div>
-        </div>
-    }
-}
-
-/// The difference between the saved version (theirs) and the canvas (mine), by node name.
-#[component]
-fn DiffSummary(diff: GraphDiff, theirs: Graph, editor: Editor) -> impl IntoView {
-    let mine = editor.graph();
-    let name = |g: &Graph, id: &Uuid| g.nodes.iter().find(|n| n.id == *id).map(|n| n.name.clone()).unwrap_or_default();
-    let list = |label: &'static str, names: Vec<String>| {
-        (!names.is_empty()).then(|| view! { <li><strong>{label}</strong> " " {names.join(", ")}</li> })
-    };
-    let edges = diff.added_edges.len() + diff.removed_edges.len() + diff.changed_edges.len();
-    view! {
-        <ul class="diff" data-testid="diff">
-            {list("Only in yours:", diff.added_nodes.iter().map(|id| name(&mine, id)).collect())}
-            {list("Only in theirs:", diff.removed_nodes.iter().map(|id| name(&theirs, id)).collect())}
-            {list("Changed:", diff.changed_nodes.iter().map(|id| name(&mine, id)).collect())}
-            {(edges > 0).then(|| view! { <li>{format!("{edges} connections differ.")}</li> })}
-            {diff.is_empty().then(|| view! { <li>"Only positions differ."</li> })}
-        </ul>
     }
 }

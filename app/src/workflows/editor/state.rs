@@ -121,6 +121,8 @@ pub struct Editor {
     /// Undo and redo depths.
     pub depth: RwSignal<(usize, usize)>,
     pub read_only: bool,
+    /// Diff classes by node or edge id when this editor shows a comparison ("added", "removed", "changed").
+    pub marks: StoredValue<HashMap<Uuid, &'static str>>,
     history: StoredValue<History>,
 }
 
@@ -140,6 +142,7 @@ impl Editor {
             saved: RwSignal::new(0),
             depth: RwSignal::new((0, 0)),
             read_only,
+            marks: StoredValue::new(HashMap::new()),
             history: StoredValue::new(History { current: graph, ..History::default() }),
         }
     }
@@ -152,8 +155,13 @@ impl Editor {
         }
     }
 
+    /// Changes not saved yet (tracked, for views).
     pub fn dirty(&self) -> bool {
         self.revision.get() != self.saved.get()
+    }
+
+    pub fn dirty_untracked(&self) -> bool {
+        self.revision.get_untracked() != self.saved.get_untracked()
     }
 
     /// Records the canvas as one undo step, if it changed since the last one.
@@ -228,6 +236,39 @@ impl Editor {
         let ids: HashSet<Uuid> = graph.nodes.iter().map(|n| n.id).collect();
         self.selected.update(|s| s.retain(|id| ids.contains(id)));
         self.selected_edge.set(None);
+    }
+
+    /// Replaces the canvas with `graph` as one undoable change (restoring a version).
+    pub fn replace(&self, graph: &Graph) {
+        self.show(graph);
+        self.commit();
+    }
+
+    /// A read-only editor showing `older` against `newer`: newer's graph plus what only older has,
+    /// each node and edge marked added, removed or changed.
+    pub fn comparison(older: &Graph, newer: &Graph) -> Editor {
+        let diff = older.diff(newer);
+        let mut merged = newer.clone();
+        merged.nodes.extend(older.nodes.iter().filter(|n| diff.removed_nodes.contains(&n.id)).cloned());
+        merged.edges.extend(older.edges.iter().filter(|e| diff.removed_edges.contains(&e.id)).cloned());
+        let mut marks = HashMap::new();
+        for (ids, mark) in [
+            (&diff.added_nodes, "added"),
+            (&diff.added_edges, "added"),
+            (&diff.removed_nodes, "removed"),
+            (&diff.removed_edges, "removed"),
+            (&diff.changed_nodes, "changed"),
+            (&diff.changed_edges, "changed"),
+        ] {
+            marks.extend(ids.iter().map(|id| (*id, mark)));
+        }
+        let editor = Editor::new(merged, true);
+        editor.marks.set_value(marks);
+        editor
+    }
+
+    pub fn mark(&self, id: Uuid) -> Option<&'static str> {
+        self.marks.with_value(|m| m.get(&id).copied())
     }
 
     /// Starts over from a graph loaded from the server: history cleared, marked saved.
