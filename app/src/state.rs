@@ -15,6 +15,8 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub leptos_options: LeptosOptions,
     pub login_limiter: Arc<LoginLimiter>,
+    /// Who has which workflow open in the designer.
+    pub presence: Arc<Presence>,
     /// Mark cookies `Secure` (set when Flowdeck is served over HTTPS).
     pub secure_cookies: bool,
 }
@@ -54,5 +56,61 @@ impl LoginLimiter {
     pub fn prune(&self) {
         self.per_email.retain_recent();
         self.per_address.retain_recent();
+    }
+}
+
+/// How long a designer counts as open after its last heartbeat (it sends one every 10 s).
+const PRESENCE_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Who has one workflow open: user → (name, last heartbeat).
+type Visitors = std::collections::HashMap<uuid::Uuid, (String, std::time::Instant)>;
+
+/// Designers open per workflow, by user, with their last heartbeat. In memory: one instance's view.
+#[derive(Default)]
+pub struct Presence {
+    open: std::sync::Mutex<std::collections::HashMap<uuid::Uuid, Visitors>>,
+}
+
+impl Presence {
+    /// Records that `user` has `workflow` open; returns the names of the others who do, sorted.
+    pub fn beat(&self, workflow: uuid::Uuid, user: uuid::Uuid, name: &str) -> Vec<String> {
+        let now = std::time::Instant::now();
+        let mut open = self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        open.retain(|_, users| {
+            users.retain(|_, (_, seen)| now.duration_since(*seen) < PRESENCE_TTL);
+            !users.is_empty()
+        });
+        let users = open.entry(workflow).or_default();
+        users.insert(user, (name.to_owned(), now));
+        let mut others: Vec<String> =
+            users.iter().filter(|(id, _)| **id != user).map(|(_, (name, _))| name.clone()).collect();
+        others.sort();
+        others
+    }
+
+    /// `user` closed the designer of `workflow`.
+    pub fn leave(&self, workflow: uuid::Uuid, user: uuid::Uuid) {
+        let mut open = self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(users) = open.get_mut(&workflow) {
+            users.remove(&user);
+        }
+    }
+}
+
+#[cfg(test)]
+mod presence_tests {
+    use super::Presence;
+    use uuid::Uuid;
+
+    #[test]
+    fn others_are_listed_and_leaving_removes_them() {
+        let p = Presence::default();
+        let (wf, ada, bob) = (Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3));
+        assert!(p.beat(wf, ada, "Ada").is_empty());
+        assert_eq!(p.beat(wf, bob, "Bob"), ["Ada"]);
+        assert_eq!(p.beat(wf, ada, "Ada"), ["Bob"]);
+        assert!(p.beat(Uuid::from_u128(9), ada, "Ada").is_empty(), "per workflow");
+        p.leave(wf, bob);
+        assert!(p.beat(wf, ada, "Ada").is_empty());
     }
 }

@@ -97,6 +97,22 @@ test('a workflow is built on the canvas, saved, and the same after a reload', as
   await page.getByRole('button', { name: 'Undo' }).click();
   await expect(nodes).toHaveCount(3);
 
+  // Copy and paste, arrow-key nudge, and undo of both.
+  await webhook.locator('.node-name').click();
+  await page.keyboard.press('Control+c');
+  await page.keyboard.press('Control+v');
+  await expect(nodes).toHaveCount(4);
+  await expect(canvas.locator('.node.selected')).toContainText('Webhook 2');
+  await page.keyboard.press('Control+z');
+  await expect(nodes).toHaveCount(3);
+  await email.locator('.node-name').click();
+  const x0 = (await email.boundingBox())?.x ?? 0;
+  await page.keyboard.press('ArrowRight');
+  await expect.poll(async () => Math.round(((await email.boundingBox())?.x ?? 0) - x0)).toBeGreaterThan(10);
+  await page.keyboard.press('Control+z');
+  await expect.poll(async () => Math.round(((await email.boundingBox())?.x ?? 0) - x0)).toBe(0);
+  await expect(page.getByTestId('minimap').locator('rect.minimap-node')).toHaveCount(3);
+
   // Zoom with the buttons and the wheel.
   await page.getByRole('button', { name: 'Zoom in' }).click();
   await expect(page.getByTestId('zoom')).toHaveText('120 %');
@@ -144,6 +160,15 @@ test('two editors saving in turn get the conflict dialog, not a silent overwrite
   await expect(dialog).toBeHidden();
   await expect(other.locator('.node[data-kind=manual]')).toHaveCount(1);
   await expect(other.locator('.node[data-kind=schedule]')).toHaveCount(0);
+
+  // Without unsaved changes, a newer save shows up as a notice (heartbeat every 10 s) and loads on request.
+  await page.locator('.palette-item[data-kind=http]').click();
+  await settle(page, () => page.keyboard.press('Control+s'));
+  const newer = other.getByTestId('newer-version');
+  await expect(newer).toContainText('Olivia Owner saved a newer version (version 3).', { timeout: 25_000 });
+  await newer.getByRole('button', { name: 'Load it' }).click();
+  await expect(newer).toBeHidden();
+  await expect(other.locator('.node[data-kind=http]')).toHaveCount(1);
   await other.close();
 });
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use app::auth::session_store::DbSessionStore;
-use app::state::{AppState, LoginLimiter};
+use app::state::{AppState, LoginLimiter, Presence};
 use app::{App, shell};
 use axum::Router;
 use axum::body::Body;
@@ -84,6 +84,7 @@ pub async fn app(config: &Config) -> anyhow::Result<Instance> {
         db: db.clone(),
         leptos_options,
         login_limiter: Arc::new(LoginLimiter::default()),
+        presence: Arc::new(Presence::default()),
         secure_cookies: config.secure_cookies,
     };
     let sessions = DbSessionStore::new(db);

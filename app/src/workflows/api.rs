@@ -6,7 +6,7 @@ use uuid::Uuid;
 use crate::error::AppError;
 use crate::workflows::graph::Graph;
 use crate::workflows::model::{
-    ImportReport, Saved, Transition, VersionSummary, WorkflowDoc, WorkflowStatus, WorkflowSummary,
+    ImportReport, PresenceView, Saved, Transition, VersionSummary, WorkflowDoc, WorkflowStatus, WorkflowSummary,
 };
 #[cfg(feature = "ssr")]
 use crate::{guard::Ctx, workflows::service, workspaces::model::Permission};
@@ -132,4 +132,12 @@ pub async fn import_workflow(workspace_id: Uuid, text: String) -> Result<ImportR
     let ctx = Ctx::load().await?;
     let me = ctx.require(workspace_id, Permission::Edit).await?;
     service::import(ctx.db(), &me, &text).await
+}
+
+/// The designer's heartbeat (every 10 s while open; `open: false` when it closes).
+#[server(endpoint = "workflows/presence")]
+pub async fn workflow_presence(workspace_id: Uuid, workflow_id: Uuid, open: bool) -> Result<PresenceView, AppError> {
+    let ctx = Ctx::load().await?;
+    let me = ctx.require(workspace_id, Permission::View).await?;
+    service::presence(ctx.db(), &ctx.state.presence, &me, workflow_id, open).await
 }

@@ -93,6 +93,14 @@ impl WorkflowStatus {
     }
 }
 
+/// The designer's heartbeat answer: who else has the workflow open, and its saved version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PresenceView {
+    pub others: Vec<String>,
+    pub version: i32,
+    pub updated_by: String,
+}
+
 /// What an import created, and what it had to leave out.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ImportReport {

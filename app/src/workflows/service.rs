@@ -19,7 +19,7 @@ use crate::workflows::check;
 use crate::workflows::graph::{Condition, Edge, Graph, Node};
 use crate::workflows::kinds::{NodeConfig, NodeKind};
 use crate::workflows::model::{
-    ImportReport, Saved, Transition, VersionSummary, WorkflowDoc, WorkflowStatus, WorkflowSummary,
+    ImportReport, PresenceView, Saved, Transition, VersionSummary, WorkflowDoc, WorkflowStatus, WorkflowSummary,
 };
 use crate::workflows::transfer::{self, Export};
 
@@ -404,4 +404,23 @@ pub async fn import(db: &DatabaseConnection, me: &Membership, text: &str) -> Res
         edges: parsed.graph.edges.len(),
         skipped: parsed.skipped,
     })
+}
+
+/// Records the member's designer as open (`open == false`: closed) and tells who else has it open.
+pub async fn presence(
+    db: &DatabaseConnection,
+    presence: &crate::state::Presence,
+    me: &Membership,
+    id: Uuid,
+    open: bool,
+) -> Result<PresenceView, AppError> {
+    let row = find(db, me, id).await?;
+    let others = if open {
+        presence.beat(row.id, me.user.id, &me.user.name)
+    } else {
+        presence.leave(row.id, me.user.id);
+        Vec::new()
+    };
+    let updated_by = auth::service::names(db, [row.updated_by]).await?.of(row.updated_by);
+    Ok(PresenceView { others, version: row.version, updated_by })
 }

@@ -18,6 +18,7 @@ db_tests!(
     export_then_import_gives_the_same_graph,
     n8n_workflows_import_with_a_report,
     bad_imports_are_refused_and_store_nothing,
+    the_designer_shows_who_else_is_there,
 );
 
 async fn new_workflow(app: &TestApp, client: &Client, ws: Uuid) -> Uuid {
@@ -381,4 +382,33 @@ async fn bad_imports_are_refused_and_store_nothing(app: TestApp) {
     assert_eq!(huge["message"], "The request is too large (the limit is 2 MiB).");
     assert_eq!(count(&app.db, "workflows").await, 0);
     assert_eq!(count(&app.db, "workflow_steps").await, 0);
+}
+
+async fn the_designer_shows_who_else_is_there(app: TestApp) {
+    let owner = browser();
+    let ws = app.setup_owner(&owner).await;
+    let (member, _) = app.join_as(&owner, ws, "member", "mia@example.com").await;
+    let wf = new_workflow(&app, &owner, ws).await;
+    let beat = |client: Client, open: bool| {
+        let app = &app;
+        async move {
+            let form = [("workspace_id", ws.to_string()), ("workflow_id", wf.to_string()), ("open", open.to_string())];
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let res = app.call(&client, "workflows/presence", &form).await;
+            assert_eq!(res.status(), StatusCode::OK);
+            res.json::<Value>().await.expect("json")
+        }
+    };
+    assert_eq!(beat(owner.clone(), true).await["others"], json!([]));
+    let seen = beat(member.clone(), true).await;
+    assert_eq!(seen["others"], json!(["Olivia Owner"]));
+    assert_eq!(seen["version"], 1);
+    let name = app.viewer(&member).await["name"].clone();
+    assert_eq!(beat(owner.clone(), true).await["others"], json!([name]));
+    // The member saves: the owner's next heartbeat reports the newer version and who saved it.
+    assert_eq!(save(&app, &member, ws, wf, 1, &sample()).await.status(), StatusCode::OK);
+    let after = beat(owner.clone(), true).await;
+    assert_eq!((after["version"].clone(), after["updated_by"].clone()), (json!(2), name));
+    beat(member.clone(), false).await;
+    assert_eq!(beat(owner.clone(), true).await["others"], json!([]));
 }

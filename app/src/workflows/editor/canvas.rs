@@ -1,7 +1,7 @@
 //! The canvas: nodes as HTML boxes and edges as SVG curves in one transformed layer; pointer
 //! gestures for selecting, moving, connecting, box-selecting and panning; the wheel zooms.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use leptos::ev::{DragEvent, PointerEvent, WheelEvent};
 use leptos::html;
@@ -85,6 +85,18 @@ pub fn Canvas(
             editor.view.set(Viewport::fit(&editor.positions(), w, h));
         });
         true
+    });
+    // Problems by node, computed once per change rather than once per node.
+    let problems = Memo::new(move |_| {
+        diagnostics.with(|all| {
+            let mut by_node: HashMap<Uuid, Vec<String>> = HashMap::new();
+            for d in all {
+                if let Some(id) = d.node {
+                    by_node.entry(id).or_default().push(d.message.clone());
+                }
+            }
+            by_node
+        })
     });
     let gesture = StoredValue::new(Gesture::Idle);
     let wire = RwSignal::new(None::<((f64, f64), (f64, f64))>);
@@ -307,7 +319,7 @@ pub fn Canvas(
                     }}
                 </svg>
                 <For each=move || editor.nodes.get() key=|n| n.id let:node>
-                    <NodeBox editor node diagnostics/>
+                    <NodeBox editor node by_node=problems/>
                 </For>
                 {move || {
                     marquee
@@ -325,6 +337,7 @@ pub fn Canvas(
                         })
                 }}
             </div>
+            {move || (!editor.nodes.with(Vec::is_empty)).then(|| view! { <Minimap editor canvas/> })}
             {move || {
                 editor
                     .nodes
@@ -400,12 +413,10 @@ fn EdgeView(editor: Editor, edge: Edge) -> impl IntoView {
 }
 
 #[component]
-fn NodeBox(editor: Editor, node: NodeView, diagnostics: Memo<Vec<Diagnostic>>) -> impl IntoView {
+fn NodeBox(editor: Editor, node: NodeView, by_node: Memo<HashMap<Uuid, Vec<String>>>) -> impl IntoView {
     let id = node.id;
     let kind = move || node.data.with(|d| d.config.kind());
-    let problems = Memo::new(move |_| {
-        diagnostics.with(|all| all.iter().filter(|d| d.node == Some(id)).map(|d| d.message.clone()).collect::<Vec<_>>())
-    });
+    let problems = Memo::new(move |_| by_node.with(|all| all.get(&id).cloned().unwrap_or_default()));
     let transform = move || {
         let (x, y) = node.pos.get();
         format!("translate({x}px, {y}px)")
@@ -435,5 +446,90 @@ fn NodeBox(editor: Editor, node: NodeView, diagnostics: Memo<Vec<Diagnostic>>) -
             }}
             <span class="handle handle-out" data-handle="out" title="Drag to connect"></span>
         </div>
+    }
+}
+
+/// The minimap's size on screen.
+const MINIMAP_W: f64 = 200.0;
+const MINIMAP_H: f64 = 130.0;
+
+/// All nodes at a glance with the visible area outlined; click or drag on it to move there.
+#[component]
+fn Minimap(editor: Editor, canvas: NodeRef<html::Div>) -> impl IntoView {
+    // The canvas area shown, padded to the minimap's aspect ratio: (x, y, width, height).
+    let bounds = Memo::new(move |_| {
+        let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+        editor.nodes.with(|all| {
+            for n in all {
+                let (x, y) = n.pos.get();
+                (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x + NODE_WIDTH), y1.max(y + NODE_HEIGHT));
+            }
+        });
+        let pad = 200.0;
+        let (mut w, mut h) = (x1 - x0 + 2.0 * pad, y1 - y0 + 2.0 * pad);
+        if w / h > MINIMAP_W / MINIMAP_H {
+            h = w * MINIMAP_H / MINIMAP_W;
+        } else {
+            w = h * MINIMAP_W / MINIMAP_H;
+        }
+        let (cx, cy) = ((x0 + x1) / 2.0, (y0 + y1) / 2.0);
+        (cx - w / 2.0, cy - h / 2.0, w, h)
+    });
+    let visible = move || {
+        let v = editor.view.get();
+        let (w, h) =
+            canvas.get().map(|el| (f64::from(el.client_width()), f64::from(el.client_height()))).unwrap_or((0.0, 0.0));
+        let (x, y) = v.to_canvas((0.0, 0.0));
+        (x, y, w / v.zoom, h / v.zoom)
+    };
+    let go = move |ev: &PointerEvent| {
+        let Some(el) = ev.current_target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) else { return };
+        let (mx, my) = local(&el, ev.client_x(), ev.client_y());
+        let (bx, by, bw, bh) = bounds.get_untracked();
+        let target = (bx + mx / MINIMAP_W * bw, by + my / MINIMAP_H * bh);
+        let (_, _, vw, vh) = visible();
+        editor.view.update(|v| {
+            v.x = -(target.0 - vw / 2.0) * v.zoom;
+            v.y = -(target.1 - vh / 2.0) * v.zoom;
+        });
+    };
+    view! {
+        <svg
+            class="minimap"
+            width=MINIMAP_W
+            height=MINIMAP_H
+            viewBox=move || {
+                let (x, y, w, h) = bounds.get();
+                format!("{x} {y} {w} {h}")
+            }
+            role="img"
+            aria-label="Minimap"
+            data-testid="minimap"
+            on:pointerdown=move |ev: PointerEvent| {
+                ev.stop_propagation();
+                go(&ev);
+            }
+            on:pointermove=move |ev: PointerEvent| {
+                if ev.buttons() & 1 == 1 {
+                    ev.stop_propagation();
+                    go(&ev);
+                }
+            }
+        >
+            <For each=move || editor.nodes.get() key=|n| n.id let:n>
+                <rect
+                    class=move || format!("minimap-node node-{}", n.kind().group().class())
+                    x=move || n.pos.get().0
+                    y=move || n.pos.get().1
+                    width=NODE_WIDTH
+                    height=NODE_HEIGHT
+                    rx="12"
+                ></rect>
+            </For>
+            {move || {
+                let (x, y, w, h) = visible();
+                view! { <rect class="minimap-view" x=x y=y width=w height=h></rect> }
+            }}
+        </svg>
     }
 }

@@ -13,7 +13,7 @@ use crate::workflows::graph::{Graph, GraphDiff};
 /// Someone saved a newer version: reload theirs, look at the differences, or keep mine as a copy.
 #[component]
 pub fn ConflictDialog(message: String, session: Session) -> impl IntoView {
-    let Session { editor, workspace_id, workflow_id, version, conflict, .. } = session;
+    let Session { editor, workspace_id, workflow_id, conflict, .. } = session;
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let diff = RwSignal::new(None::<(GraphDiff, Graph)>);
@@ -21,14 +21,8 @@ pub fn ConflictDialog(message: String, session: Session) -> impl IntoView {
     let reload = move |_| {
         busy.set(true);
         spawn_local(async move {
-            match get_workflow(workspace_id, workflow_id).await {
-                Ok(doc) => {
-                    editor.reset(doc.graph);
-                    version.set(doc.summary.version);
-                    session.status.set(doc.summary.status);
-                    conflict.set(None);
-                }
-                Err(e) => error.set(Some(e.to_string())),
+            if let Err(e) = session.load_saved().await {
+                error.set(Some(e.to_string()));
             }
             busy.set(false);
         });

@@ -22,8 +22,9 @@ use uuid::Uuid;
 use wasm_bindgen::JsCast;
 
 use crate::error::AppError;
+use crate::ui::form::confirm;
 use crate::ui::form::loaded;
-use crate::workflows::api::{get_workflow, save_workflow};
+use crate::workflows::api::{get_workflow, save_workflow, workflow_presence};
 use crate::workflows::graph::{GRID, Graph};
 use crate::workflows::model::{WorkflowDoc, WorkflowStatus};
 use crate::workspaces::layout::{use_workspace, workspace_param};
@@ -36,6 +37,8 @@ use lifecycle::Lifecycle;
 use palette::Palette;
 use state::{Editor, Viewport};
 
+/// How often an open designer tells the server it is still open.
+const PRESENCE_EVERY: Duration = Duration::from_secs(10);
 /// Autosave waits this long after the last change.
 const AUTOSAVE_AFTER: Duration = Duration::from_secs(2);
 /// Where copied nodes wait for a paste, in this or another workflow.
@@ -125,6 +128,16 @@ impl Session {
         result.map(|_| ())
     }
 
+    /// Replaces the canvas with the saved workflow (unsaved changes are dropped).
+    pub async fn load_saved(self) -> Result<(), AppError> {
+        let doc = get_workflow(self.workspace_id, self.workflow_id).await?;
+        self.editor.reset(doc.graph);
+        self.version.set(doc.summary.version);
+        self.status.set(doc.summary.status);
+        self.conflict.set(None);
+        Ok(())
+    }
+
     /// Saves in the background (button, Ctrl+S, autosave).
     pub fn save(self) {
         if self.editor.read_only || self.save_state.get_untracked() == SaveState::Saving {
@@ -161,6 +174,9 @@ fn Designer(doc: WorkflowDoc, workspace_id: Uuid, can_edit: bool, reload: RwSign
         versions: RwSignal::new(0),
     };
     let (notice, set_notice) = signal(None::<String>);
+    let others = RwSignal::new(Vec::<String>::new());
+    let newer = RwSignal::new(None::<String>);
+    watch_presence(session, others, newer);
     let canvas = NodeRef::<html::Div>::new();
     let compare_canvas = NodeRef::<html::Div>::new();
     let history_open = RwSignal::new(false);
@@ -238,7 +254,8 @@ fn Designer(doc: WorkflowDoc, workspace_id: Uuid, can_edit: bool, reload: RwSign
     view! {
         <Title text=format!("{name} · Flowdeck")/>
         <div class="designer" data-testid="designer">
-            <DesignerBar session name can_edit history_open fit=Callback::new(move |()| fit()) zoom=Callback::new(zoom)/>
+            <DesignerBar session name can_edit history_open others fit=Callback::new(move |()| fit()) zoom=Callback::new(zoom)/>
+            {move || newer.get().map(|message| view! { <NewerVersion session message newer/> })}
             {move || notice.get().map(|n| view! {
                 <p class="notice" role="status">{n}<button type="button" class="ghost" aria-label="Dismiss" on:click=move |_| set_notice.set(None)>"×"</button></p>
             })}
@@ -272,6 +289,7 @@ fn DesignerBar(
     name: String,
     can_edit: bool,
     history_open: RwSignal<bool>,
+    others: RwSignal<Vec<String>>,
     fit: Callback<()>,
     zoom: Callback<f64>,
 ) -> impl IntoView {
@@ -286,6 +304,14 @@ fn DesignerBar(
                 {move || status.get().label()}
             </span>
             <SaveStatus editor save_state=session.save_state read_only=editor.read_only/>
+            {move || {
+                let names = others.get();
+                (!names.is_empty()).then(|| view! {
+                    <span class="presence" data-testid="presence" title="Also has this workflow open">
+                        {format!("Also here: {}", names.join(", "))}
+                    </span>
+                })
+            }}
             <div class="toolbar-group" role="toolbar" aria-label="Canvas">
                 <button type="button" class="ghost" title="Undo (Ctrl+Z)" disabled=move || editor.depth.get().0 == 0 || editor.read_only on:click=move |_| editor.undo()>"Undo"</button>
                 <button type="button" class="ghost" title="Redo (Ctrl+Shift+Z)" disabled=move || editor.depth.get().1 == 0 || editor.read_only on:click=move |_| editor.redo()>"Redo"</button>
@@ -312,6 +338,63 @@ fn DesignerBar(
         </header>
     }
     .into_any()
+}
+
+/// Heartbeats every 10 s while the designer is open: who else is here, and whether someone saved
+/// a newer version than the one on this canvas.
+fn watch_presence(session: Session, others: RwSignal<Vec<String>>, newer: RwSignal<Option<String>>) {
+    let beat = move |open: bool| {
+        let at = session.version.get_untracked();
+        spawn_local(async move {
+            let Ok(p) = workflow_presence(session.workspace_id, session.workflow_id, open).await else { return };
+            others.set(p.others);
+            let unchanged_here = session.version.get_untracked() == at
+                && session.save_state.get_untracked() != SaveState::Saving
+                && session.conflict.get_untracked().is_none();
+            if open && p.version > at && unchanged_here {
+                newer.set(Some(format!("{} saved a newer version (version {}).", p.updated_by, p.version)));
+            }
+        });
+    };
+    // Effects run only in the browser.
+    Effect::new(move |started: Option<()>| {
+        if started.is_some() {
+            return;
+        }
+        beat(true);
+        if let Ok(handle) = set_interval_with_handle(move || beat(true), PRESENCE_EVERY) {
+            on_cleanup(move || {
+                handle.clear();
+                beat(false);
+            });
+        }
+    });
+}
+
+/// Someone saved a newer version while this canvas is open.
+#[component]
+fn NewerVersion(session: Session, message: String, newer: RwSignal<Option<String>>) -> impl IntoView {
+    let reload = move |_| {
+        if session.editor.dirty_untracked()
+            && !confirm("Load the newer version? Your unsaved changes here will be lost.")
+        {
+            return;
+        }
+        spawn_local(async move {
+            if session.load_saved().await.is_ok() {
+                newer.set(None);
+            }
+        });
+    };
+    view! {
+        <p class="notice warning" role="alert" data-testid="newer-version">
+            {message}
+            <span>
+                <button type="button" class="ghost" on:click=reload>"Load it"</button>
+                <button type="button" class="ghost" aria-label="Dismiss" on:click=move |_| newer.set(None)>"×"</button>
+            </span>
+        </p>
+    }
 }
 
 #[component]
