@@ -328,7 +328,8 @@ impl Graph {
         }
         // Longest path layering in topological order; leftovers (cycles) go after their placed predecessors.
         let mut layer: HashMap<Uuid, usize> = HashMap::new();
-        let mut queue: VecDeque<Uuid> = self.nodes.iter().filter(|n| indegree[&n.id] == 0).map(|n| n.id).collect();
+        let mut queue: VecDeque<Uuid> =
+            self.nodes.iter().filter(|n| indegree.get(&n.id) == Some(&0)).map(|n| n.id).collect();
         let mut order = Vec::with_capacity(self.nodes.len());
         while let Some(id) = queue.pop_front() {
             order.push(id);
@@ -340,15 +341,17 @@ impl Graph {
                 }
                 let entry = layer.entry(t).or_insert(0);
                 *entry = (*entry).max(l + 1);
-                let d = indegree.get_mut(&t).expect("node");
-                *d -= 1;
-                if *d == 0 {
-                    queue.push_back(t);
+                if let Some(d) = indegree.get_mut(&t) {
+                    *d -= 1;
+                    if *d == 0 {
+                        queue.push_back(t);
+                    }
                 }
             }
         }
+        let placed: HashSet<Uuid> = order.iter().copied().collect();
         for node in &self.nodes {
-            if !order.contains(&node.id) {
+            if !placed.contains(&node.id) {
                 order.push(node.id);
                 layer.entry(node.id).or_insert(0);
             }
@@ -419,7 +422,7 @@ fn peel(ids: &HashSet<Uuid>, edges: &[(Uuid, Uuid)]) -> HashSet<Uuid> {
     let mut indegree: HashMap<Uuid, usize> = ids.iter().map(|&id| (id, 0)).collect();
     let mut next: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
     for &(s, t) in edges {
-        *indegree.get_mut(&t).expect("node") += 1;
+        *indegree.entry(t).or_default() += 1;
         next.entry(s).or_default().push(t);
     }
     let mut queue: VecDeque<Uuid> = indegree.iter().filter(|(_, d)| **d == 0).map(|(id, _)| *id).collect();
@@ -427,10 +430,11 @@ fn peel(ids: &HashSet<Uuid>, edges: &[(Uuid, Uuid)]) -> HashSet<Uuid> {
     while let Some(id) = queue.pop_front() {
         left.remove(&id);
         for t in next.get(&id).into_iter().flatten() {
-            let d = indegree.get_mut(t).expect("node");
-            *d -= 1;
-            if *d == 0 {
-                queue.push_back(*t);
+            if let Some(d) = indegree.get_mut(t) {
+                *d -= 1;
+                if *d == 0 {
+                    queue.push_back(*t);
+                }
             }
         }
     }
