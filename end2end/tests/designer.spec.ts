@@ -279,3 +279,44 @@ test('an n8n workflow is imported with a report, and a Flowdeck export imports b
   await expect(page.getByTestId('import-report')).toContainText('Imported “Nightly export”: 2 nodes, 1 connections.');
   await expect(page.getByTestId('workflow').filter({ hasText: 'Nightly export' })).toHaveCount(2);
 });
+
+test('a big workflow draws only what the viewport shows; panning brings the rest', async ({ page }) => {
+  const url = await newWorkflow(page, 'Long chain');
+  const [, ws, wf] = url.match(/\/w\/([0-9a-f-]{36})\/workflows\/([0-9a-f-]{36})$/) ?? [];
+  const id = (n: number) => `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
+  const nodes = Array.from({ length: 300 }, (_, i) =>
+    i === 0
+      ? { id: id(1), name: 'Start', x: 0, y: 0, kind: 'manual', config: { input_hint: '' } }
+      : { id: id(i + 1), name: `Step ${i}`, x: i * 280, y: (i % 3) * 100, kind: 'delay', config: { seconds: 5 } },
+  );
+  const edges = nodes.slice(1).map((n, i) => ({ id: id(1000 + i), source: nodes[i].id, target: n.id, condition: null, is_default: false }));
+  const res = await page.request.post('/api/workflows/save', { data: { workspace_id: ws, workflow_id: wf, version: 1, graph: { nodes, edges } } });
+  expect(res.ok()).toBeTruthy();
+  await page.reload();
+  await hydrated(page);
+  const canvas = page.getByTestId('canvas');
+  // Zoomed to fit (25 % is as far out as it goes): the minimap has every node, the canvas a few.
+  await expect(page.getByTestId('zoom')).toHaveText('25 %');
+  await expect(page.getByTestId('minimap').locator('rect.minimap-node')).toHaveCount(300);
+  const drawn = await canvas.locator('.node').count();
+  expect(drawn).toBeGreaterThan(5);
+  expect(drawn).toBeLessThan(150);
+  const lines = await canvas.locator('g.edge').count();
+  expect(lines).toBeGreaterThan(5);
+  expect(lines).toBeLessThan(150);
+  const last = canvas.locator(`.node[data-node="${id(300)}"]`);
+  await expect(last).toHaveCount(0);
+  // Clicking the minimap's right end moves the view there; the last node is drawn and selectable.
+  const map = await page.getByTestId('minimap').boundingBox();
+  if (!map) throw new Error('no minimap');
+  await page.mouse.click(map.x + map.width - 2, map.y + map.height / 2);
+  await expect(last).toHaveCount(1);
+  await expect(canvas.locator(`.node[data-node="${id(1)}"]`)).toHaveCount(0);
+  await last.locator('.node-name').click();
+  await expect(page.locator('input[name=node-name]')).toHaveValue('Step 299');
+  // Select all still reaches the nodes that are not drawn.
+  await canvas.focus();
+  await page.keyboard.press('Control+a');
+  await expect(page.getByRole('complementary', { name: 'Details' })).toContainText('300 nodes selected');
+  await shot(page, 'designer-large');
+});

@@ -9,12 +9,18 @@ use leptos::prelude::*;
 use uuid::Uuid;
 use wasm_bindgen::JsCast;
 
-use crate::workflows::editor::state::{Editor, NodeView, Viewport, snap};
+use crate::workflows::editor::state::{Editor, NodeView, Rect, Viewport, extent, overlaps, snap};
 use crate::workflows::graph::{Diagnostic, Edge, NODE_HEIGHT, NODE_WIDTH};
 use crate::workflows::kinds::NodeKind;
 
 /// How close (screen pixels) a dropped wire must come to an input handle to connect.
 const CONNECT_RADIUS: f64 = 24.0;
+/// Nodes and edges this far (screen pixels) outside the visible area are drawn too, so a short
+/// pan shows them at once; everything further away is left out of the page.
+const CULL_MARGIN: f64 = 160.0;
+/// The edge layer covers the nodes' extent plus at least this much, in steps of this size, so it
+/// is resized (and repainted whole) only when a node crosses a step.
+const SHEET_STEP: f64 = 1000.0;
 /// The drag data type the palette uses.
 pub const DRAG_TYPE: &str = "application/x-flowdeck-kind";
 
@@ -58,6 +64,13 @@ fn ends(from: (f64, f64), to: (f64, f64)) -> ((f64, f64), (f64, f64)) {
     ((from.0 + NODE_WIDTH, from.1 + NODE_HEIGHT / 2.0), (to.0, to.1 + NODE_HEIGHT / 2.0))
 }
 
+/// The canvas area an edge's curve can reach (its control points' hull).
+fn edge_box(from: (f64, f64), to: (f64, f64)) -> Rect {
+    let (a, b) = ends(from, to);
+    let dx = ((b.0 - a.0).abs() / 2.0).max(40.0);
+    (a.0.min(b.0 - dx), a.1.min(b.1) - 20.0, b.0.max(a.0 + dx), a.1.max(b.1) + 20.0)
+}
+
 /// A cubic curve from a to b, leaving and entering horizontally.
 pub fn curve(a: (f64, f64), b: (f64, f64)) -> String {
     let dx = ((b.0 - a.0).abs() / 2.0).max(40.0);
@@ -80,11 +93,51 @@ pub fn Canvas(
             return true;
         }
         let Some(el) = canvas.get() else { return false };
+        watch_size(&el, editor.size);
         request_animation_frame(move || {
             let (w, h) = (f64::from(el.client_width()), f64::from(el.client_height()));
+            editor.size.set((w, h));
             editor.view.set(Viewport::fit(&editor.positions(), w, h));
         });
         true
+    });
+    // Only what the viewport shows (plus a margin) is in the page: big graphs stay responsive.
+    let area = Memo::new(move |_| editor.view.get().area(editor.size.get(), CULL_MARGIN));
+    let shown_nodes = Memo::new(move |_| {
+        let area = area.get();
+        editor.nodes.with(|all| {
+            all.iter()
+                .filter(|n| {
+                    let (x, y) = n.pos.get();
+                    overlaps(area, (x, y, x + NODE_WIDTH, y + NODE_HEIGHT))
+                })
+                .copied()
+                .collect::<Vec<_>>()
+        })
+    });
+    let shown_edges = Memo::new(move |_| {
+        let area = area.get();
+        editor.index.with(|index| {
+            editor.edges.with(|all| {
+                all.iter()
+                    .filter(|e| match (index.get(&e.source), index.get(&e.target)) {
+                        (Some(a), Some(b)) => overlaps(area, edge_box(a.pos.get(), b.pos.get())),
+                        _ => false,
+                    })
+                    .cloned()
+                    .collect::<Vec<_>>()
+            })
+        })
+    });
+    // The nodes' extent, for the minimap and the edge layer's size.
+    let bounds = Memo::new(move |_| editor.nodes.with(|all| extent(all.iter().map(|n| n.pos.get()))));
+    // The edge layer has a fixed size rather than `overflow: visible`: Chromium repaints an
+    // overflowing SVG whole whenever one curve moves.
+    let sheet = Memo::new(move |_| {
+        let (x0, y0, x1, y1) = bounds.get().unwrap_or_default();
+        let down = |v: f64| (v / SHEET_STEP).floor() * SHEET_STEP - SHEET_STEP;
+        let up = |v: f64| (v / SHEET_STEP).ceil() * SHEET_STEP + SHEET_STEP;
+        (down(x0), down(y0), up(x1), up(y1))
     });
     // Problems by node, computed once per change rather than once per node.
     let problems = Memo::new(move |_| {
@@ -305,20 +358,31 @@ pub fn Canvas(
             }
         >
             <div class="canvas-world" style:transform=world>
-                <svg class="edges" width="1" height="1" aria-hidden="true">
+                <svg
+                    class="edges"
+                    aria-hidden="true"
+                    style:left=move || format!("{}px", sheet.get().0)
+                    style:top=move || format!("{}px", sheet.get().1)
+                    width=move || sheet.get().2 - sheet.get().0
+                    height=move || sheet.get().3 - sheet.get().1
+                    viewBox=move || {
+                        let (x0, y0, x1, y1) = sheet.get();
+                        format!("{x0} {y0} {} {}", x1 - x0, y1 - y0)
+                    }
+                >
                     <defs>
                         <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
                             <path d="M0 0 L10 5 L0 10 z" class="arrow-head"></path>
                         </marker>
                     </defs>
-                    <For each=move || editor.edges.get() key=|e| (e.id, e.condition.clone(), e.is_default) let:edge>
+                    <For each=move || shown_edges.get() key=|e| (e.id, e.condition.clone(), e.is_default) let:edge>
                         <EdgeView editor edge/>
                     </For>
                     {move || {
                         wire.get().map(|(a, b)| view! { <path class="wire" d=curve(a, b)></path> })
                     }}
                 </svg>
-                <For each=move || editor.nodes.get() key=|n| n.id let:node>
+                <For each=move || shown_nodes.get() key=|n| n.id let:node>
                     <NodeBox editor node by_node=problems/>
                 </For>
                 {move || {
@@ -337,7 +401,7 @@ pub fn Canvas(
                         })
                 }}
             </div>
-            {move || (!editor.nodes.with(Vec::is_empty)).then(|| view! { <Minimap editor canvas/> })}
+            {move || (!editor.nodes.with(Vec::is_empty)).then(|| view! { <Minimap editor bounds/> })}
             {move || {
                 editor
                     .nodes
@@ -417,17 +481,18 @@ fn NodeBox(editor: Editor, node: NodeView, by_node: Memo<HashMap<Uuid, Vec<Strin
     let id = node.id;
     let kind = move || node.data.with(|d| d.config.kind());
     let problems = Memo::new(move |_| by_node.with(|all| all.get(&id).cloned().unwrap_or_default()));
-    let transform = move || {
-        let (x, y) = node.pos.get();
-        format!("translate({x}px, {y}px)")
-    };
+    // left/top rather than a transform: a thousand transformed boxes are a thousand compositor
+    // property nodes, and layerizing them costs tens of milliseconds a frame in Chromium.
+    let left = move || format!("{}px", node.pos.get().0);
+    let top = move || format!("{}px", node.pos.get().1);
     let mark = editor.mark(id).map(|m| format!(" diff-{m}")).unwrap_or_default();
     view! {
         <div
             class=move || format!("node node-{}{mark}", kind().group().class())
             class:selected=move || editor.selected.with(|s| s.contains(&id))
             class:invalid=move || !problems.with(Vec::is_empty)
-            style:transform=transform
+            style:left=left
+            style:top=top
             data-node=id.to_string()
             data-kind=move || kind().as_str()
             title=move || problems.get().join("\n")
@@ -455,16 +520,10 @@ const MINIMAP_H: f64 = 130.0;
 
 /// All nodes at a glance with the visible area outlined; click or drag on it to move there.
 #[component]
-fn Minimap(editor: Editor, canvas: NodeRef<html::Div>) -> impl IntoView {
+fn Minimap(editor: Editor, bounds: Memo<Option<Rect>>) -> impl IntoView {
     // The canvas area shown, padded to the minimap's aspect ratio: (x, y, width, height).
-    let bounds = Memo::new(move |_| {
-        let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
-        editor.nodes.with(|all| {
-            for n in all {
-                let (x, y) = n.pos.get();
-                (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x + NODE_WIDTH), y1.max(y + NODE_HEIGHT));
-            }
-        });
+    let shown = Memo::new(move |_| {
+        let (x0, y0, x1, y1) = bounds.get().unwrap_or_default();
         let pad = 200.0;
         let (mut w, mut h) = (x1 - x0 + 2.0 * pad, y1 - y0 + 2.0 * pad);
         if w / h > MINIMAP_W / MINIMAP_H {
@@ -476,16 +535,13 @@ fn Minimap(editor: Editor, canvas: NodeRef<html::Div>) -> impl IntoView {
         (cx - w / 2.0, cy - h / 2.0, w, h)
     });
     let visible = move || {
-        let v = editor.view.get();
-        let (w, h) =
-            canvas.get().map(|el| (f64::from(el.client_width()), f64::from(el.client_height()))).unwrap_or((0.0, 0.0));
-        let (x, y) = v.to_canvas((0.0, 0.0));
-        (x, y, w / v.zoom, h / v.zoom)
+        let (x0, y0, x1, y1) = editor.view.get().area(editor.size.get(), 0.0);
+        (x0, y0, x1 - x0, y1 - y0)
     };
     let go = move |ev: &PointerEvent| {
         let Some(el) = ev.current_target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) else { return };
         let (mx, my) = local(&el, ev.client_x(), ev.client_y());
-        let (bx, by, bw, bh) = bounds.get_untracked();
+        let (bx, by, bw, bh) = shown.get_untracked();
         let target = (bx + mx / MINIMAP_W * bw, by + my / MINIMAP_H * bh);
         let (_, _, vw, vh) = visible();
         editor.view.update(|v| {
@@ -499,7 +555,7 @@ fn Minimap(editor: Editor, canvas: NodeRef<html::Div>) -> impl IntoView {
             width=MINIMAP_W
             height=MINIMAP_H
             viewBox=move || {
-                let (x, y, w, h) = bounds.get();
+                let (x, y, w, h) = shown.get();
                 format!("{x} {y} {w} {h}")
             }
             role="img"
@@ -531,5 +587,40 @@ fn Minimap(editor: Editor, canvas: NodeRef<html::Div>) -> impl IntoView {
                 view! { <rect class="minimap-view" x=x y=y width=w height=h></rect> }
             }}
         </svg>
+    }
+}
+
+/// Keeps `size` equal to the element's size on screen (the window or a side panel can change it).
+fn watch_size(el: &web_sys::HtmlDivElement, size: RwSignal<(f64, f64)>) {
+    use wasm_bindgen::closure::Closure;
+    let target = el.clone();
+    let callback = Closure::<dyn Fn()>::new(move || {
+        let now = (f64::from(target.client_width()), f64::from(target.client_height()));
+        if size.get_untracked() != now {
+            size.set(now);
+        }
+    });
+    let Ok(observer) = web_sys::ResizeObserver::new(callback.as_ref().unchecked_ref()) else { return };
+    observer.observe(el);
+    let observer = send_wrapper::SendWrapper::new((observer, callback));
+    on_cleanup(move || observer.0.disconnect());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_edge_box_holds_its_curve() {
+        // Backwards edges loop out to the right of the source and the left of the target.
+        let (from, to) = ((500.0, 0.0), (0.0, 300.0));
+        let (x0, y0, x1, y1) = edge_box(from, to);
+        let ((ax, ay), (bx, by)) = ends(from, to);
+        assert!(x0 <= bx - 40.0 && x1 >= ax + 40.0);
+        assert!(y0 <= ay && y1 >= by);
+        // So an edge whose ends are both off screen is still drawn when it crosses the view.
+        let view = (100.0, 100.0, 300.0, 200.0);
+        assert!(overlaps(view, edge_box((-1000.0, 150.0), (1000.0, 150.0))));
+        assert!(!overlaps(view, edge_box((-1000.0, 1000.0), (1000.0, 1000.0))));
     }
 }

@@ -65,6 +65,13 @@ impl Viewport {
         ((screen.0 - self.x) / self.zoom, (screen.1 - self.y) / self.zoom)
     }
 
+    /// The canvas area a `size` screen shows, grown by `margin` screen pixels on every side.
+    pub fn area(self, size: (f64, f64), margin: f64) -> Rect {
+        let (x0, y0) = self.to_canvas((-margin, -margin));
+        let (x1, y1) = self.to_canvas((size.0 + margin, size.1 + margin));
+        (x0, y0, x1, y1)
+    }
+
     /// Zooms by `factor`, keeping the canvas point under `screen` in place.
     pub fn zoom_at(self, screen: (f64, f64), factor: f64) -> Viewport {
         let zoom = (self.zoom * factor).clamp(MIN_ZOOM, MAX_ZOOM);
@@ -74,13 +81,9 @@ impl Viewport {
 
     /// Shows every node in a `width`×`height` screen area, at most at 100 %.
     pub fn fit(nodes: &[(f64, f64)], width: f64, height: f64) -> Viewport {
-        if nodes.is_empty() {
+        let Some((x0, y0, x1, y1)) = extent(nodes.iter().copied()) else {
             return Viewport { x: 40.0, y: 40.0, zoom: 1.0 };
-        }
-        let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
-        for &(x, y) in nodes {
-            (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x + NODE_WIDTH), y1.max(y + NODE_HEIGHT));
-        }
+        };
         let pad = 48.0;
         let zoom = ((width - 2.0 * pad) / (x1 - x0)).min((height - 2.0 * pad) / (y1 - y0)).clamp(MIN_ZOOM, 1.0);
         Viewport {
@@ -89,6 +92,21 @@ impl Viewport {
             zoom,
         }
     }
+}
+
+/// A rectangle on the canvas: left, top, right, bottom.
+pub type Rect = (f64, f64, f64, f64);
+
+/// The rectangle around nodes at `positions`, if there are any.
+pub fn extent(positions: impl IntoIterator<Item = (f64, f64)>) -> Option<Rect> {
+    positions.into_iter().fold(None, |r, (x, y)| {
+        let (x0, y0, x1, y1) = r.unwrap_or((x, y, x, y));
+        Some((x0.min(x), y0.min(y), x1.max(x + NODE_WIDTH), y1.max(y + NODE_HEIGHT)))
+    })
+}
+
+pub fn overlaps(a: Rect, b: Rect) -> bool {
+    a.0 < b.2 && b.0 < a.2 && a.1 < b.3 && b.1 < a.3
 }
 
 pub fn snap(v: f64) -> f64 {
@@ -113,6 +131,9 @@ pub struct Editor {
     pub selected: RwSignal<HashSet<Uuid>>,
     pub selected_edge: RwSignal<Option<Uuid>>,
     pub view: RwSignal<Viewport>,
+    /// The canvas element's size on screen; the same default on the server and in the browser
+    /// until the element is measured, so both draw the same nodes.
+    pub size: RwSignal<(f64, f64)>,
     pub snap: RwSignal<bool>,
     /// Bumped by every committed change: what autosave, diagnostics and the undo buttons follow.
     pub revision: RwSignal<u64>,
@@ -137,6 +158,7 @@ impl Editor {
             selected: RwSignal::new(HashSet::new()),
             selected_edge: RwSignal::new(None),
             view: RwSignal::new(Viewport { x: 40.0, y: 40.0, zoom: 1.0 }),
+            size: RwSignal::new((1280.0, 800.0)),
             snap: RwSignal::new(true),
             revision: RwSignal::new(0),
             saved: RwSignal::new(0),
@@ -474,5 +496,47 @@ pub fn new_id() -> Uuid {
             let _ = crypto.get_random_values_with_u8_array(&mut bytes);
         }
         uuid::Builder::from_random_bytes(bytes).into_uuid()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn area_is_what_the_screen_shows_plus_the_margin() {
+        let v = Viewport { x: 100.0, y: -50.0, zoom: 0.5 };
+        assert_eq!(v.area((800.0, 600.0), 0.0), (-200.0, 100.0, 1400.0, 1300.0));
+        assert_eq!(v.area((800.0, 600.0), 10.0), (-220.0, 80.0, 1420.0, 1320.0));
+    }
+
+    #[test]
+    fn extent_covers_whole_nodes() {
+        assert_eq!(extent([]), None);
+        assert_eq!(extent([(0.0, 0.0)]), Some((0.0, 0.0, NODE_WIDTH, NODE_HEIGHT)));
+        assert_eq!(
+            extent([(300.0, -40.0), (-20.0, 60.0)]),
+            Some((-20.0, -40.0, 300.0 + NODE_WIDTH, 60.0 + NODE_HEIGHT))
+        );
+    }
+
+    #[test]
+    fn overlap_needs_a_shared_area() {
+        let a = (0.0, 0.0, 10.0, 10.0);
+        assert!(overlaps(a, (5.0, 5.0, 20.0, 20.0)));
+        assert!(overlaps(a, (-5.0, -5.0, 50.0, 50.0)));
+        assert!(!overlaps(a, (10.0, 0.0, 20.0, 10.0)), "touching edges do not overlap");
+        assert!(!overlaps(a, (0.0, 11.0, 10.0, 20.0)));
+    }
+
+    #[test]
+    fn fit_shows_every_node_and_clamps_the_zoom() {
+        let nodes = [(0.0, 0.0), (10_000.0, 0.0)];
+        let v = Viewport::fit(&nodes, 1000.0, 800.0);
+        assert_eq!(v.zoom, MIN_ZOOM);
+        let v = Viewport::fit(&[(0.0, 0.0), (400.0, 200.0)], 1000.0, 800.0);
+        let (x0, y0, x1, y1) = v.area((1000.0, 800.0), 0.0);
+        assert!(x0 <= 0.0 && y0 <= 0.0 && x1 >= 400.0 + NODE_WIDTH && y1 >= 200.0 + NODE_HEIGHT);
+        assert_eq!(v.zoom, 1.0, "small graphs are not magnified");
     }
 }
