@@ -108,6 +108,9 @@ async fn insert(
 pub async fn rename(db: &DatabaseConnection, me: &Membership, id: Uuid, name: &str) -> Result<(), AppError> {
     let name = validate::bounded("name", "Workflow name", name, NAME_MAX)?;
     let row = find(db, me, id).await?;
+    if !status_of(&row).editable() {
+        return Err(archived());
+    }
     let version = row.version + 1;
     let mut active = row.into_active_model();
     active.name = Set(name);

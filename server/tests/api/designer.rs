@@ -21,23 +21,12 @@ db_tests!(
     the_designer_shows_who_else_is_there,
 );
 
-async fn new_workflow(app: &TestApp, client: &Client, ws: Uuid) -> Uuid {
-    let form = [("workspace_id", ws.to_string()), ("name", "Invoice approval".into()), ("description", String::new())];
-    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    app.call(client, "workflows/create", &form).await.json().await.expect("id")
-}
-
 async fn get(app: &TestApp, client: &Client, ws: Uuid, id: Uuid) -> Value {
     let form = [("workspace_id", ws.to_string()), ("workflow_id", id.to_string())];
     let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let res = app.call(client, "workflows/get", &form).await;
     assert_eq!(res.status(), StatusCode::OK);
     res.json().await.expect("json")
-}
-
-async fn save(app: &TestApp, client: &Client, ws: Uuid, id: Uuid, version: i64, graph: &Value) -> reqwest::Response {
-    let body = json!({ "workspace_id": ws, "workflow_id": id, "version": version, "graph": graph });
-    app.call_json(client, "workflows/save", &body).await
 }
 
 fn id(n: u128) -> Uuid {
@@ -76,12 +65,12 @@ fn sample() -> Value {
 async fn a_saved_graph_loads_back_the_same(app: TestApp) {
     let owner = browser();
     let ws = app.setup_owner(&owner).await;
-    let wf = new_workflow(&app, &owner, ws).await;
+    let wf = app.new_workflow(&owner, ws, "Invoice approval").await;
     let empty = get(&app, &owner, ws, wf).await;
     assert_eq!(empty["graph"], json!({ "nodes": [], "edges": [] }));
     assert_eq!(empty["summary"]["version"], 1);
 
-    let res = save(&app, &owner, ws, wf, 1, &sample()).await;
+    let res = app.save_graph(&owner, ws, wf, 1, &sample()).await;
     assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await.unwrap_or_default());
     assert_eq!(res.json::<Value>().await.expect("json")["version"], 2);
     let loaded = get(&app, &owner, ws, wf).await;
@@ -93,7 +82,7 @@ async fn a_saved_graph_loads_back_the_same(app: TestApp) {
     let mut smaller = sample();
     smaller["nodes"].as_array_mut().expect("nodes").truncate(2);
     smaller["edges"].as_array_mut().expect("edges").truncate(1);
-    assert_eq!(save(&app, &owner, ws, wf, 2, &smaller).await.status(), StatusCode::OK);
+    assert_eq!(app.save_graph(&owner, ws, wf, 2, &smaller).await.status(), StatusCode::OK);
     assert_eq!(get(&app, &owner, ws, wf).await["graph"], smaller);
     assert_eq!(count(&app.db, "workflow_transitions").await, 1);
 }
@@ -102,25 +91,25 @@ async fn a_stale_save_is_a_conflict_and_changes_nothing(app: TestApp) {
     let owner = browser();
     let ws = app.setup_owner(&owner).await;
     let (editor, _) = app.join_as(&owner, ws, "member", "mia@example.com").await;
-    let wf = new_workflow(&app, &owner, ws).await;
+    let wf = app.new_workflow(&owner, ws, "Invoice approval").await;
     // Both open version 1; the member saves first.
-    assert_eq!(save(&app, &editor, ws, wf, 1, &sample()).await.status(), StatusCode::OK);
+    assert_eq!(app.save_graph(&editor, ws, wf, 1, &sample()).await.status(), StatusCode::OK);
     let stale = json!({ "nodes": [], "edges": [] });
-    let err = expect_error(save(&app, &owner, ws, wf, 1, &stale).await, StatusCode::CONFLICT).await;
+    let err = expect_error(app.save_graph(&owner, ws, wf, 1, &stale).await, StatusCode::CONFLICT).await;
     let message = err["message"].as_str().unwrap_or_default();
     assert!(message.contains("version 2") && message.contains("editing version 1"), "{message}");
     let now = get(&app, &owner, ws, wf).await;
     assert_eq!(now["graph"], sample(), "the member's work is still there");
     assert_eq!(now["summary"]["version"], 2);
     // Reloaded, the owner can save on top of it.
-    assert_eq!(save(&app, &owner, ws, wf, 2, &stale).await.status(), StatusCode::OK);
+    assert_eq!(app.save_graph(&owner, ws, wf, 2, &stale).await.status(), StatusCode::OK);
 }
 
 async fn duplicate_and_save_as_copy_carry_the_graph(app: TestApp) {
     let owner = browser();
     let ws = app.setup_owner(&owner).await;
-    let wf = new_workflow(&app, &owner, ws).await;
-    assert_eq!(save(&app, &owner, ws, wf, 1, &sample()).await.status(), StatusCode::OK);
+    let wf = app.new_workflow(&owner, ws, "Invoice approval").await;
+    assert_eq!(app.save_graph(&owner, ws, wf, 1, &sample()).await.status(), StatusCode::OK);
     let form = [("workspace_id", ws.to_string()), ("workflow_id", wf.to_string())];
     let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let copy: Uuid = app.call(&owner, "workflows/duplicate", &form).await.json().await.expect("id");
@@ -140,8 +129,8 @@ async fn duplicate_and_save_as_copy_carry_the_graph(app: TestApp) {
 async fn bad_graphs_are_refused_with_the_problem_named(app: TestApp) {
     let owner = browser();
     let ws = app.setup_owner(&owner).await;
-    let wf = new_workflow(&app, &owner, ws).await;
-    assert_eq!(save(&app, &owner, ws, wf, 1, &sample()).await.status(), StatusCode::OK);
+    let wf = app.new_workflow(&owner, ws, "Invoice approval").await;
+    assert_eq!(app.save_graph(&owner, ws, wf, 1, &sample()).await.status(), StatusCode::OK);
 
     let with = |path: &[&str], value: Value| {
         let mut g = sample();
@@ -171,7 +160,7 @@ async fn bad_graphs_are_refused_with_the_problem_named(app: TestApp) {
         (with(&["nodes", "1", "id"], json!(id(1))), "used twice"),
     ];
     for (graph, expected) in cases {
-        let err = expect_error(save(&app, &owner, ws, wf, 2, &graph).await, StatusCode::BAD_REQUEST).await;
+        let err = expect_error(app.save_graph(&owner, ws, wf, 2, &graph).await, StatusCode::BAD_REQUEST).await;
         let message = err["message"].as_str().unwrap_or_default();
         assert!(message.contains(expected), "{expected:?} in {message:?}");
         assert_eq!(err["field"], "graph");
@@ -181,7 +170,7 @@ async fn bad_graphs_are_refused_with_the_problem_named(app: TestApp) {
         with(&["nodes", "2", "kind"], json!("teleport")),
         with(&["nodes", "1", "config", "timeout_secs"], json!("soon")),
     ] {
-        assert_eq!(save(&app, &owner, ws, wf, 2, &graph).await.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(app.save_graph(&owner, ws, wf, 2, &graph).await.status(), StatusCode::BAD_REQUEST);
     }
     let now = get(&app, &owner, ws, wf).await;
     assert_eq!((now["graph"].clone(), now["summary"]["version"].clone()), (sample(), json!(2)), "nothing stored");
@@ -191,9 +180,9 @@ async fn viewers_cannot_save_graphs(app: TestApp) {
     let owner = browser();
     let ws = app.setup_owner(&owner).await;
     let (viewer, _) = app.join_as(&owner, ws, "viewer", "vic@example.com").await;
-    let wf = new_workflow(&app, &owner, ws).await;
+    let wf = app.new_workflow(&owner, ws, "Invoice approval").await;
     assert_eq!(get(&app, &viewer, ws, wf).await["summary"]["name"], "Invoice approval");
-    assert_eq!(save(&app, &viewer, ws, wf, 1, &sample()).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.save_graph(&viewer, ws, wf, 1, &sample()).await.status(), StatusCode::FORBIDDEN);
     // Through a workspace of their own, the workflow doesn't exist.
     let own =
         crate::helpers::workspace_in_location(&app.call(&viewer, "workspaces/create", &[("name", "Vic's")]).await);
@@ -218,19 +207,19 @@ async fn set_status(
 async fn activation_needs_a_valid_graph_and_snapshots_it(app: TestApp) {
     let owner = browser();
     let ws = app.setup_owner(&owner).await;
-    let wf = new_workflow(&app, &owner, ws).await;
+    let wf = app.new_workflow(&owner, ws, "Invoice approval").await;
     // Empty: no trigger.
     let err = expect_error(set_status(&app, &owner, ws, wf, 1, "activate").await, StatusCode::BAD_REQUEST).await;
     assert!(err["message"].as_str().unwrap_or_default().contains("Add a trigger"), "{err}");
     // An HTTP request without a URL.
     let mut incomplete = sample();
     incomplete["nodes"][1]["config"]["url"] = json!("");
-    assert_eq!(save(&app, &owner, ws, wf, 1, &incomplete).await.status(), StatusCode::OK);
+    assert_eq!(app.save_graph(&owner, ws, wf, 1, &incomplete).await.status(), StatusCode::OK);
     let err = expect_error(set_status(&app, &owner, ws, wf, 2, "activate").await, StatusCode::BAD_REQUEST).await;
     assert!(err["message"].as_str().unwrap_or_default().contains("Missing: URL"), "{err}");
     assert_eq!(count(&app.db, "workflow_versions").await, 0);
 
-    assert_eq!(save(&app, &owner, ws, wf, 2, &sample()).await.status(), StatusCode::OK);
+    assert_eq!(app.save_graph(&owner, ws, wf, 2, &sample()).await.status(), StatusCode::OK);
     // The graph must be the one the person looked at.
     assert_eq!(set_status(&app, &owner, ws, wf, 2, "activate").await.status(), StatusCode::CONFLICT);
     let body = json!({ "workspace_id": ws, "workflow_id": wf, "version": 3, "transition": "activate", "message": "First release" });
@@ -241,7 +230,7 @@ async fn activation_needs_a_valid_graph_and_snapshots_it(app: TestApp) {
     // Activating again makes version 2; the list is newest first and each holds its graph.
     let mut changed = sample();
     changed["nodes"][0]["name"] = json!("Invoice arrives");
-    assert_eq!(save(&app, &owner, ws, wf, 3, &changed).await.status(), StatusCode::OK);
+    assert_eq!(app.save_graph(&owner, ws, wf, 3, &changed).await.status(), StatusCode::OK);
     assert_eq!(set_status(&app, &owner, ws, wf, 4, "activate").await.status(), StatusCode::OK);
     let form = [("workspace_id", ws.to_string()), ("workflow_id", wf.to_string())];
     let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -262,8 +251,8 @@ async fn activation_needs_a_valid_graph_and_snapshots_it(app: TestApp) {
 async fn the_lifecycle_runs_draft_active_inactive_archived_and_back(app: TestApp) {
     let owner = browser();
     let ws = app.setup_owner(&owner).await;
-    let wf = new_workflow(&app, &owner, ws).await;
-    assert_eq!(save(&app, &owner, ws, wf, 1, &sample()).await.status(), StatusCode::OK);
+    let wf = app.new_workflow(&owner, ws, "Invoice approval").await;
+    assert_eq!(app.save_graph(&owner, ws, wf, 1, &sample()).await.status(), StatusCode::OK);
     assert_eq!(set_status(&app, &owner, ws, wf, 2, "activate").await.status(), StatusCode::OK);
     let err = expect_error(set_status(&app, &owner, ws, wf, 2, "archive").await, StatusCode::CONFLICT).await;
     assert!(err["message"].as_str().unwrap_or_default().contains("active"), "{err}");
@@ -271,10 +260,16 @@ async fn the_lifecycle_runs_draft_active_inactive_archived_and_back(app: TestApp
     assert_eq!(set_status(&app, &owner, ws, wf, 2, "archive").await.status(), StatusCode::OK);
     assert_eq!(get(&app, &owner, ws, wf).await["summary"]["status"], "ARCHIVED");
     // Archived workflows are kept as they are.
-    let err =
-        expect_error(save(&app, &owner, ws, wf, 2, &json!({ "nodes": [], "edges": [] })).await, StatusCode::CONFLICT)
-            .await;
+    let err = expect_error(
+        app.save_graph(&owner, ws, wf, 2, &json!({ "nodes": [], "edges": [] })).await,
+        StatusCode::CONFLICT,
+    )
+    .await;
     assert!(err["message"].as_str().unwrap_or_default().contains("archived"), "{err}");
+    let (w, id) = (ws.to_string(), wf.to_string());
+    let rename = [("workspace_id", w.as_str()), ("workflow_id", id.as_str()), ("name", "Renamed")];
+    assert_eq!(app.call(&owner, "workflows/rename", &rename).await.status(), StatusCode::CONFLICT);
+    assert_ne!(get(&app, &owner, ws, wf).await["summary"]["name"], "Renamed");
     assert_eq!(set_status(&app, &owner, ws, wf, 2, "activate").await.status(), StatusCode::CONFLICT);
     assert_eq!(set_status(&app, &owner, ws, wf, 2, "restore").await.status(), StatusCode::OK);
     let now = get(&app, &owner, ws, wf).await;
@@ -291,8 +286,8 @@ async fn import(app: &TestApp, client: &Client, ws: Uuid, text: &str) -> reqwest
 async fn export_then_import_gives_the_same_graph(app: TestApp) {
     let owner = browser();
     let ws = app.setup_owner(&owner).await;
-    let wf = new_workflow(&app, &owner, ws).await;
-    assert_eq!(save(&app, &owner, ws, wf, 1, &sample()).await.status(), StatusCode::OK);
+    let wf = app.new_workflow(&owner, ws, "Invoice approval").await;
+    assert_eq!(app.save_graph(&owner, ws, wf, 1, &sample()).await.status(), StatusCode::OK);
     let res = owner
         .get(format!("{}/api/workflows/export?workspace_id={ws}&workflow_id={wf}", app.base))
         .send()
@@ -388,7 +383,7 @@ async fn the_designer_shows_who_else_is_there(app: TestApp) {
     let owner = browser();
     let ws = app.setup_owner(&owner).await;
     let (member, _) = app.join_as(&owner, ws, "member", "mia@example.com").await;
-    let wf = new_workflow(&app, &owner, ws).await;
+    let wf = app.new_workflow(&owner, ws, "Invoice approval").await;
     let beat = |client: Client, open: bool| {
         let app = &app;
         async move {
@@ -406,7 +401,7 @@ async fn the_designer_shows_who_else_is_there(app: TestApp) {
     let name = app.viewer(&member).await["name"].clone();
     assert_eq!(beat(owner.clone(), true).await["others"], json!([name]));
     // The member saves: the owner's next heartbeat reports the newer version and who saved it.
-    assert_eq!(save(&app, &member, ws, wf, 1, &sample()).await.status(), StatusCode::OK);
+    assert_eq!(app.save_graph(&member, ws, wf, 1, &sample()).await.status(), StatusCode::OK);
     let after = beat(owner.clone(), true).await;
     assert_eq!((after["version"].clone(), after["updated_by"].clone()), (json!(2), name));
     beat(member.clone(), false).await;

@@ -372,15 +372,12 @@ fn EdgeForm(editor: Editor, id: Uuid) -> impl IntoView {
                         view! {
                             <label>
                                 "Field"
-                                <input
+                                <ConditionText
+                                    editor
+                                    id
                                     name="condition-field"
-                                    disabled=disabled
-                                    prop:value=move || condition().map(|c| c.field).unwrap_or_default()
-                                    on:input=move |ev| {
-                                        let v = event_target_value(&ev);
-                                        set_condition(&|c| c.field = v.clone());
-                                    }
-                                    on:change=move |_| editor.commit()
+                                    read=|c| c.field.clone()
+                                    write=|c, v| c.field = v
                                 />
                                 <small class="muted">"A path into the run, e.g. steps.fetch.output.status"</small>
                             </label>
@@ -410,15 +407,12 @@ fn EdgeForm(editor: Editor, id: Uuid) -> impl IntoView {
                                         view! {
                                             <label>
                                                 "Value"
-                                                <input
+                                                <ConditionText
+                                                    editor
+                                                    id
                                                     name="condition-value"
-                                                    disabled=disabled
-                                                    prop:value=move || condition().map(|c| c.value).unwrap_or_default()
-                                                    on:input=move |ev| {
-                                                        let v = event_target_value(&ev);
-                                                        set_condition(&|c| c.value = v.clone());
-                                                    }
-                                                    on:change=move |_| editor.commit()
+                                                    read=|c| c.value.clone()
+                                                    write=|c, v| c.value = v
                                                 />
                                             </label>
                                         }
@@ -436,5 +430,36 @@ fn EdgeForm(editor: Editor, id: Uuid) -> impl IntoView {
                     </button>
                 }
             })}
+    }
+}
+
+/// A text input bound to one part of an edge's condition; a change is one undo step.
+#[component]
+fn ConditionText(
+    editor: Editor,
+    id: Uuid,
+    name: &'static str,
+    read: fn(&Condition) -> String,
+    write: fn(&mut Condition, String),
+) -> impl IntoView {
+    let value =
+        move || editor.edges.with(|all| all.iter().find(|e| e.id == id).and_then(|e| e.condition.as_ref().map(read)));
+    view! {
+        <input
+            name=name
+            disabled=editor.read_only
+            prop:value=move || value().unwrap_or_default()
+            on:input=move |ev| {
+                let v = event_target_value(&ev);
+                editor
+                    .edges
+                    .update(|all| {
+                        if let Some(c) = all.iter_mut().find(|e| e.id == id).and_then(|e| e.condition.as_mut()) {
+                            write(c, v);
+                        }
+                    });
+            }
+            on:change=move |_| editor.commit()
+        />
     }
 }
