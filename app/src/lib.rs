@@ -6,6 +6,7 @@
 pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod db;
+pub mod engine;
 pub mod error;
 pub mod settings;
 pub mod ui;

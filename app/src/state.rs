@@ -17,6 +17,8 @@ pub struct AppState {
     pub login_limiter: Arc<LoginLimiter>,
     /// Who has which workflow open in the designer.
     pub presence: Arc<Presence>,
+    /// Runs workflows; server functions wake it when they start a run.
+    pub engine: Arc<crate::engine::runner::Engine>,
     /// Mark cookies `Secure` (set when Flowdeck is served over HTTPS).
     pub secure_cookies: bool,
 }

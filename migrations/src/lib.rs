@@ -7,6 +7,7 @@ mod m20261123_000001_accounts;
 mod m20261123_000002_workflows;
 mod m20261123_000003_workflow_graph;
 mod m20261123_000004_workflow_versions;
+mod m20261123_000005_engine;
 
 /// Every migration, in the order it is applied.
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_workflows::Migration),
             Box::new(m20261123_000003_workflow_graph::Migration),
             Box::new(m20261123_000004_workflow_versions::Migration),
+            Box::new(m20261123_000005_engine::Migration),
         ]
     }
 }

@@ -29,6 +29,10 @@ pub struct Config {
     /// The public origin (e.g. https://flowdeck.example.com) when a proxy changes the Host header.
     #[arg(long, env = "FLOWDECK_PUBLIC_ORIGIN", global = true)]
     pub public_origin: Option<String>,
+    /// Seconds a run stays claimed by an instance that stopped renewing it (crashed) before
+    /// another instance takes it over.
+    #[arg(long, env = "FLOWDECK_ENGINE_LEASE_SECS", default_value_t = 30, global = true)]
+    pub engine_lease_secs: u64,
 }
 
 /// The help text's table of settings.
@@ -40,4 +44,5 @@ Configuration (flag, or environment variable):
   FLOWDECK_LOG               log filter                     [info,sqlx=warn,sea_orm=warn]
   FLOWDECK_SITE_ROOT         built browser bundle           [target/site]
   FLOWDECK_SECURE_COOKIES    Secure cookies (HTTPS)         [false]
-  FLOWDECK_PUBLIC_ORIGIN     public origin behind a proxy   [none]";
+  FLOWDECK_PUBLIC_ORIGIN     public origin behind a proxy   [none]
+  FLOWDECK_ENGINE_LEASE_SECS a crashed instance's runs move [30]";

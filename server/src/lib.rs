@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use app::auth::session_store::DbSessionStore;
+use app::engine::runner::Engine;
 use app::state::{AppState, LoginLimiter, Presence};
 use app::{App, shell};
 use axum::Router;
@@ -85,6 +86,7 @@ pub async fn app(config: &Config) -> anyhow::Result<Instance> {
         leptos_options,
         login_limiter: Arc::new(LoginLimiter::default()),
         presence: Arc::new(Presence::default()),
+        engine: Engine::new(db.clone(), Duration::from_secs(config.engine_lease_secs.max(1))),
         secure_cookies: config.secure_cookies,
     };
     let sessions = DbSessionStore::new(db);
@@ -146,6 +148,8 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
 /// Serves `instance` on `listener` until SIGINT/SIGTERM, with housekeeping in the background.
 pub async fn serve(instance: Instance, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
     let Instance { router, state, sessions } = instance;
+    // Dropped with this future (even when it is aborted), taking the engine's runs with it.
+    let _engine = AbortOnDrop(tokio::spawn(state.engine.clone().run()));
     let housekeeping = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         let mut n: u64 = 0;
@@ -168,6 +172,14 @@ pub async fn serve(instance: Instance, listener: tokio::net::TcpListener) -> any
         .await?;
     housekeeping.abort();
     Ok(())
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 async fn shutdown_signal() {

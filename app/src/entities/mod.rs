@@ -1,9 +1,12 @@
 //! SeaORM entities, one file a table. Only the owning area's `service.rs` touches them.
 
+pub mod execution_steps;
 pub mod instance_settings;
 pub mod invitations;
 pub mod sessions;
 pub mod users;
+pub mod workflow_data;
+pub mod workflow_executions;
 pub mod workflow_steps;
 pub mod workflow_transitions;
 pub mod workflow_versions;

@@ -129,6 +129,8 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         site_root: PathBuf::from("target/site"),
         secure_cookies: false,
         public_origin: None,
+        // A run whose instance stopped is taken over quickly (restart tests).
+        engine_lease_secs: 2,
     };
     let (base, server) = start(&config).await;
     let db = server::connect(&database_url).await.expect("test connection");
@@ -177,6 +179,28 @@ impl TestApp {
     /// Calls a server function that takes a JSON body.
     pub async fn call_json(&self, client: &Client, endpoint: &str, body: &serde_json::Value) -> Response {
         client.post(format!("{}/api/{endpoint}", self.base)).json(body).send().await.expect("request")
+    }
+
+    /// A new draft workflow in `ws`; returns its id.
+    pub async fn new_workflow(&self, client: &Client, ws: Uuid, name: &str) -> Uuid {
+        let ws = ws.to_string();
+        let res =
+            self.call(client, "workflows/create", &[("workspace_id", &ws), ("name", name), ("description", "")]).await;
+        assert_eq!(res.status(), StatusCode::OK, "create: {}", res.text().await.unwrap_or_default());
+        res.json().await.expect("id")
+    }
+
+    /// Saves `graph` as the workflow's content, if it is still at `version`.
+    pub async fn save_graph(
+        &self,
+        client: &Client,
+        ws: Uuid,
+        id: Uuid,
+        version: i64,
+        graph: &serde_json::Value,
+    ) -> Response {
+        let body = serde_json::json!({ "workspace_id": ws, "workflow_id": id, "version": version, "graph": graph });
+        self.call_json(client, "workflows/save", &body).await
     }
 
     /// Loads a page as a browser does (asking for HTML).

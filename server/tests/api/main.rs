@@ -5,6 +5,7 @@ mod helpers;
 
 mod auth;
 mod designer;
+mod engine;
 mod security;
 mod workflows;
 mod workspaces;

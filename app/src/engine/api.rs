@@ -1,0 +1,48 @@
+//! Engine server functions: thin — session → guard → service.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+use uuid::Uuid;
+
+use crate::engine::model::{ExecutionDetail, ExecutionSummary};
+use crate::error::AppError;
+#[cfg(feature = "ssr")]
+use crate::{engine::service, guard::Ctx, workspaces::model::Permission};
+
+/// Runs the workflow's saved graph from its Manual trigger with `input` (a JSON object); returns
+/// the run's id. A simulation records what side-effecting steps would do instead of doing it.
+#[server(endpoint = "engine/run", input = Json)]
+pub async fn run_workflow(
+    workspace_id: Uuid,
+    workflow_id: Uuid,
+    input: serde_json::Value,
+    simulation: bool,
+) -> Result<Uuid, AppError> {
+    let ctx = Ctx::load().await?;
+    let me = ctx.require(workspace_id, Permission::Edit).await?;
+    service::start(ctx.db(), &ctx.state.engine, &me, workflow_id, input, simulation).await
+}
+
+/// The workflow's latest runs, newest first.
+#[server(endpoint = "engine/list")]
+pub async fn list_executions(workspace_id: Uuid, workflow_id: Uuid) -> Result<Vec<ExecutionSummary>, AppError> {
+    let ctx = Ctx::load().await?;
+    let me = ctx.require(workspace_id, Permission::View).await?;
+    service::list(ctx.db(), &me, workflow_id).await
+}
+
+/// A run with its steps.
+#[server(endpoint = "engine/get")]
+pub async fn get_execution(workspace_id: Uuid, execution_id: Uuid) -> Result<ExecutionDetail, AppError> {
+    let ctx = Ctx::load().await?;
+    let me = ctx.require(workspace_id, Permission::View).await?;
+    service::get(ctx.db(), &me, execution_id).await
+}
+
+/// Cancels a run that has not finished.
+#[server(endpoint = "engine/cancel")]
+pub async fn cancel_execution(workspace_id: Uuid, execution_id: Uuid) -> Result<(), AppError> {
+    let ctx = Ctx::load().await?;
+    let me = ctx.require(workspace_id, Permission::Edit).await?;
+    service::cancel(ctx.db(), &ctx.state.engine, &me, execution_id).await
+}

@@ -1,0 +1,14 @@
+//! The engine: runs of workflows, step by step, with their logs.
+
+#[cfg(feature = "ssr")]
+mod actions;
+pub mod api;
+pub mod model;
+#[cfg(feature = "ssr")]
+pub mod plan;
+#[cfg(feature = "ssr")]
+pub mod runner;
+#[cfg(feature = "ssr")]
+pub mod service;
+#[cfg(feature = "ssr")]
+mod template;

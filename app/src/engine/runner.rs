@@ -1,0 +1,418 @@
+//! The engine: claims pending runs (and runs whose instance died) from `workflow_executions`,
+//! holds a lease on each while it runs, and drives it step by step with [`Plan`]. Every step is
+//! a row written before it starts and after it ends, so a run picked up again after a crash goes
+//! on from its last completed step; a step that was in flight is tried again as a new attempt,
+//! and a delay waits only for what is left of it.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, Func};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder, QuerySelect,
+};
+use serde_json::{Value, json};
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinSet;
+use tracing::Instrument;
+use uuid::Uuid;
+
+use crate::engine::actions;
+use crate::engine::model::{ExecutionStatus, StepStatus};
+use crate::engine::plan::{Advance, Plan};
+use crate::engine::template;
+use crate::entities::{execution_steps as steps, workflow_executions as executions};
+use crate::workflows::graph::{Graph, Node};
+use crate::workflows::kinds::NodeConfig;
+
+/// How often idle engines look for runs whose lease expired (new runs wake them at once).
+const POLL: Duration = Duration::from_secs(1);
+/// Runs one instance drives at once.
+const SLOTS: usize = 1024;
+/// Step input and output kept per step; larger values are cut and marked.
+pub const PAYLOAD_LIMIT: usize = 1024 * 1024;
+
+/// Why a run stopped before its end.
+enum Stop {
+    /// A step failed; the run is FAILED with this message.
+    Failed(String),
+    /// Cancelled by a person, or another instance took the run over.
+    Released,
+    /// The database could not be reached; the lease runs out and the run is picked up again.
+    Db(sea_orm::DbErr),
+}
+
+impl From<sea_orm::DbErr> for Stop {
+    fn from(e: sea_orm::DbErr) -> Self {
+        Stop::Db(e)
+    }
+}
+
+pub struct Engine {
+    pub(crate) db: DatabaseConnection,
+    /// This instance's name in leases.
+    owner: String,
+    /// How long a claim lasts without renewal; renewed every third of it.
+    lease: Duration,
+    wake: Notify,
+    /// Runs this instance drives, with the switch that stops one at once (cancel).
+    running: Mutex<HashMap<Uuid, watch::Sender<bool>>>,
+}
+
+impl Engine {
+    pub fn new(db: DatabaseConnection, lease: Duration) -> Arc<Engine> {
+        Arc::new(Engine {
+            db,
+            owner: format!("instance-{}", Uuid::now_v7()),
+            lease,
+            wake: Notify::new(),
+            running: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Tells the engine a run is waiting.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Stops a run this instance is driving (its status was already set by the caller).
+    pub fn stop(&self, execution: Uuid) {
+        if let Some(switch) = self.running.lock().ok().and_then(|r| r.get(&execution).cloned()) {
+            let _ = switch.send(true);
+        }
+    }
+
+    /// Claims and drives runs until this future is dropped, which stops its runs too (their
+    /// leases then run out and another instance, or the next start, takes them over).
+    pub async fn run(self: Arc<Self>) {
+        let mut runs = JoinSet::new();
+        loop {
+            while runs.try_join_next().is_some() {}
+            if runs.len() >= SLOTS {
+                runs.join_next().await;
+                continue;
+            }
+            match self.claim().await {
+                Ok(Some(row)) => {
+                    let span = tracing::info_span!("execution", id = %row.id, workflow = %row.workflow_id);
+                    runs.spawn(self.clone().execute(row).instrument(span));
+                }
+                Ok(None) => {
+                    tokio::select! {
+                        () = self.wake.notified() => {}
+                        () = tokio::time::sleep(POLL) => {}
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "engine: could not claim a run");
+                    tokio::time::sleep(POLL).await;
+                }
+            }
+        }
+    }
+
+    /// Takes one pending run, or one whose lease ran out, for this instance.
+    async fn claim(&self) -> Result<Option<executions::Model>, sea_orm::DbErr> {
+        let now = Utc::now();
+        let claimable = || {
+            Condition::any().add(executions::Column::Status.eq(ExecutionStatus::Pending.as_str())).add(
+                Condition::all()
+                    .add(executions::Column::Status.eq(ExecutionStatus::Running.as_str()))
+                    .add(executions::Column::LeaseUntil.lt(now)),
+            )
+        };
+        let candidates: Vec<Uuid> = executions::Entity::find()
+            .select_only()
+            .column(executions::Column::Id)
+            .filter(claimable())
+            .order_by_asc(executions::Column::CreatedAt)
+            .limit(8)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        for id in candidates {
+            let claimed = executions::Entity::update_many()
+                .col_expr(executions::Column::Status, Expr::value(ExecutionStatus::Running.as_str()))
+                .col_expr(executions::Column::LeaseOwner, Expr::value(self.owner.clone()))
+                .col_expr(executions::Column::LeaseUntil, Expr::value(now + self.lease))
+                .col_expr(
+                    executions::Column::StartedAt,
+                    Func::coalesce([Expr::col(executions::Column::StartedAt).into(), Expr::value(now)]).into(),
+                )
+                .filter(executions::Column::Id.eq(id))
+                .filter(claimable())
+                .exec(&self.db)
+                .await?;
+            if claimed.rows_affected == 1 {
+                return executions::Entity::find_by_id(id).one(&self.db).await;
+            }
+        }
+        Ok(None)
+    }
+
+    async fn execute(self: Arc<Self>, row: executions::Model) {
+        let (switch, stopped) = watch::channel(false);
+        if let Ok(mut running) = self.running.lock() {
+            running.insert(row.id, switch);
+        }
+        let result = tokio::select! {
+            r = self.drive(&row) => r,
+            stop = self.hold_lease(row.id, stopped) => Err(stop),
+        };
+        if let Ok(mut running) = self.running.lock() {
+            running.remove(&row.id);
+        }
+        let outcome = match result {
+            Ok(()) => self.finish(row.id, ExecutionStatus::Completed, None).await,
+            Err(Stop::Failed(message)) => self.finish(row.id, ExecutionStatus::Failed, Some(message)).await,
+            Err(Stop::Released) => Ok(()),
+            Err(Stop::Db(e)) => Err(e),
+        };
+        if let Err(e) = outcome {
+            tracing::warn!(error = %e, "engine: run interrupted; it resumes when its lease runs out");
+        }
+    }
+
+    /// Renews the lease until the run is cancelled or taken over; returns why it stopped.
+    async fn hold_lease(&self, id: Uuid, mut stopped: watch::Receiver<bool>) -> Stop {
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(self.lease / 3) => {}
+                _ = stopped.changed() => return Stop::Released,
+            }
+            let renewed = executions::Entity::update_many()
+                .col_expr(executions::Column::LeaseUntil, Expr::value(Utc::now() + self.lease))
+                .filter(executions::Column::Id.eq(id))
+                .filter(executions::Column::LeaseOwner.eq(self.owner.clone()))
+                .filter(executions::Column::Status.eq(ExecutionStatus::Running.as_str()))
+                .exec(&self.db)
+                .await;
+            match renewed {
+                Ok(r) if r.rows_affected == 0 => return Stop::Released,
+                Ok(_) => {}
+                Err(e) => return Stop::Db(e),
+            }
+        }
+    }
+
+    /// Ends a run this instance holds.
+    async fn finish(&self, id: Uuid, status: ExecutionStatus, error: Option<String>) -> Result<(), sea_orm::DbErr> {
+        executions::Entity::update_many()
+            .col_expr(executions::Column::Status, Expr::value(status.as_str()))
+            .col_expr(executions::Column::Error, Expr::value(error))
+            .col_expr(executions::Column::FinishedAt, Expr::value(Utc::now()))
+            .col_expr(executions::Column::LeaseOwner, Expr::value(None::<String>))
+            .col_expr(executions::Column::LeaseUntil, Expr::value(None::<DateTime<Utc>>))
+            .filter(executions::Column::Id.eq(id))
+            .filter(executions::Column::LeaseOwner.eq(self.owner.clone()))
+            .filter(executions::Column::Status.eq(ExecutionStatus::Running.as_str()))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    async fn drive(&self, row: &executions::Model) -> Result<(), Stop> {
+        let graph: Graph = serde_json::from_value(row.graph.clone())
+            .map_err(|e| Stop::Failed(format!("The stored workflow could not be read: {e}")))?;
+        let mut scope_payload = row.payload.clone();
+        if scope_payload.is_null() {
+            scope_payload = json!({});
+        }
+        let mut plan = Plan::new(&graph, row.trigger_node, scope_payload);
+        plan.set_data(actions::load_data(&self.db, row.workflow_id).await?);
+        // Pick up where an earlier holder of the lease stopped.
+        let earlier = steps::Entity::find()
+            .filter(steps::Column::ExecutionId.eq(row.id))
+            .order_by_asc(steps::Column::StartedAt)
+            .order_by_asc(steps::Column::Attempt)
+            .all(&self.db)
+            .await?;
+        let mut open = HashMap::new();
+        for step in earlier {
+            match StepStatus::parse(&step.status) {
+                Some(StepStatus::Completed) => plan.complete(step.node_id, step.output.clone().unwrap_or(Value::Null)),
+                Some(StepStatus::Skipped) => plan.skip(step.node_id),
+                Some(StepStatus::Running | StepStatus::Waiting) => {
+                    open.insert(step.node_id, step);
+                }
+                Some(StepStatus::Failed) | None => {}
+            }
+        }
+        loop {
+            let Advance { ready, skipped } = plan.advance();
+            self.record_skipped(row.id, &graph, &skipped).await?;
+            if ready.is_empty() {
+                return Ok(());
+            }
+            for id in ready {
+                let Some(node) = graph.nodes.iter().find(|n| n.id == id) else { continue };
+                let span = tracing::info_span!("step", node = %node.name, kind = node.config.kind().as_str());
+                let output = self.step(row, node, plan.scope(), open.remove(&id)).instrument(span).await?;
+                plan.complete(id, output);
+            }
+        }
+    }
+
+    async fn record_skipped(&self, execution: Uuid, graph: &Graph, skipped: &[Uuid]) -> Result<(), Stop> {
+        if skipped.is_empty() {
+            return Ok(());
+        }
+        let now = Utc::now();
+        let rows = graph.nodes.iter().filter(|n| skipped.contains(&n.id)).map(|n| steps::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            execution_id: Set(execution),
+            node_id: Set(n.id),
+            node_name: Set(n.name.clone()),
+            kind: Set(n.config.kind().as_str().to_owned()),
+            status: Set(StepStatus::Skipped.as_str().to_owned()),
+            attempt: Set(1),
+            input: Set(None),
+            output: Set(None),
+            error: Set(None),
+            started_at: Set(now),
+            finished_at: Set(Some(now)),
+            duration_ms: Set(Some(0)),
+        });
+        steps::Entity::insert_many(rows).exec(&self.db).await?;
+        Ok(())
+    }
+
+    /// Runs one node (or resumes it) and returns its output.
+    async fn step(
+        &self,
+        run: &executions::Model,
+        node: &Node,
+        scope: &Value,
+        earlier: Option<steps::Model>,
+    ) -> Result<Value, Stop> {
+        // A delay that was waiting goes on waiting for what is left of it.
+        if let Some(waiting) = earlier.as_ref().filter(|s| s.status == StepStatus::Waiting.as_str())
+            && let Some(until) = waiting.input.as_ref().and_then(|i| i.get("until")).and_then(until)
+        {
+            return self.wait_until(waiting, until).await;
+        }
+        let attempt = match earlier {
+            Some(interrupted) => {
+                let message = "The server stopped during this step; it was tried again.";
+                self.end_step(&interrupted, StepStatus::Failed, None, Some(message.to_owned())).await?;
+                interrupted.attempt + 1
+            }
+            None => 1,
+        };
+        let filled = template::fill(&node.config, scope);
+        let started = Utc::now();
+        let mut input = filled.as_ref().ok().map(|c| serde_json::to_value(c).unwrap_or(Value::Null));
+        let delay = match &filled {
+            Ok(NodeConfig::Delay(d)) => {
+                let until = started + chrono::Duration::seconds(i64::from(d.seconds));
+                input = Some(json!({ "seconds": d.seconds, "until": until }));
+                Some(until)
+            }
+            _ => None,
+        };
+        let row = steps::Model {
+            id: Uuid::now_v7(),
+            execution_id: run.id,
+            node_id: node.id,
+            node_name: node.name.clone(),
+            kind: node.config.kind().as_str().to_owned(),
+            status: if delay.is_some() { StepStatus::Waiting } else { StepStatus::Running }.as_str().to_owned(),
+            attempt,
+            input: input.map(|v| keep(v, PAYLOAD_LIMIT)),
+            output: None,
+            error: None,
+            started_at: started,
+            finished_at: None,
+            duration_ms: None,
+        };
+        steps::Entity::insert(row.clone().into_active_model().reset_all()).exec_without_returning(&self.db).await?;
+        let config = match filled {
+            Ok(config) => config,
+            Err(e) => return Err(self.fail(&row, e).await),
+        };
+        if let Some(until) = delay {
+            return self.wait_until(&row, until).await;
+        }
+        match actions::perform(&self.db, run, config).await {
+            Ok(output) => {
+                let output = keep(output, PAYLOAD_LIMIT);
+                self.end_step(&row, StepStatus::Completed, Some(output.clone()), None).await?;
+                Ok(output)
+            }
+            Err(e) => Err(self.fail(&row, e).await),
+        }
+    }
+
+    async fn wait_until(&self, row: &steps::Model, until: DateTime<Utc>) -> Result<Value, Stop> {
+        if let Ok(left) = (until - Utc::now()).to_std() {
+            tokio::time::sleep(left).await;
+        }
+        let output = json!({ "waited_until": until });
+        self.end_step(row, StepStatus::Completed, Some(output.clone()), None).await?;
+        Ok(output)
+    }
+
+    /// Marks the step failed; the run stops with a message naming it.
+    async fn fail(&self, row: &steps::Model, error: String) -> Stop {
+        if let Err(e) = self.end_step(row, StepStatus::Failed, None, Some(error.clone())).await {
+            return Stop::Db(e);
+        }
+        Stop::Failed(format!("“{}” failed: {error}", row.node_name))
+    }
+
+    async fn end_step(
+        &self,
+        row: &steps::Model,
+        status: StepStatus,
+        output: Option<Value>,
+        error: Option<String>,
+    ) -> Result<(), sea_orm::DbErr> {
+        let now = Utc::now();
+        steps::Entity::update_many()
+            .col_expr(steps::Column::Status, Expr::value(status.as_str()))
+            .col_expr(steps::Column::Output, Expr::value(output))
+            .col_expr(steps::Column::Error, Expr::value(error))
+            .col_expr(steps::Column::FinishedAt, Expr::value(now))
+            .col_expr(steps::Column::DurationMs, Expr::value((now - row.started_at).num_milliseconds()))
+            .filter(steps::Column::Id.eq(row.id))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+}
+
+fn until(v: &Value) -> Option<DateTime<Utc>> {
+    serde_json::from_value(v.clone()).ok()
+}
+
+/// `value`, or a marked preview of it when its JSON is longer than `limit` bytes.
+pub fn keep(value: Value, limit: usize) -> Value {
+    let text = value.to_string();
+    if text.len() <= limit {
+        return value;
+    }
+    let mut end = limit.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    json!({ "truncated": true, "size": text.len(), "preview": &text[..end] })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn big_payloads_are_cut_and_marked() {
+        let small = json!({ "a": 1 });
+        assert_eq!(keep(small.clone(), 100), small);
+        let big = json!({ "text": "é".repeat(100) });
+        let kept = keep(big, 51);
+        assert_eq!(kept["truncated"], true);
+        assert_eq!(kept["size"], 211, "bytes of its JSON");
+        assert!(kept["preview"].as_str().is_some_and(|p| p.len() <= 51 && p.starts_with("{\"text\":\"é")));
+    }
+}

@@ -1,0 +1,185 @@
+//! Runs of a workspace's workflows: start one, list them, read one, cancel one. Callers pass the
+//! guard's `Membership`; every query is scoped to its workspace.
+
+use chrono::Utc;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::auth;
+use crate::db;
+use crate::engine::actions;
+use crate::engine::model::{ExecutionDetail, ExecutionStatus, ExecutionSummary, StepStatus, StepView};
+use crate::engine::runner::{Engine, PAYLOAD_LIMIT};
+use crate::entities::{execution_steps as steps, workflow_executions as executions};
+use crate::error::AppError;
+use crate::guard::Membership;
+use crate::workflows;
+use crate::workflows::kinds::NodeKind;
+
+/// Runs listed at once, newest first.
+const LIST_LIMIT: u64 = 100;
+
+/// Starts a run of the workflow's saved graph at its Manual trigger, with `input` as the
+/// trigger's payload; returns the run's id. The engine picks it up at once.
+pub async fn start(
+    db: &DatabaseConnection,
+    engine: &Engine,
+    me: &Membership,
+    workflow_id: Uuid,
+    input: Value,
+    simulation: bool,
+) -> Result<Uuid, AppError> {
+    let doc = workflows::service::get(db, me, workflow_id).await?;
+    if !doc.summary.status.editable() {
+        return Err(AppError::conflict("This workflow is archived. Restore it to run it."));
+    }
+    let graph = doc.graph;
+    if let Some(problem) = graph.diagnostics().first() {
+        return Err(AppError::validation("workflow", format!("Fix this before running: {}", problem.message)));
+    }
+    let trigger = graph
+        .nodes
+        .iter()
+        .find(|n| n.config.kind() == NodeKind::Manual)
+        .ok_or_else(|| AppError::validation("workflow", "Add a Manual trigger to run this workflow by hand."))?;
+    if let Some(n) = graph.nodes.iter().find(|n| !actions::runs(n.config.kind())) {
+        return Err(AppError::validation(
+            "workflow",
+            format!(
+                "“{}” is a {} step, which the engine can't run yet. Runs support triggers, conditions, delays, \
+                 save data and documents.",
+                n.name,
+                n.config.kind().label()
+            ),
+        ));
+    }
+    if !input.is_object() {
+        return Err(AppError::validation("input", "The input must be a JSON object, like {\"id\": 42}."));
+    }
+    if input.to_string().len() > PAYLOAD_LIMIT {
+        return Err(AppError::validation("input", "The input is larger than 1 MiB."));
+    }
+    let id = Uuid::now_v7();
+    let row = executions::ActiveModel {
+        id: Set(id),
+        workspace_id: Set(me.workspace_id),
+        workflow_id: Set(workflow_id),
+        status: Set(ExecutionStatus::Pending.as_str().to_owned()),
+        simulation: Set(simulation),
+        trigger_node: Set(trigger.id),
+        payload: Set(input),
+        graph: Set(serde_json::to_value(&graph).map_err(AppError::internal)?),
+        started_by: Set(Some(me.user.id)),
+        error: Set(None),
+        lease_owner: Set(None),
+        lease_until: Set(None),
+        created_at: Set(Utc::now()),
+        started_at: Set(None),
+        finished_at: Set(None),
+    };
+    executions::Entity::insert(row).exec_without_returning(db).await?;
+    engine.wake();
+    Ok(id)
+}
+
+fn summary(row: &executions::Model, names: &auth::service::Names) -> ExecutionSummary {
+    ExecutionSummary {
+        id: row.id,
+        workflow_id: row.workflow_id,
+        status: ExecutionStatus::parse(&row.status).unwrap_or(ExecutionStatus::Pending),
+        simulation: row.simulation,
+        started_by: row.started_by.map_or_else(|| "Trigger".to_owned(), |id| names.of(id)),
+        created_at: row.created_at,
+        finished_at: row.finished_at,
+        duration_ms: row.started_at.zip(row.finished_at).map(|(a, b)| (b - a).num_milliseconds()),
+        error: row.error.clone(),
+    }
+}
+
+/// The workflow's latest runs, newest first.
+pub async fn list(
+    db: &DatabaseConnection,
+    me: &Membership,
+    workflow_id: Uuid,
+) -> Result<Vec<ExecutionSummary>, AppError> {
+    let rows = executions::Entity::find()
+        .filter(executions::Column::WorkspaceId.eq(me.workspace_id))
+        .filter(executions::Column::WorkflowId.eq(workflow_id))
+        .order_by_desc(executions::Column::CreatedAt)
+        .limit(LIST_LIMIT)
+        .all(db)
+        .await?;
+    let names = auth::service::names(db, rows.iter().filter_map(|r| r.started_by)).await?;
+    Ok(rows.iter().map(|r| summary(r, &names)).collect())
+}
+
+async fn find(db: &DatabaseConnection, me: &Membership, id: Uuid) -> Result<executions::Model, AppError> {
+    executions::Entity::find_by_id(id)
+        .filter(executions::Column::WorkspaceId.eq(me.workspace_id))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// A run with its steps.
+pub async fn get(db: &DatabaseConnection, me: &Membership, id: Uuid) -> Result<ExecutionDetail, AppError> {
+    let row = find(db, me, id).await?;
+    let names = auth::service::names(db, row.started_by).await?;
+    let steps = steps::Entity::find()
+        .filter(steps::Column::ExecutionId.eq(id))
+        .order_by_asc(steps::Column::StartedAt)
+        .order_by_asc(steps::Column::Attempt)
+        .all(db)
+        .await?;
+    Ok(ExecutionDetail {
+        summary: summary(&row, &names),
+        payload: row.payload,
+        steps: steps
+            .into_iter()
+            .map(|s| StepView {
+                node_id: s.node_id,
+                node_name: s.node_name,
+                kind: s.kind,
+                status: StepStatus::parse(&s.status).unwrap_or(StepStatus::Running),
+                attempt: s.attempt,
+                input: s.input,
+                output: s.output,
+                error: s.error,
+                started_at: s.started_at,
+                duration_ms: s.duration_ms,
+            })
+            .collect(),
+    })
+}
+
+/// Cancels a run that has not finished: its open steps fail with "Cancelled by …".
+pub async fn cancel(db: &DatabaseConnection, engine: &Engine, me: &Membership, id: Uuid) -> Result<(), AppError> {
+    find(db, me, id).await?;
+    let now = Utc::now();
+    let open = [ExecutionStatus::Pending.as_str(), ExecutionStatus::Running.as_str()];
+    let txn = db::begin_write(db).await?;
+    let done = executions::Entity::update_many()
+        .col_expr(executions::Column::Status, Expr::value(ExecutionStatus::Cancelled.as_str()))
+        .col_expr(executions::Column::Error, Expr::value(format!("Cancelled by {}.", me.user.name)))
+        .col_expr(executions::Column::FinishedAt, Expr::value(now))
+        .filter(executions::Column::Id.eq(id))
+        .filter(executions::Column::Status.is_in(open))
+        .exec(&txn)
+        .await?;
+    if done.rows_affected == 0 {
+        return Err(AppError::conflict("This run has already finished."));
+    }
+    steps::Entity::update_many()
+        .col_expr(steps::Column::Status, Expr::value(StepStatus::Failed.as_str()))
+        .col_expr(steps::Column::Error, Expr::value(format!("Cancelled by {}.", me.user.name)))
+        .col_expr(steps::Column::FinishedAt, Expr::value(now))
+        .filter(steps::Column::ExecutionId.eq(id))
+        .filter(steps::Column::Status.is_in([StepStatus::Running.as_str(), StepStatus::Waiting.as_str()]))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    engine.stop(id);
+    Ok(())
+}

@@ -1,0 +1,36 @@
+use sea_orm::entity::prelude::*;
+
+/// One run of a workflow.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "workflow_executions")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub workflow_id: Uuid,
+    /// PENDING, RUNNING, COMPLETED, FAILED or CANCELLED.
+    pub status: String,
+    /// A dry run: side-effecting steps record what they would do.
+    pub simulation: bool,
+    /// The trigger node the run starts at.
+    pub trigger_node: Uuid,
+    /// What the trigger received.
+    #[sea_orm(column_type = "JsonBinary")]
+    pub payload: Json,
+    /// The `Graph` being run, as it was when the run started.
+    #[sea_orm(column_type = "JsonBinary")]
+    pub graph: Json,
+    pub started_by: Option<Uuid>,
+    pub error: Option<String>,
+    /// The instance running it, until `lease_until`; an expired lease means that instance died.
+    pub lease_owner: Option<String>,
+    pub lease_until: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+    pub started_at: Option<DateTimeUtc>,
+    pub finished_at: Option<DateTimeUtc>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

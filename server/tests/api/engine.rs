@@ -1,0 +1,293 @@
+//! The engine over HTTP: manual runs that branch, skip, template and keep data between runs;
+//! failing steps; simulation; cancel; a delayed run that survives a restart; refusals.
+
+use std::time::Duration;
+
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::db_tests;
+use crate::helpers::{TestApp, browser, expect_error, workspace_in_location};
+
+db_tests!(
+    a_run_takes_the_branch_its_condition_picks_and_keeps_data_for_later_runs,
+    a_failing_step_fails_the_run_with_its_name_and_others_go_on,
+    a_simulation_stores_nothing,
+    a_delayed_run_can_be_cancelled,
+    a_delayed_run_resumes_after_a_restart,
+    runs_are_refused_with_the_reason,
+);
+
+fn id(n: u128) -> Uuid {
+    Uuid::from_u128(n)
+}
+
+fn node(n: u128, name: &str, kind: &str, config: Value) -> Value {
+    json!({ "id": id(n), "name": name, "x": n as f64 * 280.0, "y": 0.0, "kind": kind, "config": config })
+}
+
+fn edge(n: u128, from: u128, to: u128) -> Value {
+    json!({ "id": id(100 + n), "source": id(from), "target": id(to), "condition": null, "is_default": false })
+}
+
+/// Start → Check → (amount > 1000) Remember big / (default) Note small.
+fn branching() -> Value {
+    let mut big = edge(2, 2, 3);
+    big["condition"] = json!({ "field": "trigger.amount", "operator": "greater", "value": "1000" });
+    let mut small = edge(3, 2, 4);
+    small["is_default"] = json!(true);
+    json!({
+        "nodes": [
+            node(1, "Start", "manual", json!({ "input_hint": "" })),
+            node(2, "Check", "condition", json!({ "description": "" })),
+            node(3, "Remember big", "save_data", json!({ "key": "last_big", "value": "{{ trigger.amount }}" })),
+            node(4, "Note small", "document", json!({
+                "title": "Small order",
+                "template": "Small: {{ trigger.amount }}; the last big one was {{ data.last_big }}."
+            })),
+        ],
+        "edges": [edge(1, 1, 2), big, small],
+    })
+}
+
+/// A workflow holding `graph`, ready to run.
+async fn workflow(app: &TestApp, client: &Client, ws: Uuid, graph: &Value) -> Uuid {
+    let wf = app.new_workflow(client, ws, "Orders").await;
+    let res = app.save_graph(client, ws, wf, 1, graph).await;
+    assert_eq!(res.status(), StatusCode::OK, "save: {}", res.text().await.unwrap_or_default());
+    wf
+}
+
+async fn run(app: &TestApp, client: &Client, ws: Uuid, wf: Uuid, input: Value, simulation: bool) -> reqwest::Response {
+    let body = json!({ "workspace_id": ws, "workflow_id": wf, "input": input, "simulation": simulation });
+    app.call_json(client, "engine/run", &body).await
+}
+
+async fn started(app: &TestApp, client: &Client, ws: Uuid, wf: Uuid, input: Value) -> Uuid {
+    let res = run(app, client, ws, wf, input, false).await;
+    assert_eq!(res.status(), StatusCode::OK, "run: {}", res.text().await.unwrap_or_default());
+    res.json().await.expect("id")
+}
+
+async fn detail(app: &TestApp, client: &Client, ws: Uuid, run: Uuid) -> Value {
+    let (ws, run) = (ws.to_string(), run.to_string());
+    let res = app.call(client, "engine/get", &[("workspace_id", &ws), ("execution_id", &run)]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    res.json().await.expect("json")
+}
+
+/// Polls the run until `done` holds for it (at most 20 s, far more than any of these needs).
+async fn until(app: &TestApp, client: &Client, ws: Uuid, run: Uuid, done: impl Fn(&Value) -> bool) -> Value {
+    for _ in 0..400 {
+        let now = detail(app, client, ws, run).await;
+        if done(&now) {
+            return now;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("run {run} never got there: {}", detail(app, client, ws, run).await);
+}
+
+async fn finished(app: &TestApp, client: &Client, ws: Uuid, run: Uuid) -> Value {
+    until(app, client, ws, run, |d| !matches!(d["summary"]["status"].as_str(), Some("PENDING" | "RUNNING"))).await
+}
+
+/// (name, status) of every step, in order.
+fn steps(run: &Value) -> Vec<(String, String)> {
+    run["steps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| {
+            (
+                s["node_name"].as_str().unwrap_or_default().to_owned(),
+                s["status"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn step<'r>(run: &'r Value, name: &str) -> &'r Value {
+    run["steps"].as_array().and_then(|s| s.iter().rev().find(|s| s["node_name"] == name)).expect("step")
+}
+
+fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+    items.iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())).collect()
+}
+
+async fn a_run_takes_the_branch_its_condition_picks_and_keeps_data_for_later_runs(app: TestApp) {
+    let owner = browser();
+    let ws = app.setup_owner(&owner).await;
+    let wf = workflow(&app, &owner, ws, &branching()).await;
+
+    let big = started(&app, &owner, ws, wf, json!({ "amount": 1500 })).await;
+    let done = finished(&app, &owner, ws, big).await;
+    assert_eq!(done["summary"]["status"], "COMPLETED", "{done}");
+    assert_eq!(done["summary"]["started_by"], "Olivia Owner");
+    assert_eq!(
+        steps(&done),
+        pairs(&[
+            ("Start", "COMPLETED"),
+            ("Check", "COMPLETED"),
+            ("Note small", "SKIPPED"),
+            ("Remember big", "COMPLETED")
+        ]),
+        "the untaken branch is skipped as soon as the condition decides"
+    );
+    assert_eq!(step(&done, "Start")["output"], json!({ "amount": 1500 }));
+    assert_eq!(step(&done, "Remember big")["output"], json!({ "key": "last_big", "value": 1500 }));
+    assert_eq!(step(&done, "Remember big")["input"]["config"]["value"], "1500", "the input is the filled-in config");
+
+    // The next run takes the default branch and reads what the first one stored.
+    let small = started(&app, &owner, ws, wf, json!({ "amount": 20 })).await;
+    let done = finished(&app, &owner, ws, small).await;
+    assert_eq!(done["summary"]["status"], "COMPLETED", "{done}");
+    assert_eq!(step(&done, "Remember big")["status"], "SKIPPED");
+    assert_eq!(step(&done, "Note small")["output"]["markdown"], "Small: 20; the last big one was 1500.");
+
+    let (w, f) = (ws.to_string(), wf.to_string());
+    let res = app.call(&owner, "engine/list", &[("workspace_id", &w), ("workflow_id", &f)]).await;
+    let list: Value = res.json().await.expect("json");
+    let ids: Vec<&str> = list.as_array().expect("list").iter().filter_map(|r| r["id"].as_str()).collect();
+    assert_eq!(ids, [small.to_string(), big.to_string()], "newest first");
+}
+
+async fn a_failing_step_fails_the_run_with_its_name_and_others_go_on(app: TestApp) {
+    let owner = browser();
+    let ws = app.setup_owner(&owner).await;
+    let graph = json!({
+        "nodes": [
+            node(1, "Start", "manual", json!({})),
+            node(2, "Minutes", "document", json!({ "title": "Minutes", "template": "Meeting {{ trigger.meeting.title }}" })),
+            node(3, "After", "document", json!({ "title": "After", "template": "never" })),
+        ],
+        "edges": [edge(1, 1, 2), edge(2, 2, 3)],
+    });
+    let wf = workflow(&app, &owner, ws, &graph).await;
+    let bad = started(&app, &owner, ws, wf, json!({ "meeting": {} })).await;
+    let good = started(&app, &owner, ws, wf, json!({ "meeting": { "title": "Kick-off" } })).await;
+
+    let failed = finished(&app, &owner, ws, bad).await;
+    assert_eq!(failed["summary"]["status"], "FAILED");
+    let error = failed["summary"]["error"].as_str().unwrap_or_default();
+    assert!(error.starts_with("“Minutes” failed: In “template”") && error.contains("undefined"), "{error}");
+    assert_eq!(steps(&failed), pairs(&[("Start", "COMPLETED"), ("Minutes", "FAILED")]), "nothing runs after it");
+    assert_eq!(step(&failed, "Minutes")["error"].as_str().map(|e| e.starts_with("In “template”")), Some(true));
+
+    let done = finished(&app, &owner, ws, good).await;
+    assert_eq!(done["summary"]["status"], "COMPLETED");
+    assert_eq!(step(&done, "Minutes")["output"]["markdown"], "Meeting Kick-off");
+}
+
+async fn a_simulation_stores_nothing(app: TestApp) {
+    let owner = browser();
+    let ws = app.setup_owner(&owner).await;
+    let wf = workflow(&app, &owner, ws, &branching()).await;
+    let res = run(&app, &owner, ws, wf, json!({ "amount": 5000 }), true).await;
+    let sim: Uuid = res.json().await.expect("id");
+    let done = finished(&app, &owner, ws, sim).await;
+    assert_eq!(done["summary"]["simulation"], true);
+    assert_eq!(step(&done, "Remember big")["output"]["would_save"], json!({ "key": "last_big", "value": 5000 }));
+    // A real run afterwards sees no stored value.
+    let real = started(&app, &owner, ws, wf, json!({ "amount": 1 })).await;
+    let done = finished(&app, &owner, ws, real).await;
+    assert_eq!(done["summary"]["status"], "FAILED", "{done}");
+    assert!(done["summary"]["error"].as_str().is_some_and(|e| e.contains("Note small")));
+}
+
+fn delayed(seconds: u32) -> Value {
+    json!({
+        "nodes": [
+            node(1, "Start", "manual", json!({})),
+            node(2, "Wait", "delay", json!({ "seconds": seconds })),
+            node(3, "Done", "document", json!({ "title": "Done", "template": "waited for {{ trigger.who }}" })),
+        ],
+        "edges": [edge(1, 1, 2), edge(2, 2, 3)],
+    })
+}
+
+fn waiting(d: &Value) -> bool {
+    steps(d).contains(&("Wait".to_owned(), "WAITING".to_owned()))
+}
+
+async fn a_delayed_run_can_be_cancelled(app: TestApp) {
+    let owner = browser();
+    let ws = app.setup_owner(&owner).await;
+    let wf = workflow(&app, &owner, ws, &delayed(3600)).await;
+    let run = started(&app, &owner, ws, wf, json!({ "who": "me" })).await;
+    until(&app, &owner, ws, run, waiting).await;
+    let (w, r) = (ws.to_string(), run.to_string());
+    let form = [("workspace_id", w.as_str()), ("execution_id", r.as_str())];
+    assert_eq!(app.call(&owner, "engine/cancel", &form).await.status(), StatusCode::OK);
+    let done = detail(&app, &owner, ws, run).await;
+    assert_eq!(done["summary"]["status"], "CANCELLED");
+    assert_eq!(done["summary"]["error"], "Cancelled by Olivia Owner.");
+    assert_eq!(steps(&done), pairs(&[("Start", "COMPLETED"), ("Wait", "FAILED")]));
+    let err = expect_error(app.call(&owner, "engine/cancel", &form).await, StatusCode::CONFLICT).await;
+    assert!(err["message"].as_str().is_some_and(|m| m.contains("already finished")), "{err}");
+    // The engine stopped it: nothing more happens.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(steps(&detail(&app, &owner, ws, run).await).len(), 2);
+}
+
+async fn a_delayed_run_resumes_after_a_restart(mut app: TestApp) {
+    let owner = browser();
+    let ws = app.setup_owner(&owner).await;
+    let wf = workflow(&app, &owner, ws, &delayed(2)).await;
+    let run = started(&app, &owner, ws, wf, json!({ "who": "the restart" })).await;
+    let before = until(&app, &owner, ws, run, waiting).await;
+    let until_at = step(&before, "Wait")["input"]["until"].clone();
+    // The instance stops mid-delay (its tasks die with it); the next one takes the run over
+    // once the lease runs out, waits only for what is left, and finishes.
+    app.restart().await;
+    let done = finished(&app, &owner, ws, run).await;
+    assert_eq!(done["summary"]["status"], "COMPLETED", "{done}");
+    assert_eq!(
+        steps(&done),
+        pairs(&[("Start", "COMPLETED"), ("Wait", "COMPLETED"), ("Done", "COMPLETED")]),
+        "the completed trigger did not run again, the delay was not restarted"
+    );
+    assert_eq!(step(&done, "Wait")["output"]["waited_until"], until_at);
+    assert_eq!(step(&done, "Done")["output"]["markdown"], "waited for the restart");
+}
+
+async fn runs_are_refused_with_the_reason(app: TestApp) {
+    let owner = browser();
+    let ws = app.setup_owner(&owner).await;
+    let refused = |graph: Value, input: Value, expect: &'static str| {
+        let (app, owner) = (&app, &owner);
+        async move {
+            let wf = workflow(app, owner, ws, &graph).await;
+            let err = expect_error(run(app, owner, ws, wf, input, false).await, StatusCode::BAD_REQUEST).await;
+            let message = err["message"].as_str().unwrap_or_default().to_owned();
+            assert!(message.contains(expect), "{message} should say {expect}");
+        }
+    };
+    let hook = json!({ "nodes": [node(1, "Hook", "webhook", json!({}))], "edges": [] });
+    refused(hook, json!({}), "Add a Manual trigger").await;
+    let http = json!({
+        "nodes": [
+            node(1, "Start", "manual", json!({})),
+            node(2, "Fetch", "http", json!({ "url": "https://example.com" })),
+        ],
+        "edges": [edge(1, 1, 2)],
+    });
+    refused(http, json!({}), "“Fetch” is a HTTP request step, which the engine can't run yet").await;
+    refused(branching(), json!([1, 2]), "must be a JSON object").await;
+    let unreachable = json!({
+        "nodes": [node(1, "Start", "manual", json!({})), node(2, "Alone", "delay", json!({ "seconds": 1 }))],
+        "edges": [],
+    });
+    refused(unreachable, json!({}), "Fix this before running").await;
+
+    // Viewers can't start runs; other workspaces don't see them.
+    let wf = workflow(&app, &owner, ws, &branching()).await;
+    let (viewer, _) = app.join_as(&owner, ws, "viewer", "vic@example.com").await;
+    assert_eq!(run(&app, &viewer, ws, wf, json!({}), false).await.status(), StatusCode::FORBIDDEN);
+    let mine = started(&app, &owner, ws, wf, json!({ "amount": 1 })).await;
+    let own = workspace_in_location(&app.call(&viewer, "workspaces/create", &[("name", "Vic's")]).await);
+    let (w, r) = (own.to_string(), mine.to_string());
+    let res = app.call(&viewer, "engine/get", &[("workspace_id", &w), ("execution_id", &r)]).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND, "a run is reached only through its own workspace");
+}
