@@ -201,7 +201,7 @@ fn same(v: &Value, typed: &str) -> bool {
         Value::Number(_) => number(v).zip(typed.trim().parse::<f64>().ok()).is_some_and(|(a, b)| a == b),
         Value::Bool(b) => typed.trim().eq_ignore_ascii_case(if *b { "true" } else { "false" }),
         Value::Null => typed.trim().is_empty() || typed.trim() == "null",
-        _ => v.to_string() == typed.trim(),
+        _ => serde_json::to_string(v).is_ok_and(|json| json == typed.trim()),
     }
 }
 

@@ -140,7 +140,7 @@ impl Engine {
                 .col_expr(executions::Column::LeaseUntil, Expr::value(now + self.lease))
                 .col_expr(
                     executions::Column::StartedAt,
-                    Func::coalesce([Expr::col(executions::Column::StartedAt).into(), Expr::value(now)]).into(),
+                    Func::coalesce([Expr::col(executions::Column::StartedAt), Expr::value(now)]).into(),
                 )
                 .filter(executions::Column::Id.eq(id))
                 .filter(claimable())

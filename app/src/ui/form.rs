@@ -73,6 +73,11 @@ pub fn short_date(t: &chrono::DateTime<chrono::Utc>) -> String {
     t.format("%-d %b %Y").to_string()
 }
 
+/// A moment to the second, e.g. "23 Nov 15:04:05 UTC" (for runs, which happen many a day).
+pub fn short_time(t: &chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%-d %b %H:%M:%S UTC").to_string()
+}
+
 /// Asks before something irreversible; `true` when confirmed.
 pub fn confirm(message: &str) -> bool {
     web_sys::window().and_then(|w| w.confirm_with_message(message).ok()).unwrap_or(false)

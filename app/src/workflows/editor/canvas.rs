@@ -488,7 +488,10 @@ fn NodeBox(editor: Editor, node: NodeView, by_node: Memo<HashMap<Uuid, Vec<Strin
     let mark = editor.mark(id).map(|m| format!(" diff-{m}")).unwrap_or_default();
     view! {
         <div
-            class=move || format!("node node-{}{mark}", kind().group().class())
+            class=move || {
+                let run = editor.run.with(|r| r.get(&id).map(|s| format!(" run-{}", s.as_str().to_lowercase())));
+                format!("node node-{}{mark}{}", kind().group().class(), run.unwrap_or_default())
+            }
             class:selected=move || editor.selected.with(|s| s.contains(&id))
             class:invalid=move || !problems.with(Vec::is_empty)
             style:left=left

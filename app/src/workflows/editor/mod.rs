@@ -7,6 +7,7 @@ mod history;
 mod inspector;
 mod lifecycle;
 mod palette;
+mod runs;
 mod state;
 
 use std::time::Duration;
@@ -35,6 +36,7 @@ use history::{HistoryPanel, VersionBanner};
 use inspector::Inspector;
 use lifecycle::Lifecycle;
 use palette::Palette;
+use runs::RunsPanel;
 use state::{Editor, Viewport};
 
 /// How often an open designer tells the server it is still open.
@@ -179,7 +181,7 @@ fn Designer(doc: WorkflowDoc, workspace_id: Uuid, can_edit: bool, reload: RwSign
     watch_presence(session, others, newer);
     let canvas = NodeRef::<html::Div>::new();
     let compare_canvas = NodeRef::<html::Div>::new();
-    let history_open = RwSignal::new(false);
+    let panel = RwSignal::new(Panel::Details);
     let viewing = RwSignal::new(None::<Viewing>);
     let diagnostics = Memo::new(move |_| {
         editor.revision.track();
@@ -254,7 +256,7 @@ fn Designer(doc: WorkflowDoc, workspace_id: Uuid, can_edit: bool, reload: RwSign
     view! {
         <Title text=format!("{name} · Flowdeck")/>
         <div class="designer" data-testid="designer">
-            <DesignerBar session name can_edit history_open others fit=Callback::new(move |()| fit()) zoom=Callback::new(zoom)/>
+            <DesignerBar session name can_edit panel others fit=Callback::new(move |()| fit()) zoom=Callback::new(zoom)/>
             {move || newer.get().map(|message| view! { <NewerVersion session message newer/> })}
             {move || notice.get().map(|n| view! {
                 <p class="notice" role="status">{n}<button type="button" class="ghost" aria-label="Dismiss" on:click=move |_| set_notice.set(None)>"×"</button></p>
@@ -271,10 +273,10 @@ fn Designer(doc: WorkflowDoc, workspace_id: Uuid, can_edit: bool, reload: RwSign
                     }
                     .into_any(),
                 }}
-                {move || if history_open.get() {
-                    view! { <HistoryPanel session viewing/> }.into_any()
-                } else {
-                    view! { <Inspector editor diagnostics/> }.into_any()
+                {move || match panel.get() {
+                    Panel::History => view! { <HistoryPanel session viewing/> }.into_any(),
+                    Panel::Runs => view! { <RunsPanel session can_run=can_edit/> }.into_any(),
+                    Panel::Details => view! { <Inspector editor diagnostics/> }.into_any(),
                 }}
             </div>
             {move || session.conflict.get().map(|message| view! { <ConflictDialog message session/> })}
@@ -283,12 +285,36 @@ fn Designer(doc: WorkflowDoc, workspace_id: Uuid, can_edit: bool, reload: RwSign
     .into_any()
 }
 
+/// What the side panel shows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Panel {
+    /// The selection's details, or the workflow's problems.
+    Details,
+    History,
+    Runs,
+}
+
+/// A toolbar button that opens `which` in the side panel, or closes it back to the details.
+#[component]
+fn PanelToggle(panel: RwSignal<Panel>, which: Panel, label: &'static str) -> impl IntoView {
+    view! {
+        <button
+            type="button"
+            class="ghost"
+            aria-pressed=move || (panel.get() == which).to_string()
+            on:click=move |_| panel.update(|p| *p = if *p == which { Panel::Details } else { which })
+        >
+            {label}
+        </button>
+    }
+}
+
 #[component]
 fn DesignerBar(
     session: Session,
     name: String,
     can_edit: bool,
-    history_open: RwSignal<bool>,
+    panel: RwSignal<Panel>,
     others: RwSignal<Vec<String>>,
     fit: Callback<()>,
     zoom: Callback<f64>,
@@ -321,7 +347,8 @@ fn DesignerBar(
                 <span class="zoom" data-testid="zoom">{move || format!("{:.0} %", editor.view.get().zoom * 100.0)}</span>
                 <button type="button" class="ghost" title="Zoom in" aria-label="Zoom in" on:click=move |_| zoom.run(1.2)>"+"</button>
                 <button type="button" class="ghost" title="Zoom to fit (F)" on:click=move |_| fit.run(())>"Fit"</button>
-                <button type="button" class="ghost" aria-pressed=move || history_open.get().to_string() on:click=move |_| history_open.update(|h| *h = !*h)>"History"</button>
+                <PanelToggle panel which=Panel::History label="History"/>
+                <PanelToggle panel which=Panel::Runs label="Runs"/>
                 <a
                     class="button ghost"
                     download

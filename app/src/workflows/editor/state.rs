@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 use leptos::prelude::*;
 use uuid::Uuid;
 
+use crate::engine::model::StepStatus;
 use crate::workflows::graph::{Edge, GRID, Graph, NODE_HEIGHT, NODE_WIDTH, Node};
 use crate::workflows::kinds::{NodeConfig, NodeKind};
 
@@ -142,6 +143,8 @@ pub struct Editor {
     /// Undo and redo depths.
     pub depth: RwSignal<(usize, usize)>,
     pub read_only: bool,
+    /// Step status by node while the runs panel shows a run: the canvas colours nodes by it.
+    pub run: RwSignal<HashMap<Uuid, StepStatus>>,
     /// Diff classes by node or edge id when this editor shows a comparison ("added", "removed", "changed").
     pub marks: StoredValue<HashMap<Uuid, &'static str>>,
     history: StoredValue<History>,
@@ -164,6 +167,7 @@ impl Editor {
             saved: RwSignal::new(0),
             depth: RwSignal::new((0, 0)),
             read_only,
+            run: RwSignal::new(HashMap::new()),
             marks: StoredValue::new(HashMap::new()),
             history: StoredValue::new(History { current: graph, ..History::default() }),
         }

@@ -1,0 +1,278 @@
+//! The runs panel: start a run from the Manual trigger (optionally as a simulation), see the
+//! workflow's runs, and follow one step by step — the canvas colours each node by its step's
+//! status while a run is open. Unfinished runs are polled every second.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use uuid::Uuid;
+
+use crate::engine::api::{cancel_execution, get_execution, list_executions, run_workflow};
+use crate::engine::model::{ExecutionDetail, ExecutionStatus, ExecutionSummary, StepStatus, StepView};
+use crate::error::AppError;
+use crate::ui::form::short_time;
+use crate::workflows::editor::Session;
+
+/// How often unfinished runs are fetched again.
+const POLL_EVERY: Duration = Duration::from_secs(1);
+
+#[component]
+pub fn RunsPanel(session: Session, can_run: bool) -> impl IntoView {
+    let (ws, wf) = (session.workspace_id, session.workflow_id);
+    let editor = session.editor;
+    let runs = RwSignal::new(None::<Result<Vec<ExecutionSummary>, AppError>>);
+    let open = RwSignal::new(None::<Uuid>);
+    let detail = RwSignal::new(None::<Result<ExecutionDetail, AppError>>);
+
+    let fetch_list = move || {
+        spawn_local(async move {
+            runs.set(Some(list_executions(ws, wf).await));
+        })
+    };
+    let fetch_detail = move || {
+        let Some(id) = open.get_untracked() else { return };
+        spawn_local(async move {
+            let result = get_execution(ws, id).await;
+            // Only the run still open is shown (a click may have moved on meanwhile).
+            if open.get_untracked() == Some(id) {
+                if let Ok(d) = &result {
+                    editor.run.set(d.steps.iter().map(|s| (s.node_id, s.status)).collect());
+                }
+                detail.set(Some(result));
+            }
+        })
+    };
+    let unfinished = move || {
+        let listed = runs.with_untracked(|r| matches!(r, Some(Ok(list)) if list.iter().any(|e| !e.status.finished())));
+        let shown = detail.with_untracked(|d| matches!(d, Some(Ok(d)) if !d.summary.status.finished()));
+        listed || shown
+    };
+    Effect::new(move |started: Option<()>| {
+        if started.is_some() {
+            return;
+        }
+        fetch_list();
+        if let Ok(handle) = set_interval_with_handle(
+            move || {
+                if unfinished() {
+                    fetch_list();
+                    fetch_detail();
+                }
+            },
+            POLL_EVERY,
+        ) {
+            on_cleanup(move || {
+                handle.clear();
+                editor.run.set(HashMap::new());
+            });
+        }
+    });
+    Effect::new(move |_| {
+        if open.get().is_some() {
+            detail.set(None);
+            fetch_detail();
+        } else {
+            editor.run.set(HashMap::new());
+        }
+    });
+    let started = Callback::new(move |id: Uuid| {
+        open.set(Some(id));
+        fetch_list();
+    });
+    let changed = Callback::new(move |()| {
+        fetch_list();
+        fetch_detail();
+    });
+
+    view! {
+        <aside class="inspector runs" aria-label="Runs">
+            <h2>"Runs"</h2>
+            {can_run.then(|| view! { <RunForm session started/> })}
+            {move || match open.get() {
+                Some(_) => view! {
+                    <button type="button" class="ghost back" on:click=move |_| open.set(None)>"← All runs"</button>
+                    {move || match detail.get() {
+                        None => view! { <p class="loading" aria-live="polite">"Loading…"</p> }.into_any(),
+                        Some(Err(e)) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Some(Ok(d)) => view! { <RunDetail session d can_run changed/> }.into_any(),
+                    }}
+                }
+                .into_any(),
+                None => view! { <RunList runs open/> }.into_any(),
+            }}
+        </aside>
+    }
+    .into_any()
+}
+
+#[component]
+fn RunForm(session: Session, started: Callback<Uuid>) -> impl IntoView {
+    let input = RwSignal::new("{}".to_owned());
+    let simulate = RwSignal::new(false);
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let value = match serde_json::from_str::<serde_json::Value>(&input.get_untracked()) {
+            Ok(v) => v,
+            Err(e) => {
+                error.set(Some(format!("The input is not valid JSON: {e}")));
+                return;
+            }
+        };
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            // Runs use the saved workflow: save what is on the canvas first.
+            let result = match session.persist().await {
+                Ok(()) => {
+                    run_workflow(session.workspace_id, session.workflow_id, value, simulate.get_untracked()).await
+                }
+                Err(e) => Err(e),
+            };
+            busy.set(false);
+            match result {
+                Ok(id) => started.run(id),
+                Err(e) => error.set(Some(e.to_string())),
+            }
+        });
+    };
+    view! {
+        <form class="stack run-form" on:submit=submit>
+            <label>
+                "Input (JSON)"
+                <textarea
+                    name="run-input"
+                    rows="3"
+                    spellcheck="false"
+                    prop:value=move || input.get()
+                    on:input=move |ev| input.set(event_target_value(&ev))
+                ></textarea>
+                <small class="muted">"What the Manual trigger passes on, e.g. {\"amount\": 1500}; templates read it as trigger.amount."</small>
+            </label>
+            <label class="check">
+                "Simulate: steps with effects only say what they would do"
+                <input type="checkbox" name="simulate" prop:checked=move || simulate.get() on:change=move |ev| simulate.set(event_target_checked(&ev))/>
+            </label>
+            {move || error.get().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
+            <button type="submit" class="primary" disabled=move || busy.get() aria-busy=move || busy.get().to_string()>
+                {move || if busy.get() { "Starting…" } else { "Run" }}
+            </button>
+        </form>
+    }
+}
+
+fn status_badge(status: ExecutionStatus, simulation: bool) -> impl IntoView {
+    view! {
+        <span class=format!("badge run-status-{}", status.as_str().to_lowercase())>{status.label()}</span>
+        {simulation.then(|| view! { <span class="badge">"Simulation"</span> })}
+    }
+}
+
+fn duration(ms: Option<i64>) -> String {
+    match ms {
+        None => String::new(),
+        Some(ms) if ms < 1000 => format!("{ms} ms"),
+        Some(ms) => format!("{:.1} s", ms as f64 / 1000.0),
+    }
+}
+
+#[component]
+fn RunList(
+    runs: RwSignal<Option<Result<Vec<ExecutionSummary>, AppError>>>,
+    open: RwSignal<Option<Uuid>>,
+) -> impl IntoView {
+    move || {
+        match runs.get() {
+        None => view! { <p class="loading" aria-live="polite">"Loading…"</p> }.into_any(),
+        Some(Err(e)) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+        Some(Ok(list)) if list.is_empty() => view! {
+            <p class="muted" data-testid="no-runs">"No runs yet. A run starts at the Manual trigger and follows the edges; each step's input, output and errors show here."</p>
+        }
+        .into_any(),
+        Some(Ok(list)) => view! {
+            <ul class="run-list" data-testid="runs">
+                {list
+                    .into_iter()
+                    .map(|r| {
+                        let id = r.id;
+                        view! {
+                            <li>
+                                <button type="button" class="run-row" on:click=move |_| open.set(Some(id))>
+                                    <span class="row">{status_badge(r.status, r.simulation)}<span class="muted">{duration(r.duration_ms)}</span></span>
+                                    <span class="muted">{format!("{} · {}", short_time(&r.created_at), r.started_by)}</span>
+                                </button>
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+        }
+        .into_any(),
+    }
+    }
+}
+
+#[component]
+fn RunDetail(session: Session, d: ExecutionDetail, can_run: bool, changed: Callback<()>) -> impl IntoView {
+    let id = d.summary.id;
+    let error = RwSignal::new(None::<String>);
+    let cancel = move |_| {
+        spawn_local(async move {
+            match cancel_execution(session.workspace_id, id).await {
+                Ok(()) => changed.run(()),
+                Err(e) => error.set(Some(e.to_string())),
+            }
+        });
+    };
+    let s = d.summary;
+    view! {
+        <div class="run-detail" data-testid="run">
+            <p class="row">{status_badge(s.status, s.simulation)}<span class="muted">{duration(s.duration_ms)}</span></p>
+            <p class="muted">{format!("Started {} by {}", short_time(&s.created_at), s.started_by)}</p>
+            {s.error.map(|e| view! { <p class="form-error" data-testid="run-error">{e}</p> })}
+            {(can_run && !s.status.finished()).then(|| view! {
+                <button type="button" class="ghost danger" on:click=cancel>"Cancel run"</button>
+            })}
+            {move || error.get().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
+            <details>
+                <summary>"Trigger input"</summary>
+                <pre class="json">{pretty(&d.payload)}</pre>
+            </details>
+            <ol class="steps" data-testid="steps">
+                {d.steps.into_iter().map(|step| view! { <StepRow step/> }).collect_view()}
+            </ol>
+        </div>
+    }
+}
+
+fn pretty(v: &serde_json::Value) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_default()
+}
+
+#[component]
+fn StepRow(step: StepView) -> impl IntoView {
+    let status = step.status.as_str().to_lowercase();
+    let label = match step.status {
+        StepStatus::Running => "Running",
+        StepStatus::Waiting => "Waiting",
+        StepStatus::Completed => "Completed",
+        StepStatus::Failed => "Failed",
+        StepStatus::Skipped => "Skipped",
+    };
+    view! {
+        <li class=format!("step step-{status}") data-node=step.node_id.to_string()>
+            <span class="row">
+                <strong>{step.node_name}</strong>
+                <span class=format!("badge run-status-{status}")>{label}</span>
+                {(step.attempt > 1).then(|| view! { <span class="muted">{format!("attempt {}", step.attempt)}</span> })}
+                <span class="muted">{duration(step.duration_ms)}</span>
+            </span>
+            {step.error.map(|e| view! { <p class="form-error">{e}</p> })}
+            {step.input.map(|v| view! { <details><summary>"Input"</summary><pre class="json">{pretty(&v)}</pre></details> })}
+            {step.output.map(|v| view! { <details><summary>"Output"</summary><pre class="json">{pretty(&v)}</pre></details> })}
+        </li>
+    }
+}
