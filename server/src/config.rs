@@ -33,6 +33,10 @@ pub struct Config {
     /// another instance takes it over.
     #[arg(long, env = "FLOWDECK_ENGINE_LEASE_SECS", default_value_t = 30, global = true)]
     pub engine_lease_secs: u64,
+    /// Internal addresses HTTP steps may reach, comma-separated: IPs, networks (10.0.0.0/8), host
+    /// names. Loopback, private and link-local addresses are blocked otherwise.
+    #[arg(long, env = "FLOWDECK_HTTP_ALLOW", default_value = "", global = true)]
+    pub http_allow: String,
 }
 
 /// The help text's table of settings.
@@ -45,4 +49,5 @@ Configuration (flag, or environment variable):
   FLOWDECK_SITE_ROOT         built browser bundle           [target/site]
   FLOWDECK_SECURE_COOKIES    Secure cookies (HTTPS)         [false]
   FLOWDECK_PUBLIC_ORIGIN     public origin behind a proxy   [none]
-  FLOWDECK_ENGINE_LEASE_SECS a crashed instance's runs move [30]";
+  FLOWDECK_ENGINE_LEASE_SECS a crashed instance's runs move [30]
+  FLOWDECK_HTTP_ALLOW        internal hosts HTTP steps reach [none]";

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use app::auth::session_store::DbSessionStore;
+use app::engine::http::Allow;
 use app::engine::runner::Engine;
 use app::state::{AppState, LoginLimiter, Presence};
 use app::{App, shell};
@@ -75,6 +76,7 @@ pub async fn app(config: &Config) -> anyhow::Result<Instance> {
     let db = connect(&config.database_url).await?;
     migrate(&db).await?;
     let key = keys::load_or_create(&config.secret_key_file)?;
+    let allow = Allow::parse(&config.http_allow).map_err(|e| anyhow::anyhow!("FLOWDECK_HTTP_ALLOW: {e}"))?;
     let leptos_options = LeptosOptions::builder()
         .output_name("flowdeck")
         .site_root(config.site_root.to_string_lossy().to_string())
@@ -86,7 +88,7 @@ pub async fn app(config: &Config) -> anyhow::Result<Instance> {
         leptos_options,
         login_limiter: Arc::new(LoginLimiter::default()),
         presence: Arc::new(Presence::default()),
-        engine: Engine::new(db.clone(), Duration::from_secs(config.engine_lease_secs.max(1))),
+        engine: Engine::new(db.clone(), Duration::from_secs(config.engine_lease_secs.max(1)), allow),
         secure_cookies: config.secure_cookies,
     };
     let sessions = DbSessionStore::new(db);

@@ -7,6 +7,8 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde_json::{Map, Value, json};
 
+use crate::engine::http::Http;
+use crate::engine::runner::PAYLOAD_LIMIT;
 use crate::entities::{workflow_data, workflow_executions as executions};
 use crate::workflows::kinds::{NodeConfig, NodeKind};
 
@@ -15,12 +17,19 @@ const KEY_MAX: usize = 200;
 
 /// Whether the engine can run nodes of this kind yet.
 pub fn runs(kind: NodeKind) -> bool {
-    !matches!(kind, NodeKind::Http | NodeKind::Email | NodeKind::Chat | NodeKind::AiPrompt | NodeKind::Approval)
+    !matches!(kind, NodeKind::Email | NodeKind::Chat | NodeKind::AiPrompt | NodeKind::Approval)
 }
 
 /// Runs one node with its filled-in configuration; the error is shown on the step.
-pub async fn perform(db: &impl ConnectionTrait, run: &executions::Model, config: NodeConfig) -> Result<Value, String> {
+pub async fn perform(
+    db: &impl ConnectionTrait,
+    http: &Http,
+    run: &executions::Model,
+    config: NodeConfig,
+) -> Result<Value, String> {
     match config {
+        NodeConfig::Http(c) if run.simulation => http.describe(&c),
+        NodeConfig::Http(c) => http.send(&c, PAYLOAD_LIMIT).await,
         NodeConfig::Manual(_) | NodeConfig::Schedule(_) | NodeConfig::Webhook(_) | NodeConfig::Event(_) => {
             Ok(run.payload.clone())
         }

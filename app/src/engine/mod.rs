@@ -3,6 +3,8 @@
 #[cfg(feature = "ssr")]
 mod actions;
 pub mod api;
+#[cfg(feature = "ssr")]
+pub mod http;
 pub mod model;
 #[cfg(feature = "ssr")]
 pub mod plan;

@@ -21,6 +21,7 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::engine::actions;
+use crate::engine::http::{Allow, Http};
 use crate::engine::model::{ExecutionStatus, StepStatus};
 use crate::engine::plan::{Advance, Plan};
 use crate::engine::template;
@@ -57,17 +58,21 @@ pub struct Engine {
     owner: String,
     /// How long a claim lasts without renewal; renewed every third of it.
     lease: Duration,
+    http: Http,
     wake: Notify,
     /// Runs this instance drives, with the switch that stops one at once (cancel).
     running: Mutex<HashMap<Uuid, watch::Sender<bool>>>,
 }
 
 impl Engine {
-    pub fn new(db: DatabaseConnection, lease: Duration) -> Arc<Engine> {
+    /// An engine on `db`; `lease` is how long a claim holds without renewal, `allow` the internal
+    /// hosts HTTP steps may reach.
+    pub fn new(db: DatabaseConnection, lease: Duration, allow: Allow) -> Arc<Engine> {
         Arc::new(Engine {
             db,
             owner: format!("instance-{}", Uuid::now_v7()),
             lease,
+            http: Http::new(allow),
             wake: Notify::new(),
             running: Mutex::new(HashMap::new()),
         })
@@ -336,7 +341,7 @@ impl Engine {
         if let Some(until) = delay {
             return self.wait_until(&row, until).await;
         }
-        match actions::perform(&self.db, run, config).await {
+        match actions::perform(&self.db, &self.http, run, config).await {
             Ok(output) => {
                 let output = keep(output, PAYLOAD_LIMIT);
                 self.end_step(&row, StepStatus::Completed, Some(output.clone()), None).await?;

@@ -48,8 +48,8 @@ pub async fn start(
         return Err(AppError::validation(
             "workflow",
             format!(
-                "“{}” is a {} step, which the engine can't run yet. Runs support triggers, conditions, delays, \
-                 save data and documents.",
+                "“{}” is a {} step, which the engine can't run yet. Runs support triggers, HTTP requests, \
+                 conditions, delays, save data and documents.",
                 n.name,
                 n.config.kind().label()
             ),

@@ -1,7 +1,14 @@
 //! The engine over HTTP: manual runs that branch, skip, template and keep data between runs;
 //! failing steps; simulation; cancel; a delayed run that survives a restart; refusals.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+
+use axum::Json;
+use axum::extract::Path;
+use axum::http::HeaderMap;
+use axum::routing::{get, post};
 
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
@@ -17,6 +24,7 @@ db_tests!(
     a_delayed_run_can_be_cancelled,
     a_delayed_run_resumes_after_a_restart,
     runs_are_refused_with_the_reason,
+    http_steps_call_servers_and_fail_with_readable_errors,
 );
 
 fn id(n: u128) -> Uuid {
@@ -266,14 +274,14 @@ async fn runs_are_refused_with_the_reason(app: TestApp) {
     };
     let hook = json!({ "nodes": [node(1, "Hook", "webhook", json!({}))], "edges": [] });
     refused(hook, json!({}), "Add a Manual trigger").await;
-    let http = json!({
+    let email = json!({
         "nodes": [
             node(1, "Start", "manual", json!({})),
-            node(2, "Fetch", "http", json!({ "url": "https://example.com" })),
+            node(2, "Notify", "email", json!({ "to": ["a@example.com"], "subject": "Hi", "body": "Hello" })),
         ],
         "edges": [edge(1, 1, 2)],
     });
-    refused(http, json!({}), "“Fetch” is a HTTP request step, which the engine can't run yet").await;
+    refused(email, json!({}), "“Notify” is a Send email step, which the engine can't run yet").await;
     refused(branching(), json!([1, 2]), "must be a JSON object").await;
     let unreachable = json!({
         "nodes": [node(1, "Start", "manual", json!({})), node(2, "Alone", "delay", json!({ "seconds": 1 }))],
@@ -290,4 +298,97 @@ async fn runs_are_refused_with_the_reason(app: TestApp) {
     let (w, r) = (own.to_string(), mine.to_string());
     let res = app.call(&viewer, "engine/get", &[("workspace_id", &w), ("execution_id", &r)]).await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND, "a run is reached only through its own workspace");
+}
+
+/// A service on loopback for HTTP steps; returns its base URL and how many requests it got.
+async fn peer() -> (String, Arc<AtomicUsize>) {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counted = hits.clone();
+    let router = axum::Router::new()
+        .route("/orders/{id}", get(|Path(id): Path<u32>| async move { Json(json!({ "id": id, "total": 1500 })) }))
+        .route("/fail", get(|| async { (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "database down") }))
+        .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                "late"
+            }),
+        )
+        .route(
+            "/echo",
+            post(|headers: HeaderMap, body: String| async move {
+                let kind = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+                Json(json!({ "received": serde_json::from_str::<Value>(&body).unwrap_or(Value::Null), "type": kind }))
+            }),
+        )
+        .layer(axum::middleware::from_fn(move |req, next: axum::middleware::Next| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            async move { next.run(req).await }
+        }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (base, hits)
+}
+
+fn http(n: u128, name: &str, method: &str, url: &str, body: &str, timeout: u32) -> Value {
+    node(n, name, "http", json!({ "method": method, "url": url, "headers": [], "body": body, "timeout_secs": timeout }))
+}
+
+async fn http_steps_call_servers_and_fail_with_readable_errors(app: TestApp) {
+    let owner = browser();
+    let ws = app.setup_owner(&owner).await;
+    let (base, hits) = peer().await;
+    // Fetch an order, and post it on when it is big.
+    let mut big = edge(3, 3, 4);
+    big["condition"] = json!({ "field": "steps.fetch.output.body.total", "operator": "greater", "value": "1000" });
+    let graph = json!({
+        "nodes": [
+            node(1, "Start", "manual", json!({})),
+            http(2, "Fetch", "GET", &format!("{base}/orders/{{{{ trigger.id }}}}"), "", 10),
+            node(3, "Big?", "condition", json!({})),
+            http(4, "Post", "POST", &format!("{base}/echo"), "{\"order\": {{ steps.fetch.output.body.id }}}", 10),
+        ],
+        "edges": [edge(1, 1, 2), edge(2, 2, 3), big],
+    });
+    let wf = workflow(&app, &owner, ws, &graph).await;
+    let run_id = started(&app, &owner, ws, wf, json!({ "id": 7 })).await;
+    let done = finished(&app, &owner, ws, run_id).await;
+    assert_eq!(done["summary"]["status"], "COMPLETED", "{done}");
+    assert_eq!(step(&done, "Fetch")["output"]["status"], 200);
+    assert_eq!(step(&done, "Fetch")["output"]["body"], json!({ "id": 7, "total": 1500 }));
+    assert_eq!(
+        step(&done, "Post")["output"]["body"],
+        json!({ "received": { "order": 7 }, "type": "application/json" })
+    );
+    assert_eq!(hits.load(Ordering::SeqCst), 2);
+
+    // A simulation sends nothing and records what it would have sent.
+    let res = run(&app, &owner, ws, wf, json!({ "id": 8 }), true).await;
+    let sim = finished(&app, &owner, ws, res.json().await.expect("id")).await;
+    assert_eq!(step(&sim, "Fetch")["output"]["would_send"]["url"], format!("{base}/orders/8"));
+    assert_eq!(hits.load(Ordering::SeqCst), 2);
+
+    // Each way of failing is named on the step; the engine goes on with the next run.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    for (url, timeout, expect) in [
+        (format!("{base}/fail"), 10, "answered 500 Internal Server Error: database down".to_owned()),
+        (format!("{base}/slow"), 1, "did not answer within 1 s".to_owned()),
+        (format!("http://127.0.0.1:{closed}/"), 10, "could not connect".to_owned()),
+        (base.replace("127.0.0.1", "[::1]"), 10, "internal address (::1)".to_owned()),
+    ] {
+        let graph = json!({
+            "nodes": [node(1, "Start", "manual", json!({})), http(2, "Call", "GET", &url, "", timeout)],
+            "edges": [edge(1, 1, 2)],
+        });
+        let wf = workflow(&app, &owner, ws, &graph).await;
+        let run_id = started(&app, &owner, ws, wf, json!({})).await;
+        let done = finished(&app, &owner, ws, run_id).await;
+        assert_eq!(done["summary"]["status"], "FAILED", "{done}");
+        let error = step(&done, "Call")["error"].as_str().unwrap_or_default().to_owned();
+        assert!(error.contains(&expect), "{error} should say {expect}");
+    }
 }

@@ -131,6 +131,8 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         public_origin: None,
         // A run whose instance stopped is taken over quickly (restart tests).
         engine_lease_secs: 2,
+        // HTTP steps call servers the tests start on loopback (IPv4 only: [::1] stays blocked).
+        http_allow: "127.0.0.1".into(),
     };
     let (base, server) = start(&config).await;
     let db = server::connect(&database_url).await.expect("test connection");
