@@ -25,7 +25,8 @@ use axum::routing::{get, post};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list, handle_server_fns_with_context};
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 use tower_http::compression::CompressionLayer;
 use tower_http::services::ServeDir;
 use tower_http::trace::TraceLayer;
@@ -43,11 +44,12 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
         }
     }
     let mut options = ConnectOptions::new(url.to_owned());
-    options.sqlx_logging(false).max_connections(16);
+    options.sqlx_logging(false).max_connections(16).map_sqlx_sqlite_opts(|o| {
+        // On every pooled connection: WAL, enforced foreign keys, and fsync at checkpoints rather
+        // than every commit (WAL keeps committed data through a crash of the process).
+        o.journal_mode(SqliteJournalMode::Wal).foreign_keys(true).synchronous(SqliteSynchronous::Normal)
+    });
     let db = Database::connect(options).await.with_context(|| format!("connecting to {}", redact(url)))?;
-    if db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
-        db.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;").await?;
-    }
     Ok(db)
 }
 

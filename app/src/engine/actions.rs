@@ -20,6 +20,12 @@ pub fn runs(kind: NodeKind) -> bool {
     !matches!(kind, NodeKind::Email | NodeKind::Chat | NodeKind::AiPrompt | NodeKind::Approval)
 }
 
+/// Whether nodes of this kind only compute (no waiting, no calls out): their step is stored once,
+/// when it is done.
+pub fn instant(kind: NodeKind) -> bool {
+    kind.is_trigger() || matches!(kind, NodeKind::Condition | NodeKind::Document | NodeKind::SaveData)
+}
+
 /// Runs one node with its filled-in configuration; the error is shown on the step.
 pub async fn perform(
     db: &impl ConnectionTrait,

@@ -33,6 +33,8 @@ use crate::workflows::kinds::NodeConfig;
 const POLL: Duration = Duration::from_secs(1);
 /// Runs one instance drives at once.
 const SLOTS: usize = 1024;
+/// Runs claimed in one go.
+const CLAIM_AT_ONCE: usize = 64;
 /// Step input and output kept per step; larger values are cut and marked.
 pub const PAYLOAD_LIMIT: usize = 1024 * 1024;
 
@@ -100,12 +102,14 @@ impl Engine {
                 runs.join_next().await;
                 continue;
             }
-            match self.claim().await {
-                Ok(Some(row)) => {
-                    let span = tracing::info_span!("execution", id = %row.id, workflow = %row.workflow_id);
-                    runs.spawn(self.clone().execute(row).instrument(span));
+            match self.claim(CLAIM_AT_ONCE.min(SLOTS - runs.len())).await {
+                Ok(claimed) if !claimed.is_empty() => {
+                    for row in claimed {
+                        let span = tracing::info_span!("execution", id = %row.id, workflow = %row.workflow_id);
+                        runs.spawn(self.clone().execute(row).instrument(span));
+                    }
                 }
-                Ok(None) => {
+                Ok(_) => {
                     tokio::select! {
                         () = self.wake.notified() => {}
                         () = tokio::time::sleep(POLL) => {}
@@ -119,8 +123,9 @@ impl Engine {
         }
     }
 
-    /// Takes one pending run, or one whose lease ran out, for this instance.
-    async fn claim(&self) -> Result<Option<executions::Model>, sea_orm::DbErr> {
+    /// Takes up to `max` pending runs (or runs whose lease ran out) for this instance. The update
+    /// re-checks that each is still claimable, so two instances never both get one.
+    async fn claim(&self, max: usize) -> Result<Vec<executions::Model>, sea_orm::DbErr> {
         let now = Utc::now();
         let claimable = || {
             Condition::any().add(executions::Column::Status.eq(ExecutionStatus::Pending.as_str())).add(
@@ -129,33 +134,43 @@ impl Engine {
                     .add(executions::Column::LeaseUntil.lt(now)),
             )
         };
-        let candidates: Vec<Uuid> = executions::Entity::find()
+        let mut candidates: Vec<Uuid> = executions::Entity::find()
             .select_only()
             .column(executions::Column::Id)
             .filter(claimable())
             .order_by_asc(executions::Column::CreatedAt)
-            .limit(8)
+            .limit(max as u64)
             .into_tuple()
             .all(&self.db)
             .await?;
-        for id in candidates {
-            let claimed = executions::Entity::update_many()
-                .col_expr(executions::Column::Status, Expr::value(ExecutionStatus::Running.as_str()))
-                .col_expr(executions::Column::LeaseOwner, Expr::value(self.owner.clone()))
-                .col_expr(executions::Column::LeaseUntil, Expr::value(now + self.lease))
-                .col_expr(
-                    executions::Column::StartedAt,
-                    Func::coalesce([Expr::col(executions::Column::StartedAt), Expr::value(now)]).into(),
-                )
-                .filter(executions::Column::Id.eq(id))
-                .filter(claimable())
-                .exec(&self.db)
-                .await?;
-            if claimed.rows_affected == 1 {
-                return executions::Entity::find_by_id(id).one(&self.db).await;
-            }
+        // A run still driven here whose renewal came late is not taken twice.
+        if let Ok(running) = self.running.lock() {
+            candidates.retain(|id| !running.contains_key(id));
         }
-        Ok(None)
+        if candidates.is_empty() {
+            return Ok(Vec::new());
+        }
+        let claimed = executions::Entity::update_many()
+            .col_expr(executions::Column::Status, Expr::value(ExecutionStatus::Running.as_str()))
+            .col_expr(executions::Column::LeaseOwner, Expr::value(self.owner.clone()))
+            .col_expr(executions::Column::LeaseUntil, Expr::value(now + self.lease))
+            .col_expr(
+                executions::Column::StartedAt,
+                Func::coalesce([Expr::col(executions::Column::StartedAt), Expr::value(now)]).into(),
+            )
+            .filter(executions::Column::Id.is_in(candidates.clone()))
+            .filter(claimable())
+            .exec(&self.db)
+            .await?;
+        if claimed.rows_affected == 0 {
+            return Ok(Vec::new());
+        }
+        executions::Entity::find()
+            .filter(executions::Column::Id.is_in(candidates))
+            .filter(executions::Column::LeaseOwner.eq(self.owner.clone()))
+            .filter(executions::Column::Status.eq(ExecutionStatus::Running.as_str()))
+            .all(&self.db)
+            .await
     }
 
     async fn execute(self: Arc<Self>, row: executions::Model) {
@@ -318,7 +333,7 @@ impl Engine {
             }
             _ => None,
         };
-        let row = steps::Model {
+        let mut row = steps::Model {
             id: Uuid::now_v7(),
             execution_id: run.id,
             node_id: node.id,
@@ -333,22 +348,49 @@ impl Engine {
             finished_at: None,
             duration_ms: None,
         };
-        steps::Entity::insert(row.clone().into_active_model().reset_all()).exec_without_returning(&self.db).await?;
-        let config = match filled {
-            Ok(config) => config,
-            Err(e) => return Err(self.fail(&row, e).await),
+        // Steps that take time are written before they start (the run's page shows them running,
+        // and a delay keeps its end); steps that only compute are written once, when done.
+        let lasting = delay.is_some() || !actions::instant(node.config.kind());
+        let result = match filled {
+            Err(e) => Err(e),
+            Ok(config) => {
+                if lasting {
+                    steps::Entity::insert(row.clone().into_active_model().reset_all())
+                        .exec_without_returning(&self.db)
+                        .await?;
+                }
+                if let Some(until) = delay {
+                    return self.wait_until(&row, until).await;
+                }
+                actions::perform(&self.db, &self.http, run, config).await.map(|output| keep(output, PAYLOAD_LIMIT))
+            }
         };
-        if let Some(until) = delay {
-            return self.wait_until(&row, until).await;
+        if lasting {
+            return match result {
+                Ok(output) => {
+                    self.end_step(&row, StepStatus::Completed, Some(output.clone()), None).await?;
+                    Ok(output)
+                }
+                Err(e) => Err(self.fail(&row, e).await),
+            };
         }
-        match actions::perform(&self.db, &self.http, run, config).await {
+        let finished = Utc::now();
+        row.finished_at = Some(finished);
+        row.duration_ms = Some((finished - started).num_milliseconds());
+        let outcome = match result {
             Ok(output) => {
-                let output = keep(output, PAYLOAD_LIMIT);
-                self.end_step(&row, StepStatus::Completed, Some(output.clone()), None).await?;
+                row.status = StepStatus::Completed.as_str().to_owned();
+                row.output = Some(output.clone());
                 Ok(output)
             }
-            Err(e) => Err(self.fail(&row, e).await),
-        }
+            Err(e) => {
+                row.status = StepStatus::Failed.as_str().to_owned();
+                row.error = Some(e.clone());
+                Err(failed(&row.node_name, &e))
+            }
+        };
+        steps::Entity::insert(row.into_active_model().reset_all()).exec_without_returning(&self.db).await?;
+        outcome
     }
 
     async fn wait_until(&self, row: &steps::Model, until: DateTime<Utc>) -> Result<Value, Stop> {
@@ -365,7 +407,7 @@ impl Engine {
         if let Err(e) = self.end_step(row, StepStatus::Failed, None, Some(error.clone())).await {
             return Stop::Db(e);
         }
-        Stop::Failed(format!("“{}” failed: {error}", row.node_name))
+        failed(&row.node_name, &error)
     }
 
     async fn end_step(
@@ -387,6 +429,11 @@ impl Engine {
             .await?;
         Ok(())
     }
+}
+
+/// The run's error when a step fails: the step by name, then why.
+fn failed(node: &str, error: &str) -> Stop {
+    Stop::Failed(format!("“{node}” failed: {error}"))
 }
 
 fn until(v: &Value) -> Option<DateTime<Utc>> {
