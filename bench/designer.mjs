@@ -140,8 +140,10 @@ async function frameTimes(gesture) {
     return window.__frames.slice(2);
   });
 }
+// rAF deltas are whole vsync intervals (16.7 ms at 60 Hz, give or take timer jitter): a frame
+// longer than 1.5 intervals is a dropped one.
 const report = (what, frames) =>
-  console.log(`${what} (${frames.length} frames): p50 ${fmt(pct(frames, 50))} ms, p95 ${fmt(pct(frames, 95))} ms, max ${fmt(Math.max(...frames))} ms`);
+  console.log(`${what} (${frames.length} frames): p50 ${fmt(pct(frames, 50))} ms, p95 ${fmt(pct(frames, 95))} ms, max ${fmt(Math.max(...frames))} ms, dropped ${frames.filter((f) => f > 25).length}`);
 
 const dragFrames = await frameTimes(async () => {
   await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);

@@ -25,6 +25,8 @@ db_tests!(
     a_delayed_run_resumes_after_a_restart,
     runs_are_refused_with_the_reason,
     http_steps_call_servers_and_fail_with_readable_errors,
+    a_killed_server_leaves_no_run_behind_and_repeats_no_completed_step,
+    two_instances_on_one_database_run_each_run_once,
 );
 
 fn id(n: u128) -> Uuid {
@@ -391,4 +393,87 @@ async fn http_steps_call_servers_and_fail_with_readable_errors(app: TestApp) {
         let error = step(&done, "Call")["error"].as_str().unwrap_or_default().to_owned();
         assert!(error.contains(&expect), "{error} should say {expect}");
     }
+}
+
+async fn scalar(app: &TestApp, sql: &str) -> i64 {
+    use sea_orm::ConnectionTrait;
+    let statement = sea_orm::Statement::from_string(app.db.get_database_backend(), sql);
+    let row = app.db.query_one_raw(statement).await.expect("query").expect("a row");
+    row.try_get_by_index::<i64>(0).expect("a number")
+}
+
+/// kill -9 of the real binary while 200 runs wait in a delay; a new process finishes them all.
+async fn a_killed_server_leaves_no_run_behind_and_repeats_no_completed_step(mut app: TestApp) {
+    const RUNS: i64 = 200;
+    app.stop().await;
+    let mut first = app.start_binary().await;
+    let owner = browser();
+    let ws = app.setup_owner(&owner).await;
+    let wf = workflow(&app, &owner, ws, &delayed(4)).await;
+    for i in 0..RUNS {
+        started(&app, &owner, ws, wf, json!({ "who": format!("run {i}") })).await;
+    }
+    let waiting = "SELECT COUNT(*) FROM execution_steps WHERE status = 'WAITING'";
+    for _ in 0..600 {
+        if scalar(&app, waiting).await == RUNS {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(scalar(&app, waiting).await, RUNS, "every run is in its delay");
+    first.kill().expect("kill -9");
+    first.wait().expect("reaped");
+
+    let mut second = app.start_binary().await;
+    let open = "SELECT COUNT(*) FROM workflow_executions WHERE status IN ('PENDING', 'RUNNING')";
+    for _ in 0..600 {
+        if scalar(&app, open).await == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    second.kill().expect("stop");
+    let _ = second.wait();
+    assert_eq!(scalar(&app, open).await, 0, "no run is left pending or running");
+    assert_eq!(scalar(&app, "SELECT COUNT(*) FROM workflow_executions WHERE status = 'COMPLETED'").await, RUNS);
+    let repeated = "SELECT COUNT(*) FROM (SELECT execution_id, node_id FROM execution_steps WHERE status = 'COMPLETED' \
+                    GROUP BY execution_id, node_id HAVING COUNT(*) > 1) AS twice";
+    assert_eq!(scalar(&app, repeated).await, 0, "no completed step ran twice");
+    assert_eq!(scalar(&app, "SELECT COUNT(*) FROM execution_steps WHERE status = 'COMPLETED'").await, RUNS * 3);
+}
+
+/// The in-process server and the real binary share a database and both run its engine.
+async fn two_instances_on_one_database_run_each_run_once(mut app: TestApp) {
+    const RUNS: i64 = 300;
+    let owner = browser();
+    let ws = app.setup_owner(&owner).await;
+    let graph = json!({
+        "nodes": [
+            node(1, "Start", "manual", json!({})),
+            node(2, "Note", "document", json!({ "title": "t", "template": "{{ trigger.n }}" })),
+            node(3, "Keep", "save_data", json!({ "key": "last", "value": "{{ trigger.n }}" })),
+        ],
+        "edges": [edge(1, 1, 2), edge(2, 2, 3)],
+    });
+    let wf = workflow(&app, &owner, ws, &graph).await;
+    let in_process = app.base.clone();
+    let mut other = app.start_binary().await;
+    let binary = app.base.clone();
+    // Runs are started on both instances, half each.
+    for n in 0..RUNS {
+        app.base = if n % 2 == 0 { in_process.clone() } else { binary.clone() };
+        started(&app, &owner, ws, wf, json!({ "n": n })).await;
+    }
+    let open = "SELECT COUNT(*) FROM workflow_executions WHERE status IN ('PENDING', 'RUNNING')";
+    for _ in 0..600 {
+        if scalar(&app, open).await == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    other.kill().expect("stop");
+    let _ = other.wait();
+    assert_eq!(scalar(&app, open).await, 0);
+    assert_eq!(scalar(&app, "SELECT COUNT(*) FROM workflow_executions WHERE status = 'COMPLETED'").await, RUNS);
+    assert_eq!(scalar(&app, "SELECT COUNT(*) FROM execution_steps").await, RUNS * 3, "one step row per node and run");
 }

@@ -159,6 +159,36 @@ impl TestApp {
         self.server = server;
     }
 
+    /// Stops the in-process server and the engine with it.
+    pub async fn stop(&mut self) {
+        self.server.abort();
+        let _ = (&mut self.server).await;
+    }
+
+    /// Starts the real `flowdeck` binary on this app's database and key file, with a 2 s engine
+    /// lease; calls go to it from now on. Kill the child to crash it.
+    pub async fn start_binary(&mut self) -> std::process::Child {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_flowdeck"))
+            .arg("serve")
+            .env("DATABASE_URL", &self.config.database_url)
+            .env("FLOWDECK_SECRET_KEY_FILE", &self.config.secret_key_file)
+            .env("FLOWDECK_ADDR", format!("127.0.0.1:{port}"))
+            .env("FLOWDECK_ENGINE_LEASE_SECS", "2")
+            .env("FLOWDECK_LOG", "warn")
+            .spawn()
+            .expect("flowdeck binary starts");
+        self.base = format!("http://127.0.0.1:{port}");
+        let client = browser();
+        for _ in 0..300 {
+            if client.get(format!("{}/healthz", self.base)).send().await.is_ok_and(|r| r.status().is_success()) {
+                return child;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("the flowdeck binary did not come up on {}", self.base);
+    }
+
     /// A second instance of this app whose database pool is closed; returns its base URL.
     pub async fn instance_with_closed_database(&self) -> String {
         let mut config = self.config.clone();
