@@ -169,7 +169,7 @@ impl TestApp {
     /// lease; calls go to it from now on. Kill the child to crash it.
     pub async fn start_binary(&mut self) -> std::process::Child {
         let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_flowdeck"))
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_flowdeck"))
             .arg("serve")
             .env("DATABASE_URL", &self.config.database_url)
             .env("FLOWDECK_SECRET_KEY_FILE", &self.config.secret_key_file)
@@ -186,6 +186,8 @@ impl TestApp {
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("the flowdeck binary did not come up on {}", self.base);
     }
 
