@@ -406,7 +406,7 @@ async fn scalar(app: &TestApp, sql: &str) -> i64 {
 async fn a_killed_server_leaves_no_run_behind_and_repeats_no_completed_step(mut app: TestApp) {
     const RUNS: i64 = 200;
     app.stop().await;
-    let mut first = app.start_binary().await;
+    let first = app.start_binary().await;
     let owner = browser();
     let ws = app.setup_owner(&owner).await;
     let wf = workflow(&app, &owner, ws, &delayed(4)).await;
@@ -421,10 +421,9 @@ async fn a_killed_server_leaves_no_run_behind_and_repeats_no_completed_step(mut 
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(scalar(&app, waiting).await, RUNS, "every run is in its delay");
-    first.kill().expect("kill -9");
-    first.wait().expect("reaped");
+    drop(first); // kill -9
 
-    let mut second = app.start_binary().await;
+    let second = app.start_binary().await;
     let open = "SELECT COUNT(*) FROM workflow_executions WHERE status IN ('PENDING', 'RUNNING')";
     for _ in 0..600 {
         if scalar(&app, open).await == 0 {
@@ -432,8 +431,7 @@ async fn a_killed_server_leaves_no_run_behind_and_repeats_no_completed_step(mut 
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    second.kill().expect("stop");
-    let _ = second.wait();
+    drop(second);
     assert_eq!(scalar(&app, open).await, 0, "no run is left pending or running");
     assert_eq!(scalar(&app, "SELECT COUNT(*) FROM workflow_executions WHERE status = 'COMPLETED'").await, RUNS);
     let repeated = "SELECT COUNT(*) FROM (SELECT execution_id, node_id FROM execution_steps WHERE status = 'COMPLETED' \
@@ -457,7 +455,7 @@ async fn two_instances_on_one_database_run_each_run_once(mut app: TestApp) {
     });
     let wf = workflow(&app, &owner, ws, &graph).await;
     let in_process = app.base.clone();
-    let mut other = app.start_binary().await;
+    let other = app.start_binary().await;
     let binary = app.base.clone();
     // Runs are started on both instances, half each.
     for n in 0..RUNS {
@@ -471,8 +469,7 @@ async fn two_instances_on_one_database_run_each_run_once(mut app: TestApp) {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    other.kill().expect("stop");
-    let _ = other.wait();
+    drop(other);
     assert_eq!(scalar(&app, open).await, 0);
     assert_eq!(scalar(&app, "SELECT COUNT(*) FROM workflow_executions WHERE status = 'COMPLETED'").await, RUNS);
     assert_eq!(scalar(&app, "SELECT COUNT(*) FROM execution_steps").await, RUNS * 3, "one step row per node and run");

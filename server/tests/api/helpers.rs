@@ -83,6 +83,16 @@ fn with_database(url: &str, name: &str) -> String {
     }
 }
 
+/// A running `flowdeck` process, killed with SIGKILL when dropped.
+pub struct Process(std::process::Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 pub struct TestApp {
     pub base: String,
     /// Direct access for arranging what the API cannot (an invitation that expired).
@@ -166,8 +176,8 @@ impl TestApp {
     }
 
     /// Starts the real `flowdeck` binary on this app's database and key file, with a 2 s engine
-    /// lease; calls go to it from now on. Kill the child to crash it.
-    pub async fn start_binary(&mut self) -> std::process::Child {
+    /// lease; calls go to it from now on. Dropping the handle kills it (SIGKILL: a crash).
+    pub async fn start_binary(&mut self) -> Process {
         let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_flowdeck"))
             .arg("serve")
@@ -182,7 +192,7 @@ impl TestApp {
         let client = browser();
         for _ in 0..300 {
             if client.get(format!("{}/healthz", self.base)).send().await.is_ok_and(|r| r.status().is_success()) {
-                return child;
+                return Process(child);
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
