@@ -95,6 +95,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/members") view=workspaces::MembersPage ssr=SsrMode::Async/>
                         <Route path=path!("/workflows") view=workflows::WorkflowsPage ssr=SsrMode::Async/>
                         <Route path=path!("/workflows/:wf") view=workflows::EditorPage ssr=SsrMode::Async/>
+                        <Route path=path!("/runs") view=engine::RunsPage ssr=SsrMode::Async/>
                         <Route path=path!("/settings") view=workspaces::WorkspaceSettingsPage ssr=SsrMode::Async/>
                     </ParentRoute>
                 </ParentRoute>

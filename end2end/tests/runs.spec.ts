@@ -60,4 +60,23 @@ test('a workflow built on the canvas runs, and each step shows its status and ou
   await panel.getByRole('button', { name: 'Run', exact: true }).click();
   await expect(panel.getByRole('alert')).toContainText('The input is not valid JSON');
   await expect(panel.getByTestId('runs').locator('li')).toHaveCount(2);
+
+  // The workspace's Runs page lists them too, filters them, and leads back to the workflow.
+  await page.getByRole('link', { name: '← Workflows' }).click();
+  await page.getByRole('navigation', { name: 'Workspace' }).getByRole('link', { name: 'Runs' }).click();
+  await page.waitForURL(/\/runs$/);
+  const rows = page.getByTestId('workspace-runs').locator('li');
+  await expect(rows).toHaveCount(2);
+  await expect(rows.first()).toContainText('Meeting minutes');
+  await expect(rows.first()).toContainText('“Minutes” failed');
+  await page.getByLabel('Filter by status').selectOption('COMPLETED');
+  await expect(rows).toHaveCount(1);
+  await expect(rows.first()).toContainText('Completed');
+  await page.getByLabel('Filter by status').selectOption('CANCELLED');
+  await expect(page.getByTestId('no-runs')).toBeVisible();
+  await page.getByLabel('Filter by status').selectOption('');
+  await expect(rows).toHaveCount(2);
+  await shot(page, 'runs');
+  await rows.first().getByRole('link', { name: 'Meeting minutes' }).click();
+  await expect(page.getByTestId('designer')).toBeVisible();
 });

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 use uuid::Uuid;
 
-use crate::engine::model::{ExecutionDetail, ExecutionSummary};
+use crate::engine::model::{ExecutionDetail, ExecutionStatus, ExecutionSummary, Period};
 use crate::error::AppError;
 #[cfg(feature = "ssr")]
 use crate::{engine::service, guard::Ctx, workspaces::model::Permission};
@@ -29,6 +29,18 @@ pub async fn list_executions(workspace_id: Uuid, workflow_id: Uuid) -> Result<Ve
     let ctx = Ctx::load().await?;
     let me = ctx.require(workspace_id, Permission::View).await?;
     service::list(ctx.db(), &me, workflow_id).await
+}
+
+/// The workspace's latest runs across its workflows, optionally of one status, from a period.
+#[server(endpoint = "engine/all")]
+pub async fn list_workspace_executions(
+    workspace_id: Uuid,
+    status: Option<ExecutionStatus>,
+    period: Period,
+) -> Result<Vec<ExecutionSummary>, AppError> {
+    let ctx = Ctx::load().await?;
+    let me = ctx.require(workspace_id, Permission::View).await?;
+    service::list_all(ctx.db(), &me, status, period).await
 }
 
 /// A run with its steps.

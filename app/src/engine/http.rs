@@ -55,7 +55,7 @@ impl Allow {
 pub fn public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
+            let [a, b, c, _] = v4.octets();
             !(v4.is_loopback()
                 || v4.is_private()
                 || v4.is_link_local()
@@ -64,19 +64,34 @@ pub fn public(ip: IpAddr) -> bool {
                 || v4.is_multicast()
                 || v4.is_documentation()
                 || a == 0
-                || (a == 100 && (64..128).contains(&b)))
+                || a >= 240
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 198 && (b == 18 || b == 19))
+                || (a == 192 && b == 0 && c == 0))
         }
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => public(IpAddr::V4(v4)),
-            None => {
-                let first = v6.segments()[0];
-                !(v6.is_loopback()
-                    || v6.is_unspecified()
-                    || v6.is_multicast()
-                    || (first & 0xfe00) == 0xfc00
-                    || (first & 0xffc0) == 0xfe80)
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            let embedded =
+                |hi: u16, lo: u16| IpAddr::V4(std::net::Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo)));
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return public(IpAddr::V4(v4));
             }
-        },
+            // IPv4-compatible (::a.b.c.d) and NAT64 (64:ff9b::a.b.c.d) carry an IPv4 address at the
+            // end, 6to4 (2002:AABB:CCDD::) after the prefix: each is as public as that address.
+            if s[..6] == [0; 6] || (s[0] == 0x64 && s[1] == 0xff9b) {
+                return public(embedded(s[6], s[7]));
+            }
+            if s[0] == 0x2002 {
+                return public(embedded(s[1], s[2]));
+            }
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80
+                || (s[0] & 0xffc0) == 0xfec0
+                || s[0] == 0x2001 && s[1] == 0)
+        }
     }
 }
 
@@ -128,6 +143,8 @@ impl Http {
         let for_redirects = allow.clone();
         let client = reqwest::Client::builder()
             .user_agent(concat!("Flowdeck/", env!("CARGO_PKG_VERSION")))
+            // A proxy would resolve names itself, past the address check.
+            .no_proxy()
             .dns_resolver(Arc::new(Guarded(allow.clone())))
             .redirect(redirect::Policy::custom(move |attempt| {
                 if attempt.previous().len() >= REDIRECTS {
@@ -139,7 +156,7 @@ impl Http {
                 }
             }))
             .build()
-            .unwrap_or_default();
+            .expect("the HTTP client builds (rustls with ring)");
         Http { client, allow }
     }
 
@@ -186,6 +203,8 @@ impl Http {
     /// is JSON), anything else fails the step with the status and the start of the body.
     pub async fn send(&self, c: &HttpConfig, limit: usize) -> Result<Value, String> {
         let request = self.request(c)?;
+        // The body gets most of the limit; status and headers fit in the rest.
+        let limit = limit - limit / 8;
         let mut response = request.send().await.map_err(|e| explain(&e, c))?;
         let status = response.status();
         let headers: Map<String, Value> = response
@@ -260,7 +279,7 @@ mod tests {
         ] {
             assert!(!public(ip.parse().unwrap()), "{ip}");
         }
-        for ip in ["93.184.216.34", "1.1.1.1", "2606:4700::1111"] {
+        for ip in ["93.184.216.34", "1.1.1.1", "2606:4700::1111", "64:ff9b::101:101", "2002:101:101::1"] {
             assert!(public(ip.parse().unwrap()), "{ip}");
         }
     }

@@ -6,6 +6,7 @@ pub mod api;
 #[cfg(feature = "ssr")]
 pub mod http;
 pub mod model;
+pub mod page;
 #[cfg(feature = "ssr")]
 pub mod plan;
 #[cfg(feature = "ssr")]
@@ -14,3 +15,5 @@ pub mod runner;
 pub mod service;
 #[cfg(feature = "ssr")]
 mod template;
+
+pub use page::RunsPage;

@@ -91,6 +91,7 @@ impl StepStatus {
 pub struct ExecutionSummary {
     pub id: Uuid,
     pub workflow_id: Uuid,
+    pub workflow_name: String,
     pub status: ExecutionStatus,
     pub simulation: bool,
     /// Who started it, by name ("Schedule", "Webhook"… for triggers nobody pressed).
@@ -122,4 +123,51 @@ pub struct ExecutionDetail {
     pub summary: ExecutionSummary,
     pub payload: serde_json::Value,
     pub steps: Vec<StepView>,
+}
+
+/// How far back the workspace's runs list looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Period {
+    Day,
+    Week,
+    Month,
+    All,
+}
+
+impl Period {
+    pub const ALL: [Period; 4] = [Period::Day, Period::Week, Period::Month, Period::All];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Period::Day => "day",
+            Period::Week => "week",
+            Period::Month => "month",
+            Period::All => "all",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Period::Day => "Last 24 hours",
+            Period::Week => "Last 7 days",
+            Period::Month => "Last 30 days",
+            Period::All => "Any time",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Period> {
+        Period::ALL.into_iter().find(|p| p.as_str() == value)
+    }
+
+    /// The earliest start it covers, if it has one.
+    pub fn since(self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let days = match self {
+            Period::Day => 1,
+            Period::Week => 7,
+            Period::Month => 30,
+            Period::All => return None,
+        };
+        Some(now - chrono::Duration::days(days))
+    }
 }

@@ -35,6 +35,10 @@ const POLL: Duration = Duration::from_secs(1);
 const SLOTS: usize = 1024;
 /// Runs claimed in one go.
 const CLAIM_AT_ONCE: usize = 64;
+/// The error of an attempt cut short by the end of its process; the next attempt follows.
+const INTERRUPTED: &str = "The server stopped during this step; it was tried again.";
+/// Attempts a step gets when servers keep stopping during it.
+const MAX_INTERRUPTED: i32 = 3;
 /// Step input and output kept per step; larger values are cut and marked.
 pub const PAYLOAD_LIMIT: usize = 1024 * 1024;
 
@@ -222,7 +226,7 @@ impl Engine {
     async fn finish(&self, id: Uuid, status: ExecutionStatus, error: Option<String>) -> Result<(), sea_orm::DbErr> {
         executions::Entity::update_many()
             .col_expr(executions::Column::Status, Expr::value(status.as_str()))
-            .col_expr(executions::Column::Error, Expr::value(error))
+            .col_expr(executions::Column::Error, Expr::value(error.as_deref().map(clean)))
             .col_expr(executions::Column::FinishedAt, Expr::value(Utc::now()))
             .col_expr(executions::Column::LeaseOwner, Expr::value(None::<String>))
             .col_expr(executions::Column::LeaseUntil, Expr::value(None::<DateTime<Utc>>))
@@ -250,15 +254,30 @@ impl Engine {
             .order_by_asc(steps::Column::Attempt)
             .all(&self.db)
             .await?;
-        let mut open = HashMap::new();
+        // Each node's latest attempt counts, in the order the nodes first ran.
+        let mut order = Vec::new();
+        let mut latest: HashMap<Uuid, steps::Model> = HashMap::new();
         for step in earlier {
+            match latest.get(&step.node_id) {
+                None => order.push(step.node_id),
+                Some(seen) if seen.attempt > step.attempt => continue,
+                Some(_) => {}
+            }
+            latest.insert(step.node_id, step);
+        }
+        let mut open = HashMap::new();
+        for node in order {
+            let Some(step) = latest.remove(&node) else { continue };
             match StepStatus::parse(&step.status) {
-                Some(StepStatus::Completed) => plan.complete(step.node_id, step.output.clone().unwrap_or(Value::Null)),
-                Some(StepStatus::Skipped) => plan.skip(step.node_id),
-                Some(StepStatus::Running | StepStatus::Waiting) => {
-                    open.insert(step.node_id, step);
+                Some(StepStatus::Completed) => plan.complete(node, step.output.clone().unwrap_or(Value::Null)),
+                Some(StepStatus::Skipped) => plan.skip(node),
+                Some(StepStatus::Failed) if step.error.as_deref() != Some(INTERRUPTED) => {
+                    // The step failed and the run stopped before it was marked failed.
+                    return Err(failed(&step.node_name, step.error.as_deref().unwrap_or_default()));
                 }
-                Some(StepStatus::Failed) | None => {}
+                _ => {
+                    open.insert(node, step);
+                }
             }
         }
         loop {
@@ -316,8 +335,12 @@ impl Engine {
         }
         let attempt = match earlier {
             Some(interrupted) => {
-                let message = "The server stopped during this step; it was tried again.";
-                self.end_step(&interrupted, StepStatus::Failed, None, Some(message.to_owned())).await?;
+                self.end_step(&interrupted, StepStatus::Failed, None, Some(INTERRUPTED.to_owned())).await?;
+                if interrupted.attempt >= MAX_INTERRUPTED {
+                    let why =
+                        format!("The server stopped during this step {MAX_INTERRUPTED} times; it is not tried again.");
+                    return Err(failed(&node.name, &why));
+                }
                 interrupted.attempt + 1
             }
             None => 1,
@@ -350,7 +373,7 @@ impl Engine {
         };
         // Steps that take time are written before they start (the run's page shows them running,
         // and a delay keeps its end); steps that only compute are written once, when done.
-        let lasting = delay.is_some() || !actions::instant(node.config.kind());
+        let lasting = filled.is_ok() && (delay.is_some() || !actions::instant(node.config.kind()));
         let result = match filled {
             Err(e) => Err(e),
             Ok(config) => {
@@ -385,7 +408,7 @@ impl Engine {
             }
             Err(e) => {
                 row.status = StepStatus::Failed.as_str().to_owned();
-                row.error = Some(e.clone());
+                row.error = Some(clean(&e));
                 Err(failed(&row.node_name, &e))
             }
         };
@@ -421,10 +444,12 @@ impl Engine {
         steps::Entity::update_many()
             .col_expr(steps::Column::Status, Expr::value(status.as_str()))
             .col_expr(steps::Column::Output, Expr::value(output))
-            .col_expr(steps::Column::Error, Expr::value(error))
+            .col_expr(steps::Column::Error, Expr::value(error.as_deref().map(clean)))
             .col_expr(steps::Column::FinishedAt, Expr::value(now))
             .col_expr(steps::Column::DurationMs, Expr::value((now - row.started_at).num_milliseconds()))
             .filter(steps::Column::Id.eq(row.id))
+            // A cancelled run's steps were closed by the cancel; they stay as it left them.
+            .filter(steps::Column::Status.is_in([StepStatus::Running.as_str(), StepStatus::Waiting.as_str()]))
             .exec(&self.db)
             .await?;
         Ok(())
@@ -440,9 +465,21 @@ fn until(v: &Value) -> Option<DateTime<Utc>> {
     serde_json::from_value(v.clone()).ok()
 }
 
-/// `value`, or a marked preview of it when its JSON is longer than `limit` bytes.
+/// Text without NUL characters, which PostgreSQL does not store in text or JSON.
+fn clean(text: &str) -> String {
+    text.replace('\0', "\u{FFFD}")
+}
+
+/// `value`, or a marked preview of it when its JSON is longer than `limit` bytes; NUL characters
+/// become U+FFFD.
 pub fn keep(value: Value, limit: usize) -> Value {
-    let text = value.to_string();
+    let mut text = value.to_string();
+    let value = if text.contains("\\u0000") {
+        text = text.replace("\\u0000", "\\ufffd");
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    } else {
+        value
+    };
     if text.len() <= limit {
         return value;
     }
@@ -466,5 +503,11 @@ mod tests {
         assert_eq!(kept["truncated"], true);
         assert_eq!(kept["size"], 211, "bytes of its JSON");
         assert!(kept["preview"].as_str().is_some_and(|p| p.len() <= 51 && p.starts_with("{\"text\":\"é")));
+    }
+
+    #[test]
+    fn nul_characters_are_replaced_for_postgres() {
+        assert_eq!(keep(json!({ "body": "a\u{0}b" }), 100), json!({ "body": "a\u{FFFD}b" }));
+        assert_eq!(clean("x\0y"), "x\u{FFFD}y");
     }
 }

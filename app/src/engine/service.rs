@@ -1,6 +1,8 @@
 //! Runs of a workspace's workflows: start one, list them, read one, cancel one. Callers pass the
 //! guard's `Membership`; every query is scoped to its workspace.
 
+use std::collections::HashMap;
+
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -10,7 +12,7 @@ use uuid::Uuid;
 use crate::auth;
 use crate::db;
 use crate::engine::actions;
-use crate::engine::model::{ExecutionDetail, ExecutionStatus, ExecutionSummary, StepStatus, StepView};
+use crate::engine::model::{ExecutionDetail, ExecutionStatus, ExecutionSummary, Period, StepStatus, StepView};
 use crate::engine::runner::{Engine, PAYLOAD_LIMIT};
 use crate::entities::{execution_steps as steps, workflow_executions as executions};
 use crate::error::AppError;
@@ -84,10 +86,11 @@ pub async fn start(
     Ok(id)
 }
 
-fn summary(row: &executions::Model, names: &auth::service::Names) -> ExecutionSummary {
+fn summary(row: &executions::Model, names: &auth::service::Names, workflow: String) -> ExecutionSummary {
     ExecutionSummary {
         id: row.id,
         workflow_id: row.workflow_id,
+        workflow_name: workflow,
         status: ExecutionStatus::parse(&row.status).unwrap_or(ExecutionStatus::Pending),
         simulation: row.simulation,
         started_by: row.started_by.map_or_else(|| "Trigger".to_owned(), |id| names.of(id)),
@@ -104,6 +107,7 @@ pub async fn list(
     me: &Membership,
     workflow_id: Uuid,
 ) -> Result<Vec<ExecutionSummary>, AppError> {
+    let name = workflows::service::get(db, me, workflow_id).await?.summary.name;
     let rows = executions::Entity::find()
         .filter(executions::Column::WorkspaceId.eq(me.workspace_id))
         .filter(executions::Column::WorkflowId.eq(workflow_id))
@@ -112,7 +116,29 @@ pub async fn list(
         .all(db)
         .await?;
     let names = auth::service::names(db, rows.iter().filter_map(|r| r.started_by)).await?;
-    Ok(rows.iter().map(|r| summary(r, &names)).collect())
+    Ok(rows.iter().map(|r| summary(r, &names, name.clone())).collect())
+}
+
+/// The workspace's latest runs across its workflows, newest first, optionally of one status and
+/// from one period.
+pub async fn list_all(
+    db: &DatabaseConnection,
+    me: &Membership,
+    status: Option<ExecutionStatus>,
+    period: Period,
+) -> Result<Vec<ExecutionSummary>, AppError> {
+    let mut query = executions::Entity::find().filter(executions::Column::WorkspaceId.eq(me.workspace_id));
+    if let Some(status) = status {
+        query = query.filter(executions::Column::Status.eq(status.as_str()));
+    }
+    if let Some(since) = period.since(Utc::now()) {
+        query = query.filter(executions::Column::CreatedAt.gte(since));
+    }
+    let rows = query.order_by_desc(executions::Column::CreatedAt).limit(LIST_LIMIT).all(db).await?;
+    let names = auth::service::names(db, rows.iter().filter_map(|r| r.started_by)).await?;
+    let titles: HashMap<Uuid, String> =
+        workflows::service::list(db, me.workspace_id).await?.into_iter().map(|w| (w.id, w.name)).collect();
+    Ok(rows.iter().map(|r| summary(r, &names, titles.get(&r.workflow_id).cloned().unwrap_or_default())).collect())
 }
 
 async fn find(db: &DatabaseConnection, me: &Membership, id: Uuid) -> Result<executions::Model, AppError> {
@@ -127,6 +153,7 @@ async fn find(db: &DatabaseConnection, me: &Membership, id: Uuid) -> Result<exec
 pub async fn get(db: &DatabaseConnection, me: &Membership, id: Uuid) -> Result<ExecutionDetail, AppError> {
     let row = find(db, me, id).await?;
     let names = auth::service::names(db, row.started_by).await?;
+    let workflow = workflows::service::get(db, me, row.workflow_id).await?.summary.name;
     let steps = steps::Entity::find()
         .filter(steps::Column::ExecutionId.eq(id))
         .order_by_asc(steps::Column::StartedAt)
@@ -134,7 +161,7 @@ pub async fn get(db: &DatabaseConnection, me: &Membership, id: Uuid) -> Result<E
         .all(db)
         .await?;
     Ok(ExecutionDetail {
-        summary: summary(&row, &names),
+        summary: summary(&row, &names, workflow),
         payload: row.payload,
         steps: steps
             .into_iter()

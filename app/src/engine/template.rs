@@ -7,9 +7,13 @@ use serde_json::Value;
 
 use crate::workflows::kinds::NodeConfig;
 
+/// Instructions a template may take: plenty for text, not for a runaway loop.
+const FUEL: u64 = 100_000;
+
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_fuel(Some(FUEL));
     env
 }
 
@@ -72,6 +76,9 @@ mod tests {
         assert!(err.contains("undefined"), "{err}");
         let err = render("{{ trigger. }}", &scope).unwrap_err();
         assert!(err.contains("syntax"), "{err}");
+        let err = render("{% for a in range(1000) %}{% for b in range(1000) %}x{% endfor %}{% endfor %}", &scope)
+            .unwrap_err();
+        assert!(err.contains("fuel"), "{err}");
     }
 
     #[test]

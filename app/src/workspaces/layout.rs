@@ -56,6 +56,7 @@ pub fn WorkspaceLayout() -> impl IntoView {
                                     <p class="sidenav-title">{w.name.clone()}</p>
                                     <A href=href("") exact=true>"Overview"</A>
                                     <A href=href("/workflows")>"Workflows"</A>
+                                    <A href=href("/runs")>"Runs"</A>
                                     <A href=href("/members")>"Members"</A>
                                     {settings.then(|| view! { <A href=href("/settings")>"Settings"</A> })}
                                 }

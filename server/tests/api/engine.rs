@@ -161,6 +161,26 @@ async fn a_run_takes_the_branch_its_condition_picks_and_keeps_data_for_later_run
     let list: Value = res.json().await.expect("json");
     let ids: Vec<&str> = list.as_array().expect("list").iter().filter_map(|r| r["id"].as_str()).collect();
     assert_eq!(ids, [small.to_string(), big.to_string()], "newest first");
+    assert_eq!(list[0]["workflow_name"], "Orders");
+
+    // Across the workspace, by status and period.
+    let all = |status: &'static str, period: &'static str| {
+        let (app, owner, w) = (&app, &owner, w.clone());
+        async move {
+            let mut form = vec![("workspace_id", w.as_str()), ("period", period)];
+            if !status.is_empty() {
+                form.push(("status", status));
+            }
+            let res = app.call(owner, "engine/all", &form).await;
+            assert_eq!(res.status(), StatusCode::OK);
+            res.json::<Value>().await.expect("json").as_array().map_or(0, Vec::len)
+        }
+    };
+    assert_eq!(all("", "all").await, 2);
+    assert_eq!(all("COMPLETED", "day").await, 2);
+    assert_eq!(all("FAILED", "week").await, 0);
+    let res = app.call(&owner, "engine/all", &[("workspace_id", &w), ("period", "fortnight")]).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
 }
 
 async fn a_failing_step_fails_the_run_with_its_name_and_others_go_on(app: TestApp) {

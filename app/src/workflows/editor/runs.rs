@@ -10,7 +10,8 @@ use leptos::task::spawn_local;
 use uuid::Uuid;
 
 use crate::engine::api::{cancel_execution, get_execution, list_executions, run_workflow};
-use crate::engine::model::{ExecutionDetail, ExecutionStatus, ExecutionSummary, StepStatus, StepView};
+use crate::engine::model::{ExecutionDetail, ExecutionSummary, StepStatus, StepView};
+use crate::engine::page::{duration, status_badge};
 use crate::error::AppError;
 use crate::ui::form::short_time;
 use crate::workflows::editor::Session;
@@ -26,22 +27,30 @@ pub fn RunsPanel(session: Session, can_run: bool) -> impl IntoView {
     let open = RwSignal::new(None::<Uuid>);
     let detail = RwSignal::new(None::<Result<ExecutionDetail, AppError>>);
 
+    // Answers may arrive after the panel closed: `try_` reads and writes then do nothing.
     let fetch_list = move || {
         spawn_local(async move {
-            runs.set(Some(list_executions(ws, wf).await));
+            let result = list_executions(ws, wf).await;
+            if runs.try_with_untracked(|r| r.as_ref() != Some(&result)) == Some(true) {
+                runs.try_set(Some(result));
+            }
         })
     };
     let fetch_detail = move || {
         let Some(id) = open.get_untracked() else { return };
         spawn_local(async move {
             let result = get_execution(ws, id).await;
-            // Only the run still open is shown (a click may have moved on meanwhile).
-            if open.get_untracked() == Some(id) {
-                if let Ok(d) = &result {
-                    editor.run.set(d.steps.iter().map(|s| (s.node_id, s.status)).collect());
-                }
-                detail.set(Some(result));
+            // Only the run still open is shown (a click may have moved on meanwhile), and only a
+            // change redraws it (so open Input/Output sections stay open).
+            if open.try_get_untracked().flatten() != Some(id)
+                || detail.try_with_untracked(|d| d.as_ref() == Some(&result)) != Some(false)
+            {
+                return;
             }
+            if let Ok(d) = &result {
+                editor.run.try_set(d.steps.iter().map(|s| (s.node_id, s.status)).collect());
+            }
+            detail.try_set(Some(result));
         })
     };
     let unfinished = move || {
@@ -132,10 +141,14 @@ fn RunForm(session: Session, started: Callback<Uuid>) -> impl IntoView {
                 }
                 Err(e) => Err(e),
             };
-            busy.set(false);
+            if busy.try_set(false).is_some() {
+                return; // the panel was closed meanwhile
+            }
             match result {
                 Ok(id) => started.run(id),
-                Err(e) => error.set(Some(e.to_string())),
+                Err(e) => {
+                    error.try_set(Some(e.to_string()));
+                }
             }
         });
     };
@@ -161,21 +174,6 @@ fn RunForm(session: Session, started: Callback<Uuid>) -> impl IntoView {
                 {move || if busy.get() { "Starting…" } else { "Run" }}
             </button>
         </form>
-    }
-}
-
-fn status_badge(status: ExecutionStatus, simulation: bool) -> impl IntoView {
-    view! {
-        <span class=format!("badge run-status-{}", status.as_str().to_lowercase())>{status.label()}</span>
-        {simulation.then(|| view! { <span class="badge">"Simulation"</span> })}
-    }
-}
-
-fn duration(ms: Option<i64>) -> String {
-    match ms {
-        None => String::new(),
-        Some(ms) if ms < 1000 => format!("{ms} ms"),
-        Some(ms) => format!("{:.1} s", ms as f64 / 1000.0),
     }
 }
 
@@ -222,8 +220,14 @@ fn RunDetail(session: Session, d: ExecutionDetail, can_run: bool, changed: Callb
     let cancel = move |_| {
         spawn_local(async move {
             match cancel_execution(session.workspace_id, id).await {
-                Ok(()) => changed.run(()),
-                Err(e) => error.set(Some(e.to_string())),
+                Ok(()) => {
+                    if error.try_get_untracked().is_some() {
+                        changed.run(());
+                    }
+                }
+                Err(e) => {
+                    error.try_set(Some(e.to_string()));
+                }
             }
         });
     };
