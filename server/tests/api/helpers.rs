@@ -178,27 +178,36 @@ impl TestApp {
     /// Starts the real `flowdeck` binary on this app's database and key file, with a 2 s engine
     /// lease; calls go to it from now on. Dropping the handle kills it (SIGKILL: a crash).
     pub async fn start_binary(&mut self) -> Process {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+        use std::io::BufRead;
+        // Port 0: the binary picks a free port and says which in its log, so two binaries
+        // started at once never race for one port.
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_flowdeck"))
             .arg("serve")
             .env("DATABASE_URL", &self.config.database_url)
             .env("FLOWDECK_SECRET_KEY_FILE", &self.config.secret_key_file)
-            .env("FLOWDECK_ADDR", format!("127.0.0.1:{port}"))
+            .env("FLOWDECK_ADDR", "127.0.0.1:0")
             .env("FLOWDECK_ENGINE_LEASE_SECS", "2")
-            .env("FLOWDECK_LOG", "warn")
+            .env("FLOWDECK_LOG", "warn,flowdeck=info")
+            .env("NO_COLOR", "1")
+            .stdout(std::process::Stdio::piped())
             .spawn()
             .expect("flowdeck binary starts");
-        self.base = format!("http://127.0.0.1:{port}");
-        let client = browser();
-        for _ in 0..300 {
-            if client.get(format!("{}/healthz", self.base)).send().await.is_ok_and(|r| r.status().is_success()) {
-                return Process(child);
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(at) = line.find("listening on http://") {
+                    let _ = tx.send(line[at + "listening on ".len()..].trim().to_owned());
+                }
             }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("the flowdeck binary did not come up on {}", self.base);
+        });
+        let process = Process(child);
+        let base = tokio::task::spawn_blocking(move || rx.recv_timeout(std::time::Duration::from_secs(60)))
+            .await
+            .expect("join")
+            .expect("the flowdeck binary says where it listens");
+        self.base = base;
+        process
     }
 
     /// A second instance of this app whose database pool is closed; returns its base URL.
