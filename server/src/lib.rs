@@ -90,7 +90,8 @@ pub async fn app(config: &Config) -> anyhow::Result<Instance> {
         leptos_options,
         login_limiter: Arc::new(LoginLimiter::default()),
         presence: Arc::new(Presence::default()),
-        engine: Engine::new(db.clone(), Duration::from_secs(config.engine_lease_secs.max(1)), allow),
+        engine: Engine::new(db.clone(), Duration::from_secs(config.engine_lease_secs.max(1)), allow)
+            .map_err(anyhow::Error::msg)?,
         secure_cookies: config.secure_cookies,
     };
     let sessions = DbSessionStore::new(db);

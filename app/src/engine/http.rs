@@ -136,7 +136,7 @@ pub struct Http {
 }
 
 impl Http {
-    pub fn new(allow: Allow) -> Http {
+    pub fn new(allow: Allow) -> Result<Http, String> {
         // rustls with ring; the process may have chosen already (then that choice stays).
         let _ = rustls::crypto::ring::default_provider().install_default();
         let allow = Arc::new(allow);
@@ -156,8 +156,8 @@ impl Http {
                 }
             }))
             .build()
-            .expect("the HTTP client builds (rustls with ring)");
-        Http { client, allow }
+            .map_err(|e| format!("the HTTP client could not be built: {e}"))?;
+        Ok(Http { client, allow })
     }
 
     /// The request the step describes, or what is wrong with it.
@@ -298,7 +298,7 @@ mod tests {
 
     #[test]
     fn bad_requests_are_named_before_anything_is_sent() {
-        let http = Http::new(Allow::default());
+        let http = Http::new(Allow::default()).expect("client");
         let bad = |c: HttpConfig| http.request(&c).err().unwrap_or_default();
         let base = HttpConfig { url: "https://api.example.com/x".into(), ..HttpConfig::default() };
         assert!(bad(HttpConfig { method: "GE T".into(), ..base.clone() }).contains("not an HTTP method"));

@@ -73,15 +73,15 @@ pub struct Engine {
 impl Engine {
     /// An engine on `db`; `lease` is how long a claim holds without renewal, `allow` the internal
     /// hosts HTTP steps may reach.
-    pub fn new(db: DatabaseConnection, lease: Duration, allow: Allow) -> Arc<Engine> {
-        Arc::new(Engine {
+    pub fn new(db: DatabaseConnection, lease: Duration, allow: Allow) -> Result<Arc<Engine>, String> {
+        Ok(Arc::new(Engine {
             db,
             owner: format!("instance-{}", Uuid::now_v7()),
             lease,
-            http: Http::new(allow),
+            http: Http::new(allow)?,
             wake: Notify::new(),
             running: Mutex::new(HashMap::new()),
-        })
+        }))
     }
 
     /// Tells the engine a run is waiting.

@@ -107,7 +107,7 @@ pub async fn list(
     me: &Membership,
     workflow_id: Uuid,
 ) -> Result<Vec<ExecutionSummary>, AppError> {
-    let name = workflows::service::get(db, me, workflow_id).await?.summary.name;
+    let name = workflows::service::name(db, me, workflow_id).await?;
     let rows = executions::Entity::find()
         .filter(executions::Column::WorkspaceId.eq(me.workspace_id))
         .filter(executions::Column::WorkflowId.eq(workflow_id))
@@ -153,7 +153,7 @@ async fn find(db: &DatabaseConnection, me: &Membership, id: Uuid) -> Result<exec
 pub async fn get(db: &DatabaseConnection, me: &Membership, id: Uuid) -> Result<ExecutionDetail, AppError> {
     let row = find(db, me, id).await?;
     let names = auth::service::names(db, row.started_by).await?;
-    let workflow = workflows::service::get(db, me, row.workflow_id).await?.summary.name;
+    let workflow = workflows::service::name(db, me, row.workflow_id).await?;
     let steps = steps::Entity::find()
         .filter(steps::Column::ExecutionId.eq(id))
         .order_by_asc(steps::Column::StartedAt)

@@ -57,6 +57,11 @@ async fn find(db: &impl ConnectionTrait, me: &Membership, id: Uuid) -> Result<wo
         .or_not_found()
 }
 
+/// The workflow's name (NotFound outside the member's workspace).
+pub async fn name(db: &impl ConnectionTrait, me: &Membership, id: Uuid) -> Result<String, AppError> {
+    Ok(find(db, me, id).await?.name)
+}
+
 /// A new, empty draft.
 pub async fn create(db: &DatabaseConnection, me: &Membership, name: &str, description: &str) -> Result<Uuid, AppError> {
     create_with_graph(db, me, name, description, &Graph::default()).await
