@@ -13,6 +13,7 @@ use crate::auth;
 use crate::db;
 use crate::engine::actions;
 use crate::engine::model::{ExecutionDetail, ExecutionStatus, ExecutionSummary, Period, StepStatus, StepView};
+use crate::engine::plan::step_key;
 use crate::engine::runner::{Engine, PAYLOAD_LIMIT};
 use crate::entities::{execution_steps as steps, workflow_executions as executions};
 use crate::error::AppError;
@@ -56,6 +57,17 @@ pub async fn start(
                 n.config.kind().label()
             ),
         ));
+    }
+    // Templates reach steps by name in snake case; two nodes with one key would hide each other.
+    let mut keys: HashMap<String, &str> = HashMap::new();
+    for n in &graph.nodes {
+        let key = step_key(&n.name);
+        if let Some(other) = keys.insert(key.clone(), &n.name) {
+            return Err(AppError::validation(
+                "workflow",
+                format!("“{other}” and “{}” are both steps.{key} in templates. Rename one of them.", n.name),
+            ));
+        }
     }
     if !input.is_object() {
         return Err(AppError::validation("input", "The input must be a JSON object, like {\"id\": 42}."));

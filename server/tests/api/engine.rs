@@ -305,6 +305,15 @@ async fn runs_are_refused_with_the_reason(app: TestApp) {
     });
     refused(email, json!({}), "“Notify” is a Send email step, which the engine can't run yet").await;
     refused(branching(), json!([1, 2]), "must be a JSON object").await;
+    let twins = json!({
+        "nodes": [
+            node(1, "Start", "manual", json!({})),
+            node(2, "Fetch orders", "delay", json!({ "seconds": 1 })),
+            node(3, "fetch-orders", "delay", json!({ "seconds": 1 })),
+        ],
+        "edges": [edge(1, 1, 2), edge(2, 2, 3)],
+    });
+    refused(twins, json!({}), "“Fetch orders” and “fetch-orders” are both steps.fetch_orders").await;
     let unreachable = json!({
         "nodes": [node(1, "Start", "manual", json!({})), node(2, "Alone", "delay", json!({ "seconds": 1 }))],
         "edges": [],
