@@ -46,14 +46,14 @@ export default defineConfig({
     { name: 'first-run', testMatch: /first-run\.spec\.ts$/ },
     {
       name: 'app',
-      testIgnore: /(first-run|designer|runs)\.spec\.ts$/,
+      testIgnore: /(first-run|designer|runs|webhook)\.spec\.ts$/,
       dependencies: ['first-run'],
       use: { storageState: OWNER_STATE },
     },
     // After `app`: the workflows list spec starts from an empty list, and the designer and runs add workflows.
     {
       name: 'designer',
-      testMatch: /(designer|runs)\.spec\.ts$/,
+      testMatch: /(designer|runs|webhook)\.spec\.ts$/,
       dependencies: ['app'],
       use: { storageState: OWNER_STATE },
     },

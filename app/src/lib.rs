@@ -21,6 +21,8 @@ pub mod entities;
 #[cfg(feature = "ssr")]
 pub mod guard;
 #[cfg(feature = "ssr")]
+pub mod secrets;
+#[cfg(feature = "ssr")]
 pub mod state;
 
 use leptos::prelude::*;

@@ -8,6 +8,7 @@ mod m20261123_000002_workflows;
 mod m20261123_000003_workflow_graph;
 mod m20261123_000004_workflow_versions;
 mod m20261123_000005_engine;
+mod m20261130_000006_triggers;
 
 /// Every migration, in the order it is applied.
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_workflow_graph::Migration),
             Box::new(m20261123_000004_workflow_versions::Migration),
             Box::new(m20261123_000005_engine::Migration),
+            Box::new(m20261130_000006_triggers::Migration),
         ]
     }
 }

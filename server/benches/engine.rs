@@ -48,6 +48,8 @@ impl Bench {
             addr: "127.0.0.1:0".parse().expect("addr"),
             database_url: database_url.clone(),
             secret_key_file: dir.join("secret.key"),
+            encryption_key_file: dir.join("encryption.key"),
+            encryption_key: None,
             log: "warn".into(),
             site_root: PathBuf::from("target/site"),
             secure_cookies: false,

@@ -17,6 +17,14 @@ pub struct Config {
     /// File with the 64-byte key that signs session cookies; created (mode 0600) when missing.
     #[arg(long, env = "FLOWDECK_SECRET_KEY_FILE", default_value = "data/secret.key", global = true)]
     pub secret_key_file: PathBuf,
+    /// File with the 32-byte key that seals stored secrets (credentials, webhook signing keys);
+    /// created (mode 0600) when missing. Keep it with backups of the database: without it they
+    /// can't be read.
+    #[arg(long, env = "FLOWDECK_ENCRYPTION_KEY_FILE", default_value = "data/encryption.key", global = true)]
+    pub encryption_key_file: PathBuf,
+    /// The encryption key itself, hex-encoded (64 hex digits); used instead of the key file.
+    #[arg(long, env = "FLOWDECK_ENCRYPTION_KEY", hide_env_values = true, global = true)]
+    pub encryption_key: Option<String>,
     /// Log filter, in tracing's EnvFilter syntax (e.g. `info`, `debug,sqlx=warn`).
     #[arg(long, env = "FLOWDECK_LOG", default_value = "info,sqlx=warn,sea_orm=warn", global = true)]
     pub log: String,
@@ -42,12 +50,14 @@ pub struct Config {
 /// The help text's table of settings.
 pub const CONFIG_HELP: &str = "\
 Configuration (flag, or environment variable):
-  FLOWDECK_ADDR              listen address                 [127.0.0.1:3000]
-  DATABASE_URL               sqlite://… or postgres://…     [sqlite://data/flowdeck.db?mode=rwc]
-  FLOWDECK_SECRET_KEY_FILE   cookie-signing key file        [data/secret.key]
-  FLOWDECK_LOG               log filter                     [info,sqlx=warn,sea_orm=warn]
-  FLOWDECK_SITE_ROOT         built browser bundle           [target/site]
-  FLOWDECK_SECURE_COOKIES    Secure cookies (HTTPS)         [false]
-  FLOWDECK_PUBLIC_ORIGIN     public origin behind a proxy   [none]
-  FLOWDECK_ENGINE_LEASE_SECS a crashed instance's runs move [30]
-  FLOWDECK_HTTP_ALLOW        internal hosts HTTP steps reach [none]";
+  FLOWDECK_ADDR                listen address                  [127.0.0.1:3000]
+  DATABASE_URL                 sqlite://… or postgres://…      [sqlite://data/flowdeck.db?mode=rwc]
+  FLOWDECK_SECRET_KEY_FILE     cookie-signing key file         [data/secret.key]
+  FLOWDECK_ENCRYPTION_KEY_FILE key sealing stored secrets      [data/encryption.key]
+  FLOWDECK_ENCRYPTION_KEY      that key in hex, not a file     [none]
+  FLOWDECK_LOG                 log filter                      [info,sqlx=warn,sea_orm=warn]
+  FLOWDECK_SITE_ROOT           built browser bundle            [target/site]
+  FLOWDECK_SECURE_COOKIES      Secure cookies (HTTPS)          [false]
+  FLOWDECK_PUBLIC_ORIGIN       public origin behind a proxy    [none]
+  FLOWDECK_ENGINE_LEASE_SECS   a crashed instance's runs move  [30]
+  FLOWDECK_HTTP_ALLOW          internal hosts HTTP steps reach [none]";

@@ -30,7 +30,7 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 use tower_http::compression::CompressionLayer;
 use tower_http::services::ServeDir;
 use tower_http::trace::TraceLayer;
-use tower_sessions::cookie::SameSite;
+use tower_sessions::cookie::{Key, SameSite};
 use tower_sessions::{Expiry, SessionManagerLayer};
 
 pub use crate::config::Config;
@@ -77,7 +77,12 @@ pub struct Instance {
 pub async fn app(config: &Config) -> anyhow::Result<Instance> {
     let db = connect(&config.database_url).await?;
     migrate(&db).await?;
-    let key = keys::load_or_create(&config.secret_key_file)?;
+    let key = Key::from(&keys::load_or_create(&config.secret_key_file, 64)?);
+    let sealing_key = match &config.encryption_key {
+        Some(hex) => keys::parse(hex, app::secrets::KEY_BYTES, "FLOWDECK_ENCRYPTION_KEY")?,
+        None => keys::load_or_create(&config.encryption_key_file, app::secrets::KEY_BYTES)?,
+    };
+    let sealer = Arc::new(app::secrets::Sealer::new(&sealing_key).map_err(anyhow::Error::msg)?);
     let allow = Allow::parse(&config.http_allow).map_err(|e| anyhow::anyhow!("FLOWDECK_HTTP_ALLOW: {e}"))?;
     let leptos_options = LeptosOptions::builder()
         .output_name("flowdeck")
@@ -90,7 +95,7 @@ pub async fn app(config: &Config) -> anyhow::Result<Instance> {
         leptos_options,
         login_limiter: Arc::new(LoginLimiter::default()),
         presence: Arc::new(Presence::default()),
-        engine: Engine::new(db.clone(), Duration::from_secs(config.engine_lease_secs.max(1)), allow)
+        engine: Engine::new(db.clone(), Duration::from_secs(config.engine_lease_secs.max(1)), allow, sealer)
             .map_err(anyhow::Error::msg)?,
         secure_cookies: config.secure_cookies,
     };
@@ -129,6 +134,8 @@ pub async fn app(config: &Config) -> anyhow::Result<Instance> {
         .layer(axum::middleware::from_fn_with_state(guard_state.clone(), guards::page_guard))
         .layer(session_layer)
         .layer(axum::middleware::from_fn_with_state(guard_state, guards::origin_guard))
+        // Webhooks are called by other systems: no sessions, sign-in or origin checks.
+        .merge(app::engine::hooks::router())
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state.clone());
@@ -155,6 +162,7 @@ pub async fn serve(instance: Instance, listener: tokio::net::TcpListener) -> any
     let Instance { router, state, sessions } = instance;
     // Dropped with this future (even when it is aborted), taking the engine's runs with it.
     let _engine = AbortOnDrop(tokio::spawn(state.engine.clone().run()));
+    let _schedules = AbortOnDrop(tokio::spawn(state.engine.clone().schedules()));
     let housekeeping = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         let mut n: u64 = 0;

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 use uuid::Uuid;
 
-use crate::engine::model::{ExecutionDetail, ExecutionStatus, ExecutionSummary, Period};
+use crate::engine::model::{ExecutionDetail, ExecutionStatus, ExecutionSummary, Period, WebhookAddress};
 use crate::error::AppError;
 #[cfg(feature = "ssr")]
 use crate::{engine::service, guard::Ctx, workspaces::model::Permission};
@@ -57,4 +57,18 @@ pub async fn cancel_execution(workspace_id: Uuid, execution_id: Uuid) -> Result<
     let ctx = Ctx::load().await?;
     let me = ctx.require(workspace_id, Permission::Edit).await?;
     service::cancel(ctx.db(), &ctx.state.engine, &me, execution_id).await
+}
+
+/// Where the workflow's webhook node listens, and its signing key; `renew` replaces both (the old
+/// address stops working).
+#[server(endpoint = "engine/webhook")]
+pub async fn get_webhook_address(
+    workspace_id: Uuid,
+    workflow_id: Uuid,
+    node_id: Uuid,
+    renew: bool,
+) -> Result<WebhookAddress, AppError> {
+    let ctx = Ctx::load().await?;
+    let me = ctx.require(workspace_id, Permission::Edit).await?;
+    crate::engine::hooks::address(ctx.db(), &ctx.state.engine.sealer, &me, workflow_id, node_id, renew).await
 }

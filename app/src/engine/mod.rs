@@ -4,6 +4,8 @@
 mod actions;
 pub mod api;
 #[cfg(feature = "ssr")]
+pub mod hooks;
+#[cfg(feature = "ssr")]
 pub mod http;
 pub mod model;
 pub mod page;
@@ -15,5 +17,7 @@ pub mod runner;
 pub mod service;
 #[cfg(feature = "ssr")]
 mod template;
+#[cfg(feature = "ssr")]
+pub mod triggers;
 
 pub use page::RunsPage;

@@ -171,3 +171,14 @@ impl Period {
         Some(now - chrono::Duration::days(days))
     }
 }
+
+/// Where a webhook trigger listens, for the people editing its workflow.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebhookAddress {
+    /// `/hooks/<workflow>/<secret token>`, on this site's origin.
+    pub path: String,
+    /// The HMAC-SHA256 key callers sign bodies with (`X-Flowdeck-Signature: sha256=<hex>`).
+    pub secret: String,
+    /// Whether calls start runs now (the workflow is active with this node).
+    pub active: bool,
+}

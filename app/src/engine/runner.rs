@@ -15,7 +15,7 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::{Value, json};
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, broadcast, watch};
 use tokio::task::JoinSet;
 use tracing::Instrument;
 use uuid::Uuid;
@@ -25,12 +25,16 @@ use crate::engine::http::{Allow, Http};
 use crate::engine::model::{ExecutionStatus, StepStatus};
 use crate::engine::plan::{Advance, Plan};
 use crate::engine::template;
+use crate::engine::triggers;
 use crate::entities::{execution_steps as steps, workflow_executions as executions};
+use crate::secrets::Sealer;
 use crate::workflows::graph::{Graph, Node};
 use crate::workflows::kinds::NodeConfig;
 
 /// How often idle engines look for runs whose lease expired (new runs wake them at once).
 const POLL: Duration = Duration::from_secs(1);
+/// How often due schedules are looked for (cron's finest unit is the minute).
+const SCHEDULE_TICK: Duration = Duration::from_secs(1);
 /// Runs one instance drives at once.
 const SLOTS: usize = 1024;
 /// Runs claimed in one go.
@@ -65,7 +69,11 @@ pub struct Engine {
     /// How long a claim lasts without renewal; renewed every third of it.
     lease: Duration,
     http: Http,
+    /// Seals and opens stored secrets (webhook signing keys, credentials).
+    pub sealer: Arc<Sealer>,
     wake: Notify,
+    /// Each run this instance ends, with how it ended (webhook callers wait on it).
+    finished: broadcast::Sender<(Uuid, ExecutionStatus)>,
     /// Runs this instance drives, with the switch that stops one at once (cancel).
     running: Mutex<HashMap<Uuid, watch::Sender<bool>>>,
 }
@@ -73,13 +81,20 @@ pub struct Engine {
 impl Engine {
     /// An engine on `db`; `lease` is how long a claim holds without renewal, `allow` the internal
     /// hosts HTTP steps may reach.
-    pub fn new(db: DatabaseConnection, lease: Duration, allow: Allow) -> Result<Arc<Engine>, String> {
+    pub fn new(
+        db: DatabaseConnection,
+        lease: Duration,
+        allow: Allow,
+        sealer: Arc<Sealer>,
+    ) -> Result<Arc<Engine>, String> {
         Ok(Arc::new(Engine {
             db,
             owner: format!("instance-{}", Uuid::now_v7()),
             lease,
             http: Http::new(allow)?,
+            sealer,
             wake: Notify::new(),
+            finished: broadcast::channel(1024).0,
             running: Mutex::new(HashMap::new()),
         }))
     }
@@ -87,6 +102,40 @@ impl Engine {
     /// Tells the engine a run is waiting.
     pub fn wake(&self) {
         self.wake.notify_one();
+    }
+
+    /// Runs this instance ends from now on, with how they ended.
+    pub fn finished(&self) -> broadcast::Receiver<(Uuid, ExecutionStatus)> {
+        self.finished.subscribe()
+    }
+
+    /// Starts the runs of every active workflow of the workspace waiting for `event`.
+    pub async fn publish(
+        &self,
+        workspace_id: Uuid,
+        event: &str,
+        source_workflow: Option<Uuid>,
+        payload: Value,
+    ) -> Result<Vec<Uuid>, crate::error::AppError> {
+        let started = triggers::publish(&self.db, workspace_id, event, source_workflow, payload).await?;
+        if !started.is_empty() {
+            self.wake();
+        }
+        Ok(started)
+    }
+
+    /// Fires due schedules every second until this future is dropped.
+    pub async fn schedules(self: Arc<Self>) {
+        let mut tick = tokio::time::interval(SCHEDULE_TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match triggers::fire_due(&self.db).await {
+                Ok(0) => {}
+                Ok(_) => self.wake(),
+                Err(e) => tracing::warn!(error = %e, "engine: could not fire due schedules"),
+            }
+        }
     }
 
     /// Stops a run this instance is driving (its status was already set by the caller).
@@ -189,14 +238,52 @@ impl Engine {
         if let Ok(mut running) = self.running.lock() {
             running.remove(&row.id);
         }
-        let outcome = match result {
-            Ok(()) => self.finish(row.id, ExecutionStatus::Completed, None).await,
-            Err(Stop::Failed(message)) => self.finish(row.id, ExecutionStatus::Failed, Some(message)).await,
-            Err(Stop::Released) => Ok(()),
-            Err(Stop::Db(e)) => Err(e),
+        let (status, error) = match result {
+            Ok(()) => (ExecutionStatus::Completed, None),
+            Err(Stop::Failed(message)) => (ExecutionStatus::Failed, Some(message)),
+            Err(Stop::Released) => return,
+            Err(Stop::Db(e)) => {
+                tracing::warn!(error = %e, "engine: run interrupted; it resumes when its lease runs out");
+                return;
+            }
         };
-        if let Err(e) = outcome {
-            tracing::warn!(error = %e, "engine: run interrupted; it resumes when its lease runs out");
+        match self.finish(row.id, status, error.clone()).await {
+            Ok(true) => {
+                let _ = self.finished.send((row.id, status));
+                self.announce(&row, status, error).await;
+            }
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "engine: run interrupted; it resumes when its lease runs out"),
+        }
+    }
+
+    /// Publishes `workflow.completed` or `workflow.failed` for a run that ended.
+    async fn announce(&self, row: &executions::Model, status: ExecutionStatus, error: Option<String>) {
+        let event = match status {
+            ExecutionStatus::Completed => "workflow.completed",
+            ExecutionStatus::Failed => "workflow.failed",
+            _ => return,
+        };
+        if row.simulation {
+            return;
+        }
+        // Runs started by another workflow's end carry their place in the chain.
+        let chain = row.payload.get("data").and_then(|d| d.get("chain")).and_then(Value::as_u64).unwrap_or(0) + 1;
+        if chain > triggers::CHAIN_MAX {
+            tracing::warn!(chain, "engine: not publishing {event}: too many workflows started one another");
+            return;
+        }
+        let name = crate::workflows::service::title(&self.db, row.workflow_id).await.ok().flatten();
+        let payload = json!({
+            "workflow_id": row.workflow_id,
+            "workflow_name": name,
+            "execution_id": row.id,
+            "status": status.as_str(),
+            "error": error,
+            "chain": chain,
+        });
+        if let Err(e) = self.publish(row.workspace_id, event, Some(row.workflow_id), payload).await {
+            tracing::warn!(error = %e, "engine: could not publish {event}");
         }
     }
 
@@ -222,9 +309,9 @@ impl Engine {
         }
     }
 
-    /// Ends a run this instance holds.
-    async fn finish(&self, id: Uuid, status: ExecutionStatus, error: Option<String>) -> Result<(), sea_orm::DbErr> {
-        executions::Entity::update_many()
+    /// Ends a run this instance holds; `false` when it no longer held it (cancelled, taken over).
+    async fn finish(&self, id: Uuid, status: ExecutionStatus, error: Option<String>) -> Result<bool, sea_orm::DbErr> {
+        let ended = executions::Entity::update_many()
             .col_expr(executions::Column::Status, Expr::value(status.as_str()))
             .col_expr(executions::Column::Error, Expr::value(error.as_deref().map(clean)))
             .col_expr(executions::Column::FinishedAt, Expr::value(Utc::now()))
@@ -235,7 +322,7 @@ impl Engine {
             .filter(executions::Column::Status.eq(ExecutionStatus::Running.as_str()))
             .exec(&self.db)
             .await?;
-        Ok(())
+        Ok(ended.rows_affected == 1)
     }
 
     async fn drive(&self, row: &executions::Model) -> Result<(), Stop> {

@@ -5,7 +5,10 @@ use std::collections::HashMap;
 
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -19,6 +22,7 @@ use crate::entities::{execution_steps as steps, workflow_executions as execution
 use crate::error::AppError;
 use crate::guard::Membership;
 use crate::workflows;
+use crate::workflows::graph::Graph;
 use crate::workflows::kinds::NodeKind;
 
 /// Runs listed at once, newest first.
@@ -75,17 +79,35 @@ pub async fn start(
     if input.to_string().len() > PAYLOAD_LIMIT {
         return Err(AppError::validation("input", "The input is larger than 1 MiB."));
     }
+    let id = queue(db, me.workspace_id, workflow_id, trigger.id, &graph, input, Some(me.user.id), simulation).await?;
+    engine.wake();
+    Ok(id)
+}
+
+/// Stores a PENDING run of `graph` from its node `trigger` with `payload`; returns its id. The
+/// engine picks it up when woken, or within a second.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn queue(
+    db: &impl ConnectionTrait,
+    workspace_id: Uuid,
+    workflow_id: Uuid,
+    trigger: Uuid,
+    graph: &Graph,
+    payload: Value,
+    started_by: Option<Uuid>,
+    simulation: bool,
+) -> Result<Uuid, AppError> {
     let id = Uuid::now_v7();
     let row = executions::ActiveModel {
         id: Set(id),
-        workspace_id: Set(me.workspace_id),
+        workspace_id: Set(workspace_id),
         workflow_id: Set(workflow_id),
         status: Set(ExecutionStatus::Pending.as_str().to_owned()),
         simulation: Set(simulation),
-        trigger_node: Set(trigger.id),
-        payload: Set(input),
-        graph: Set(serde_json::to_value(&graph).map_err(AppError::internal)?),
-        started_by: Set(Some(me.user.id)),
+        trigger_node: Set(trigger),
+        payload: Set(payload),
+        graph: Set(serde_json::to_value(graph).map_err(AppError::internal)?),
+        started_by: Set(started_by),
         error: Set(None),
         lease_owner: Set(None),
         lease_until: Set(None),
@@ -94,7 +116,6 @@ pub async fn start(
         finished_at: Set(None),
     };
     executions::Entity::insert(row).exec_without_returning(db).await?;
-    engine.wake();
     Ok(id)
 }
 

@@ -78,6 +78,53 @@ pub fn short_time(t: &chrono::DateTime<chrono::Utc>) -> String {
     t.format("%-d %b %H:%M:%S UTC").to_string()
 }
 
+/// A read-only value with a Copy button (links, webhook addresses, keys); `masked` values show
+/// as dots until the Show toggle is pressed. The text is selected on focus.
+#[component]
+pub fn CopyField(
+    label: &'static str,
+    value: String,
+    testid: &'static str,
+    #[prop(optional)] masked: bool,
+) -> impl IntoView {
+    let shown = RwSignal::new(!masked);
+    let copied = RwSignal::new(false);
+    let copy_value = value.clone();
+    view! {
+        <div class="copy-field">
+            <label>
+                {label}
+                <input
+                    readonly
+                    value=value
+                    type=move || if shown.get() { "text" } else { "password" }
+                    data-testid=testid
+                    on:focus=|ev| {
+                        use wasm_bindgen::JsCast;
+                        if let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) {
+                            input.select();
+                        }
+                    }
+                />
+            </label>
+            {masked
+                .then(|| {
+                    view! {
+                        <button type="button" class="ghost" aria-pressed=move || shown.get().to_string() on:click=move |_| shown.update(|s| *s = !*s)>
+                            {move || if shown.get() { "Hide" } else { "Show" }}
+                        </button>
+                    }
+                })}
+            <button type="button" on:click=move |_| {
+                if let Some(w) = web_sys::window() {
+                    let _ = w.navigator().clipboard().write_text(&copy_value);
+                    copied.set(true);
+                }
+            }>{move || if copied.get() { "Copied" } else { "Copy" }}</button>
+        </div>
+    }
+}
+
 /// Asks before something irreversible; `true` when confirmed.
 pub fn confirm(message: &str) -> bool {
     web_sys::window().and_then(|w| w.confirm_with_message(message).ok()).unwrap_or(false)

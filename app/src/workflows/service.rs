@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::auth;
 use crate::db;
+use crate::engine;
 use crate::entities::{workflow_steps, workflow_transitions, workflow_versions, workflows};
 use crate::error::{AppError, OrNotFound};
 use crate::guard::Membership;
@@ -60,6 +61,11 @@ async fn find(db: &impl ConnectionTrait, me: &Membership, id: Uuid) -> Result<wo
 /// The workflow's name (NotFound outside the member's workspace).
 pub async fn name(db: &impl ConnectionTrait, me: &Membership, id: Uuid) -> Result<String, AppError> {
     Ok(find(db, me, id).await?.name)
+}
+
+/// A workflow's name by id alone, for the engine's events (no member is asking).
+pub async fn title(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<String>, AppError> {
+    Ok(workflows::Entity::find_by_id(id).one(db).await?.map(|w| w.name))
 }
 
 /// A new, empty draft.
@@ -327,8 +333,9 @@ pub async fn change_status(
             .one(&txn)
             .await?
             .map_or(0, |v| v.number);
+        let version_id = Uuid::now_v7();
         workflow_versions::ActiveModel {
-            id: Set(Uuid::now_v7()),
+            id: Set(version_id),
             workflow_id: Set(id),
             number: Set(last + 1),
             message: Set(if message.is_empty() { format!("Version {}", last + 1) } else { message }),
@@ -338,6 +345,10 @@ pub async fn change_status(
         }
         .insert(&txn)
         .await?;
+        // Its schedule, webhook and event triggers start this version from now on.
+        engine::triggers::sync(&txn, me.workspace_id, id, Some((version_id, &graph))).await?;
+    } else {
+        engine::triggers::sync(&txn, me.workspace_id, id, None).await?;
     }
     let to = transition.target();
     let mut active = row.into_active_model();

@@ -6,7 +6,7 @@ use leptos_meta::Title;
 use uuid::Uuid;
 
 use crate::error::AppError;
-use crate::ui::form::{FormError, Submit, action_error, confirm, initials, loaded, short_date};
+use crate::ui::form::{CopyField, FormError, Submit, action_error, confirm, initials, loaded, short_date};
 use crate::ui::toast::toast_errors;
 use crate::workspaces::api::{
     Invite, RemoveMember, RevokeInvitation, SetMemberFlag, SetMemberRole, list_invitations, list_members,
@@ -258,25 +258,12 @@ fn Invitations(w: WorkspaceView) -> impl IntoView {
             {move || {
                 link()
                     .map(|url| {
-                        let copy_url = url.clone();
                         view! {
                             <div class="invite-link" role="status">
-                                <label>
-                                    "Invitation link — send it to the person you invite"
-                                    <input readonly value=url data-testid="invite-link" on:focus=|ev| {
-                                        use wasm_bindgen::JsCast;
-                                        if let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) {
-                                            input.select();
-                                        }
-                                    }/>
-                                </label>
-                                <button type="button" on:click=move |_| {
-                                    if let Some(w) = web_sys::window() {
-                                        let _ = w.navigator().clipboard().write_text(&copy_url);
-                                    }
-                                }>"Copy"</button>
+                                <CopyField label="Invitation link — send it to the person you invite" value=url testid="invite-link"/>
                             </div>
                         }
+                        .into_any()
                     })
             }}
             <h3>"Pending invitations"</h3>

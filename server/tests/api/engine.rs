@@ -29,15 +29,15 @@ db_tests!(
     two_instances_on_one_database_run_each_run_once,
 );
 
-fn id(n: u128) -> Uuid {
+pub(crate) fn id(n: u128) -> Uuid {
     Uuid::from_u128(n)
 }
 
-fn node(n: u128, name: &str, kind: &str, config: Value) -> Value {
+pub(crate) fn node(n: u128, name: &str, kind: &str, config: Value) -> Value {
     json!({ "id": id(n), "name": name, "x": n as f64 * 280.0, "y": 0.0, "kind": kind, "config": config })
 }
 
-fn edge(n: u128, from: u128, to: u128) -> Value {
+pub(crate) fn edge(n: u128, from: u128, to: u128) -> Value {
     json!({ "id": id(100 + n), "source": id(from), "target": id(to), "condition": null, "is_default": false })
 }
 
@@ -62,25 +62,32 @@ fn branching() -> Value {
 }
 
 /// A workflow holding `graph`, ready to run.
-async fn workflow(app: &TestApp, client: &Client, ws: Uuid, graph: &Value) -> Uuid {
+pub(crate) async fn workflow(app: &TestApp, client: &Client, ws: Uuid, graph: &Value) -> Uuid {
     let wf = app.new_workflow(client, ws, "Orders").await;
     let res = app.save_graph(client, ws, wf, 1, graph).await;
     assert_eq!(res.status(), StatusCode::OK, "save: {}", res.text().await.unwrap_or_default());
     wf
 }
 
-async fn run(app: &TestApp, client: &Client, ws: Uuid, wf: Uuid, input: Value, simulation: bool) -> reqwest::Response {
+pub(crate) async fn run(
+    app: &TestApp,
+    client: &Client,
+    ws: Uuid,
+    wf: Uuid,
+    input: Value,
+    simulation: bool,
+) -> reqwest::Response {
     let body = json!({ "workspace_id": ws, "workflow_id": wf, "input": input, "simulation": simulation });
     app.call_json(client, "engine/run", &body).await
 }
 
-async fn started(app: &TestApp, client: &Client, ws: Uuid, wf: Uuid, input: Value) -> Uuid {
+pub(crate) async fn started(app: &TestApp, client: &Client, ws: Uuid, wf: Uuid, input: Value) -> Uuid {
     let res = run(app, client, ws, wf, input, false).await;
     assert_eq!(res.status(), StatusCode::OK, "run: {}", res.text().await.unwrap_or_default());
     res.json().await.expect("id")
 }
 
-async fn detail(app: &TestApp, client: &Client, ws: Uuid, run: Uuid) -> Value {
+pub(crate) async fn detail(app: &TestApp, client: &Client, ws: Uuid, run: Uuid) -> Value {
     let (ws, run) = (ws.to_string(), run.to_string());
     let res = app.call(client, "engine/get", &[("workspace_id", &ws), ("execution_id", &run)]).await;
     assert_eq!(res.status(), StatusCode::OK);
@@ -88,7 +95,7 @@ async fn detail(app: &TestApp, client: &Client, ws: Uuid, run: Uuid) -> Value {
 }
 
 /// Polls the run until `done` holds for it (at most 20 s, far more than any of these needs).
-async fn until(app: &TestApp, client: &Client, ws: Uuid, run: Uuid, done: impl Fn(&Value) -> bool) -> Value {
+pub(crate) async fn until(app: &TestApp, client: &Client, ws: Uuid, run: Uuid, done: impl Fn(&Value) -> bool) -> Value {
     for _ in 0..400 {
         let now = detail(app, client, ws, run).await;
         if done(&now) {
@@ -99,12 +106,12 @@ async fn until(app: &TestApp, client: &Client, ws: Uuid, run: Uuid, done: impl F
     panic!("run {run} never got there: {}", detail(app, client, ws, run).await);
 }
 
-async fn finished(app: &TestApp, client: &Client, ws: Uuid, run: Uuid) -> Value {
+pub(crate) async fn finished(app: &TestApp, client: &Client, ws: Uuid, run: Uuid) -> Value {
     until(app, client, ws, run, |d| !matches!(d["summary"]["status"].as_str(), Some("PENDING" | "RUNNING"))).await
 }
 
 /// (name, status) of every step, in order.
-fn steps(run: &Value) -> Vec<(String, String)> {
+pub(crate) fn steps(run: &Value) -> Vec<(String, String)> {
     run["steps"]
         .as_array()
         .into_iter()
@@ -118,11 +125,11 @@ fn steps(run: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
-fn step<'r>(run: &'r Value, name: &str) -> &'r Value {
+pub(crate) fn step<'r>(run: &'r Value, name: &str) -> &'r Value {
     run["steps"].as_array().and_then(|s| s.iter().rev().find(|s| s["node_name"] == name)).expect("step")
 }
 
-fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+pub(crate) fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
     items.iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())).collect()
 }
 

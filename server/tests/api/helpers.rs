@@ -135,6 +135,8 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         addr: "127.0.0.1:0".parse().expect("addr"),
         database_url: database_url.clone(),
         secret_key_file: dir.path().join("secret.key"),
+        encryption_key_file: dir.path().join("encryption.key"),
+        encryption_key: None,
         log: "warn".into(),
         site_root: PathBuf::from("target/site"),
         secure_cookies: false,
@@ -185,6 +187,7 @@ impl TestApp {
             .arg("serve")
             .env("DATABASE_URL", &self.config.database_url)
             .env("FLOWDECK_SECRET_KEY_FILE", &self.config.secret_key_file)
+            .env("FLOWDECK_ENCRYPTION_KEY_FILE", &self.config.encryption_key_file)
             .env("FLOWDECK_ADDR", "127.0.0.1:0")
             .env("FLOWDECK_ENGINE_LEASE_SECS", "2")
             .env("FLOWDECK_LOG", "warn,flowdeck=info")

@@ -7,5 +7,6 @@ mod auth;
 mod designer;
 mod engine;
 mod security;
+mod triggers;
 mod workflows;
 mod workspaces;

@@ -5,12 +5,15 @@ use leptos::prelude::*;
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::workflows::editor::Session;
 use crate::workflows::editor::state::{Editor, NodeView};
+use crate::workflows::editor::webhook::WebhookPanel;
 use crate::workflows::graph::{Condition, Diagnostic, NAME_MAX, Operator};
-use crate::workflows::kinds::{Field, Input, NodeConfig};
+use crate::workflows::kinds::{Field, Input, NodeConfig, NodeKind};
 
 #[component]
-pub fn Inspector(editor: Editor, diagnostics: Memo<Vec<Diagnostic>>) -> impl IntoView {
+pub fn Inspector(session: Session, diagnostics: Memo<Vec<Diagnostic>>) -> impl IntoView {
+    let editor = session.editor;
     let single =
         Memo::new(move |_| editor.selected.with(|s| if s.len() == 1 { s.iter().next().copied() } else { None }));
     let many = move || editor.selected.with(|s| s.len());
@@ -18,7 +21,7 @@ pub fn Inspector(editor: Editor, diagnostics: Memo<Vec<Diagnostic>>) -> impl Int
         <aside class="inspector" aria-label="Details">
             {move || {
                 if let Some(node) = single.get().and_then(|id| editor.node(id)) {
-                    view! { <NodeForm editor node diagnostics/> }.into_any()
+                    view! { <NodeForm session node diagnostics/> }.into_any()
                 } else if let Some(id) = editor.selected_edge.get() {
                     view! { <EdgeForm editor id/> }.into_any()
                 } else if many() > 1 {
@@ -102,7 +105,8 @@ fn shown(value: Option<&Value>) -> String {
 }
 
 #[component]
-fn NodeForm(editor: Editor, node: NodeView, diagnostics: Memo<Vec<Diagnostic>>) -> impl IntoView {
+fn NodeForm(session: Session, node: NodeView, diagnostics: Memo<Vec<Diagnostic>>) -> impl IntoView {
+    let editor = session.editor;
     let kind = node.kind();
     let disabled = editor.read_only;
     let problems = move || {
@@ -138,6 +142,13 @@ fn NodeForm(editor: Editor, node: NodeView, diagnostics: Memo<Vec<Diagnostic>>) 
             </label>
             {fields}
         </form>
+        {(kind == NodeKind::Webhook && !disabled)
+            .then(|| {
+                let signed = Signal::derive(move || {
+                    node.data.with(|d| matches!(&d.config, NodeConfig::Webhook(w) if w.require_signature))
+                });
+                view! { <WebhookPanel session node=node.id signed/> }
+            })}
         {(!disabled)
             .then(|| {
                 view! {

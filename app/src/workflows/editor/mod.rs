@@ -9,6 +9,7 @@ mod lifecycle;
 mod palette;
 mod runs;
 mod state;
+mod webhook;
 
 use std::time::Duration;
 
@@ -276,7 +277,7 @@ fn Designer(doc: WorkflowDoc, workspace_id: Uuid, can_edit: bool, reload: RwSign
                 {move || match panel.get() {
                     Panel::History => view! { <HistoryPanel session viewing/> }.into_any(),
                     Panel::Runs => view! { <RunsPanel session can_run=can_edit/> }.into_any(),
-                    Panel::Details => view! { <Inspector editor diagnostics/> }.into_any(),
+                    Panel::Details => view! { <Inspector session diagnostics/> }.into_any(),
                 }}
             </div>
             {move || session.conflict.get().map(|message| view! { <ConflictDialog message session/> })}

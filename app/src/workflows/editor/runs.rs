@@ -187,7 +187,7 @@ fn RunList(
         None => view! { <p class="loading" aria-live="polite">"Loading…"</p> }.into_any(),
         Some(Err(e)) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
         Some(Ok(list)) if list.is_empty() => view! {
-            <p class="muted" data-testid="no-runs">"No runs yet. A run starts at the Manual trigger and follows the edges; each step's input, output and errors show here."</p>
+            <p class="muted" data-testid="no-runs">"No runs yet. Run it here from its Manual trigger, or let its schedule, webhook or event start it once it is active; each step's input, output and errors show here."</p>
         }
         .into_any(),
         Some(Ok(list)) => view! {

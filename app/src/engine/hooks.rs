@@ -1,0 +1,289 @@
+//! Webhook triggers: `/hooks/<workflow>/<token>` starts a run of the workflow's active version
+//! with the request as its payload, and answers 202 with the run's id — or, with `?wait=true`,
+//! the run's result once it ends (up to [`WAIT_MAX`]). A node that requires a signature takes
+//! only bodies signed with its key: `X-Flowdeck-Signature: sha256=<hex HMAC-SHA256 of the body>`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use chrono::Utc;
+use hmac::{Hmac, Mac};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use serde_json::{Map, Value, json};
+use sha2::Sha256;
+use tokio::sync::broadcast::error::RecvError;
+use uuid::Uuid;
+
+use crate::engine::model::{ExecutionStatus, StepStatus, WebhookAddress};
+use crate::engine::runner::PAYLOAD_LIMIT;
+use crate::engine::triggers;
+use crate::entities::{execution_steps as steps, webhooks, workflow_executions as executions};
+use crate::error::AppError;
+use crate::guard::Membership;
+use crate::secrets::{self, Sealer};
+use crate::state::AppState;
+use crate::workflows;
+use crate::workflows::kinds::{NodeConfig, NodeKind};
+
+/// Longest a `?wait=true` caller waits before getting 202 and the run's id.
+pub const WAIT_MAX: Duration = Duration::from_secs(30);
+/// Header with the body's signature.
+pub const SIGNATURE: &str = "x-flowdeck-signature";
+/// Headers never stored in a run's payload.
+const PRIVATE_HEADERS: &[&str] = &["cookie", "authorization", "proxy-authorization"];
+
+/// The webhook routes, outside sign-in, origin checks and sessions.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/hooks/{workflow}/{token}", any(hook)).layer(DefaultBodyLimit::max(PAYLOAD_LIMIT))
+}
+
+fn answer(status: StatusCode, body: Value) -> Response {
+    (status, axum::Json(body)).into_response()
+}
+
+fn refuse(status: StatusCode, message: &str) -> Response {
+    answer(status, json!({ "error": message }))
+}
+
+async fn hook(
+    State(state): State<AppState>,
+    Path((workflow, token)): Path<(String, String)>,
+    Query(mut query): Query<BTreeMap<String, String>>,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match receive(&state, &workflow, &token, &mut query, &method, &headers, &body).await {
+        Ok(response) => response,
+        Err(e) => {
+            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            refuse(status, &e.to_string())
+        }
+    }
+}
+
+async fn receive(
+    state: &AppState,
+    workflow: &str,
+    token: &str,
+    query: &mut BTreeMap<String, String>,
+    method: &Method,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Response, AppError> {
+    let db = &state.db;
+    let nowhere = || refuse(StatusCode::NOT_FOUND, "No webhook listens at this address.");
+    let Ok(workflow) = workflow.parse::<Uuid>() else { return Ok(nowhere()) };
+    let Some(hook) = webhooks::Entity::find()
+        .filter(webhooks::Column::Token.eq(token))
+        .filter(webhooks::Column::WorkflowId.eq(workflow))
+        .one(db)
+        .await?
+    else {
+        return Ok(nowhere());
+    };
+    let Some(trigger) = triggers::active(db, workflow, hook.node_id, NodeKind::Webhook).await? else {
+        return Ok(refuse(StatusCode::NOT_FOUND, "This webhook's workflow is not active. Activate it to take calls."));
+    };
+    let graph = triggers::graph(db, &trigger).await?;
+    let Some(NodeConfig::Webhook(config)) = graph.nodes.iter().find(|n| n.id == hook.node_id).map(|n| &n.config) else {
+        return Ok(nowhere());
+    };
+    if !config.method.eq_ignore_ascii_case(method.as_str()) {
+        let mut response = refuse(
+            StatusCode::METHOD_NOT_ALLOWED,
+            &format!("This webhook takes {} requests, not {method}.", config.method),
+        );
+        if let Ok(allow) = config.method.parse() {
+            response.headers_mut().insert(header::ALLOW, allow);
+        }
+        return Ok(response);
+    }
+    if config.require_signature {
+        let key = state.engine.sealer.open(&hook.secret).map_err(AppError::internal)?;
+        if !signed(&key, headers.get(SIGNATURE).and_then(|v| v.to_str().ok()), body) {
+            return Ok(refuse(
+                StatusCode::UNAUTHORIZED,
+                "The signature is missing or does not match: send X-Flowdeck-Signature: sha256=<hex HMAC-SHA256 of the body>.",
+            ));
+        }
+    }
+    let wait = query.remove("wait").is_some_and(|w| matches!(w.as_str(), "true" | "1" | "yes"));
+    let body = match parse_body(headers, body) {
+        Ok(body) => body,
+        Err(message) => return Ok(refuse(StatusCode::BAD_REQUEST, &message)),
+    };
+    let mut kept = Map::new();
+    for (name, value) in headers {
+        if !PRIVATE_HEADERS.contains(&name.as_str()) {
+            kept.insert(name.as_str().to_owned(), Value::String(String::from_utf8_lossy(value.as_bytes()).into()));
+        }
+    }
+    let payload = json!({ "method": method.as_str(), "query": query, "headers": kept, "body": body });
+    // Subscribed before the run exists, so its end can't be missed.
+    let mut ended = state.engine.finished();
+    let id = triggers::fire(db, &trigger, payload).await?;
+    state.engine.wake();
+    if !wait {
+        return Ok(answer(StatusCode::ACCEPTED, json!({ "execution_id": id })));
+    }
+    let deadline = tokio::time::Instant::now() + WAIT_MAX;
+    // Another instance may run it: the database is asked every second too.
+    let mut poll = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            got = ended.recv() => match got {
+                Ok((run, _)) if run != id => continue,
+                Ok(_) | Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => tokio::time::sleep_until(deadline).await,
+            },
+            _ = poll.tick() => {}
+            () = tokio::time::sleep_until(deadline) => {
+                return Ok(answer(StatusCode::ACCEPTED, json!({ "execution_id": id, "status": "RUNNING" })));
+            }
+        }
+        if let Some(result) = result(db, id).await? {
+            return Ok(result);
+        }
+    }
+}
+
+/// The signature header's value for `body` under `key`: `sha256=<hex HMAC-SHA256>`.
+pub fn sign(key: &str, body: &[u8]) -> String {
+    // HMAC takes keys of any length.
+    let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("HMAC takes any key length");
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// Whether `signature` (`sha256=<hex>`) is the HMAC-SHA256 of `body` under `key`.
+pub fn signed(key: &str, signature: Option<&str>, body: &[u8]) -> bool {
+    let Some(hex) = signature.and_then(|s| s.trim().strip_prefix("sha256=")) else { return false };
+    let Ok(expected) = hex::decode(hex) else { return false };
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key.as_bytes()) else { return false };
+    mac.update(body);
+    mac.verify_slice(&expected).is_ok()
+}
+
+/// The body as the run sees it: JSON when the request says JSON, form fields as an object,
+/// other text as a string, nothing as null.
+fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, String> {
+    if body.is_empty() {
+        return Ok(Value::Null);
+    }
+    let kind = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_ascii_lowercase();
+    if kind.contains("json") {
+        return serde_json::from_slice(body).map_err(|e| format!("The body is not valid JSON: {e}."));
+    }
+    if kind.starts_with("application/x-www-form-urlencoded") {
+        let fields: Map<String, Value> =
+            url::form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), Value::String(v.into_owned()))).collect();
+        return Ok(Value::Object(fields));
+    }
+    match std::str::from_utf8(body) {
+        Ok(text) => Ok(Value::String(text.to_owned())),
+        Err(_) => Err("The body must be text: JSON, form fields or plain text.".to_owned()),
+    }
+}
+
+/// The answer for a run that ended: its status, error, and the output of its last step.
+async fn result(db: &DatabaseConnection, id: Uuid) -> Result<Option<Response>, AppError> {
+    let Some(run) = executions::Entity::find_by_id(id).one(db).await? else { return Ok(None) };
+    let status = ExecutionStatus::parse(&run.status).unwrap_or(ExecutionStatus::Pending);
+    if !status.finished() {
+        return Ok(None);
+    }
+    let last = steps::Entity::find()
+        .filter(steps::Column::ExecutionId.eq(id))
+        .filter(steps::Column::Status.eq(StepStatus::Completed.as_str()))
+        .order_by_desc(steps::Column::FinishedAt)
+        .one(db)
+        .await?;
+    let code = if status == ExecutionStatus::Completed { StatusCode::OK } else { StatusCode::INTERNAL_SERVER_ERROR };
+    let body = json!({
+        "execution_id": id,
+        "status": status.as_str(),
+        "error": run.error,
+        "output": last.and_then(|s| s.output),
+    });
+    Ok(Some(answer(code, body)))
+}
+
+/// The address of the workflow's webhook node, made on first request. The node must be saved.
+pub async fn address(
+    db: &DatabaseConnection,
+    sealer: &Sealer,
+    me: &Membership,
+    workflow_id: Uuid,
+    node_id: Uuid,
+    renew: bool,
+) -> Result<WebhookAddress, AppError> {
+    let doc = workflows::service::get(db, me, workflow_id).await?;
+    if !doc.graph.nodes.iter().any(|n| n.id == node_id && n.config.kind() == NodeKind::Webhook) {
+        return Err(AppError::validation("node", "Save the workflow first: this webhook isn't saved yet."));
+    }
+    if renew {
+        webhooks::Entity::delete_by_id((workflow_id, node_id)).exec(db).await?;
+    }
+    let row = webhooks::ActiveModel {
+        workflow_id: Set(workflow_id),
+        node_id: Set(node_id),
+        token: Set(secrets::token(24)),
+        secret: Set(sealer.seal(&secrets::token(32))),
+        created_at: Set(Utc::now()),
+    };
+    webhooks::Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([webhooks::Column::WorkflowId, webhooks::Column::NodeId]).do_nothing().to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    let hook = webhooks::Entity::find_by_id((workflow_id, node_id))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::internal("webhook row missing after insert"))?;
+    Ok(WebhookAddress {
+        path: format!("/hooks/{workflow_id}/{}", hook.token),
+        secret: sealer.open(&hook.secret).map_err(AppError::internal)?,
+        active: triggers::active(db, workflow_id, node_id, NodeKind::Webhook).await?.is_some(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_are_checked_against_the_body() {
+        let good = sign("key", b"{\"a\":1}");
+        // RFC 4231-style check against a value computed elsewhere (Python's hmac module).
+        assert_eq!(sign("key", b"hello"), "sha256=9307b3b915efb5171ff14d8cb55fbcc798c6c0ef1456d66ded1a6aa723a58b7b");
+        assert!(signed("key", Some(&good), b"{\"a\":1}"));
+        assert!(!signed("key", Some(&good), b"{\"a\":2}"), "another body");
+        assert!(!signed("other", Some(&good), b"{\"a\":1}"), "another key");
+        assert!(!signed("key", None, b"{\"a\":1}"));
+        assert!(!signed("key", Some("sha256=zz"), b"{\"a\":1}"));
+        assert!(!signed("key", Some(good.trim_start_matches("sha256=")), b"{\"a\":1}"), "prefix required");
+    }
+
+    #[test]
+    fn bodies_are_read_by_their_content_type() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(parse_body(&headers, b""), Ok(Value::Null));
+        assert_eq!(parse_body(&headers, b"hello"), Ok(json!("hello")));
+        assert!(parse_body(&headers, &[0xff, 0xfe]).is_err());
+        headers.insert(header::CONTENT_TYPE, "application/json; charset=utf-8".parse().expect("header"));
+        assert_eq!(parse_body(&headers, b"{\"id\": 7}"), Ok(json!({ "id": 7 })));
+        let error = parse_body(&headers, b"{id: 7}").expect_err("not JSON");
+        assert!(error.starts_with("The body is not valid JSON"), "{error}");
+        headers.insert(header::CONTENT_TYPE, "application/x-www-form-urlencoded".parse().expect("header"));
+        assert_eq!(parse_body(&headers, b"a=1&b=x+y"), Ok(json!({ "a": "1", "b": "x y" })));
+    }
+}

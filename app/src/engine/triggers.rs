@@ -1,0 +1,192 @@
+//! Triggers other than the Run button. Activating a workflow writes a row per schedule, webhook
+//! and event trigger of the version it activates (`sync`); any other status change removes them.
+//! Rows start runs of that version: schedules when due (`Engine::schedules`), webhooks when
+//! called (`hooks.rs`), events when published (`Engine::publish`).
+
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::engine::service;
+use crate::entities::{workflow_triggers as triggers, workflow_versions};
+use crate::error::{AppError, OrNotFound};
+use crate::workflows::graph::Graph;
+use crate::workflows::kinds::{NodeConfig, NodeKind};
+
+/// Schedules fired in one pass; the rest wait for the next.
+const DUE_AT_ONCE: u64 = 100;
+/// How many workflows may start one another through `workflow.*` events in a row.
+pub const CHAIN_MAX: u64 = 5;
+
+/// The first time after `after` that `cron` names, in `timezone` (UTC when empty).
+pub fn next_after(cron: &str, timezone: &str, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let cron = croner::Cron::from_str(cron.trim()).ok()?;
+    let tz: chrono_tz::Tz = match timezone.trim() {
+        "" => chrono_tz::UTC,
+        name => name.parse().ok()?,
+    };
+    cron.find_next_occurrence(&after.with_timezone(&tz), false).ok().map(|t| t.with_timezone(&Utc))
+}
+
+/// Makes the workflow's trigger rows those of `active` (its version id and graph), or removes
+/// them when the workflow is not active.
+pub async fn sync(
+    db: &impl ConnectionTrait,
+    workspace_id: Uuid,
+    workflow_id: Uuid,
+    active: Option<(Uuid, &Graph)>,
+) -> Result<(), sea_orm::DbErr> {
+    triggers::Entity::delete_many().filter(triggers::Column::WorkflowId.eq(workflow_id)).exec(db).await?;
+    let Some((version_id, graph)) = active else { return Ok(()) };
+    let now = Utc::now();
+    let rows: Vec<triggers::ActiveModel> = graph
+        .nodes
+        .iter()
+        .filter_map(|node| {
+            let (event, next_at) = match &node.config {
+                NodeConfig::Schedule(s) => (None, Some(next_after(&s.cron, &s.timezone, now)?)),
+                NodeConfig::Event(e) => (Some(e.event.clone()), None),
+                NodeConfig::Webhook(_) => (None, None),
+                _ => return None,
+            };
+            Some(triggers::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                workspace_id: Set(workspace_id),
+                workflow_id: Set(workflow_id),
+                version_id: Set(version_id),
+                node_id: Set(node.id),
+                kind: Set(node.config.kind().as_str().to_owned()),
+                event: Set(event),
+                next_at: Set(next_at),
+            })
+        })
+        .collect();
+    if !rows.is_empty() {
+        triggers::Entity::insert_many(rows).exec_without_returning(db).await?;
+    }
+    Ok(())
+}
+
+/// The active trigger of `kind` at the workflow's node, if the workflow is active.
+pub async fn active(
+    db: &impl ConnectionTrait,
+    workflow_id: Uuid,
+    node_id: Uuid,
+    kind: NodeKind,
+) -> Result<Option<triggers::Model>, sea_orm::DbErr> {
+    triggers::Entity::find()
+        .filter(triggers::Column::WorkflowId.eq(workflow_id))
+        .filter(triggers::Column::NodeId.eq(node_id))
+        .filter(triggers::Column::Kind.eq(kind.as_str()))
+        .one(db)
+        .await
+}
+
+/// The graph of the version a trigger starts.
+pub async fn graph(db: &impl ConnectionTrait, trigger: &triggers::Model) -> Result<Graph, AppError> {
+    let version = workflow_versions::Entity::find_by_id(trigger.version_id).one(db).await?.or_not_found()?;
+    serde_json::from_value(version.graph).map_err(AppError::internal)
+}
+
+/// Queues a run of the trigger's version with `payload`; the caller wakes the engine.
+pub async fn fire(db: &impl ConnectionTrait, trigger: &triggers::Model, payload: Value) -> Result<Uuid, AppError> {
+    let graph = graph(db, trigger).await?;
+    service::queue(db, trigger.workspace_id, trigger.workflow_id, trigger.node_id, &graph, payload, None, false).await
+}
+
+/// Fires the schedules that are due: each moves its next time on with a conditional update
+/// first, so among several instances one fires it, and a schedule missed while every instance
+/// was down fires once, not once per missed time. Returns how many runs were queued.
+pub async fn fire_due(db: &sea_orm::DatabaseConnection) -> Result<usize, AppError> {
+    let now = Utc::now();
+    let due = triggers::Entity::find()
+        .filter(triggers::Column::Kind.eq(NodeKind::Schedule.as_str()))
+        .filter(triggers::Column::NextAt.lte(now))
+        .limit(DUE_AT_ONCE)
+        .all(db)
+        .await?;
+    let mut fired = 0;
+    for trigger in due {
+        let graph = graph(db, &trigger).await?;
+        let Some(NodeConfig::Schedule(schedule)) =
+            graph.nodes.iter().find(|n| n.id == trigger.node_id).map(|n| &n.config)
+        else {
+            continue;
+        };
+        let next = next_after(&schedule.cron, &schedule.timezone, now);
+        let txn = crate::db::begin_write(db).await?;
+        let moved = triggers::Entity::update_many()
+            .col_expr(triggers::Column::NextAt, Expr::value(next))
+            .filter(triggers::Column::Id.eq(trigger.id))
+            .filter(triggers::Column::NextAt.eq(trigger.next_at))
+            .exec(&txn)
+            .await?;
+        if moved.rows_affected == 1 {
+            let payload = json!({ "scheduled_for": trigger.next_at, "fired_at": now, "timezone": schedule.timezone });
+            service::queue(
+                &txn,
+                trigger.workspace_id,
+                trigger.workflow_id,
+                trigger.node_id,
+                &graph,
+                payload,
+                None,
+                false,
+            )
+            .await?;
+            fired += 1;
+        }
+        txn.commit().await?;
+    }
+    Ok(fired)
+}
+
+/// Queues a run of every active workflow of the workspace waiting for `event`. Runs started by
+/// `workflow.*` events carry how long their chain is; a chain longer than [`CHAIN_MAX`] stops,
+/// and a workflow's own end never starts it again.
+pub async fn publish(
+    db: &impl ConnectionTrait,
+    workspace_id: Uuid,
+    event: &str,
+    source_workflow: Option<Uuid>,
+    payload: Value,
+) -> Result<Vec<Uuid>, AppError> {
+    let listeners = triggers::Entity::find()
+        .filter(triggers::Column::Kind.eq(NodeKind::Event.as_str()))
+        .filter(triggers::Column::Event.eq(event))
+        .filter(triggers::Column::WorkspaceId.eq(workspace_id))
+        .all(db)
+        .await?;
+    let mut started = Vec::new();
+    for trigger in listeners.iter().filter(|t| Some(t.workflow_id) != source_workflow) {
+        let payload = json!({ "event": event, "data": payload });
+        started.push(fire(db, trigger, payload).await?);
+    }
+    Ok(started)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        text.parse().expect("instant")
+    }
+
+    #[test]
+    fn the_next_time_follows_the_time_zone() {
+        // 09:00 on weekdays in Berlin is 08:00 UTC in winter and 07:00 UTC in summer.
+        let winter = next_after("0 9 * * 1-5", "Europe/Berlin", at("2026-11-27T10:00:00Z"));
+        assert_eq!(winter, Some(at("2026-11-30T08:00:00Z")), "Friday after 9 → Monday");
+        let summer = next_after("0 9 * * 1-5", "Europe/Berlin", at("2026-07-01T06:00:00Z"));
+        assert_eq!(summer, Some(at("2026-07-01T07:00:00Z")));
+        assert_eq!(next_after("*/15 * * * *", "", at("2026-11-30T12:01:00Z")), Some(at("2026-11-30T12:15:00Z")));
+        assert_eq!(next_after("0 0 * * *", "UTC", at("2026-11-30T00:00:00Z")), Some(at("2026-12-01T00:00:00Z")));
+        assert_eq!(next_after("not cron", "UTC", Utc::now()), None);
+        assert_eq!(next_after("* * * * *", "Mars/Olympus", Utc::now()), None);
+    }
+}

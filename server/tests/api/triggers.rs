@@ -1,0 +1,319 @@
+//! Triggers other than the Run button, over HTTP: webhooks (addresses, methods, bodies,
+//! signatures, waiting for the result), schedules (a missed one fires once) and events (a
+//! workflow's end starts the workflows waiting for it). They start the active version only.
+
+use std::time::Duration;
+
+use app::engine::hooks::sign;
+use app::entities::workflow_triggers;
+use chrono::Utc;
+use reqwest::{Client, StatusCode};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::db_tests;
+use crate::engine::{edge, finished, node, started, step, steps, workflow};
+use crate::helpers::{TestApp, browser, count, expect_error};
+
+db_tests!(
+    a_webhook_starts_the_active_version_and_answers_with_the_run,
+    a_signed_webhook_takes_only_signed_bodies,
+    a_missed_schedule_fires_once,
+    a_workflow_ending_starts_the_workflows_waiting_for_it,
+);
+
+async fn set_status(app: &TestApp, client: &Client, ws: Uuid, wf: Uuid, version: i64, transition: &str) {
+    let body =
+        json!({ "workspace_id": ws, "workflow_id": wf, "version": version, "transition": transition, "message": "" });
+    let res = app.call_json(client, "workflows/set_status", &body).await;
+    assert_eq!(res.status(), StatusCode::OK, "{transition}: {}", res.text().await.unwrap_or_default());
+}
+
+async fn address(app: &TestApp, client: &Client, ws: Uuid, wf: Uuid, node: Uuid, renew: bool) -> reqwest::Response {
+    let (w, f, n) = (ws.to_string(), wf.to_string(), node.to_string());
+    let renew = renew.to_string();
+    let form = [("workspace_id", w.as_str()), ("workflow_id", &f), ("node_id", &n), ("renew", &renew)];
+    app.call(client, "engine/webhook", &form).await
+}
+
+async fn hook_address(app: &TestApp, client: &Client, ws: Uuid, wf: Uuid, node: Uuid) -> Value {
+    let res = address(app, client, ws, wf, node, false).await;
+    assert_eq!(res.status(), StatusCode::OK, "address: {}", res.text().await.unwrap_or_default());
+    res.json().await.expect("json")
+}
+
+fn ordered(hook: Value, template: &str) -> Value {
+    json!({
+        "nodes": [
+            node(1, "Hook", "webhook", hook),
+            node(2, "Remember", "save_data", json!({ "key": "order", "value": "{{ trigger.body.id }}" })),
+            node(3, "Reply", "document", json!({ "title": "Reply", "template": template })),
+        ],
+        "edges": [edge(1, 1, 2), edge(2, 2, 3)],
+    })
+}
+
+/// Runs of the workspace, newest first.
+async fn runs(app: &TestApp, client: &Client, ws: Uuid) -> Vec<Value> {
+    let w = ws.to_string();
+    let res = app.call(client, "engine/all", &[("workspace_id", &w), ("period", "all")]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    res.json::<Value>().await.expect("json").as_array().cloned().unwrap_or_default()
+}
+
+async fn a_webhook_starts_the_active_version_and_answers_with_the_run(app: TestApp) {
+    let owner = browser();
+    let ws = app.setup_owner(&owner).await;
+    let wf = app.new_workflow(&owner, ws, "Shop orders").await;
+    let hook = node(1, "x", "webhook", json!({}))["id"].as_str().expect("id").parse::<Uuid>().expect("uuid");
+    let err = expect_error(address(&app, &owner, ws, wf, hook, false).await, StatusCode::BAD_REQUEST).await;
+    assert!(err["message"].as_str().is_some_and(|m| m.contains("Save the workflow first")), "{err}");
+
+    let graph = ordered(json!({ "method": "POST" }), "Order {{ trigger.body.id }} from {{ trigger.query.src }}");
+    let res = app.save_graph(&owner, ws, wf, 1, &graph).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let first = hook_address(&app, &owner, ws, wf, hook).await;
+    let path = first["path"].as_str().expect("path").to_owned();
+    assert!(path.starts_with(&format!("/hooks/{wf}/")) && path.len() > 60, "{path}");
+    assert_eq!(first["active"], false);
+    let url = format!("{}{path}", app.base);
+    let outside = Client::new();
+    let res = outside.post(&url).json(&json!({ "id": 1 })).send().await.expect("call");
+    let err = expect_error(res, StatusCode::NOT_FOUND).await;
+    assert!(err["error"].as_str().is_some_and(|m| m.contains("not active")), "{err}");
+
+    set_status(&app, &owner, ws, wf, 2, "activate").await;
+    let again = hook_address(&app, &owner, ws, wf, hook).await;
+    assert_eq!((again["path"].as_str(), &again["active"]), (Some(path.as_str()), &json!(true)), "the address stays");
+    assert_eq!(again["secret"], first["secret"]);
+
+    // Fire and forget: 202 with the run's id; the run sees the request.
+    let res = outside
+        .post(&url)
+        .header("Authorization", "Bearer caller-secret")
+        .header("X-Shop", "north")
+        .json(&json!({ "id": 7 }))
+        .send()
+        .await
+        .expect("call");
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let accepted: Value = res.json().await.expect("json");
+    let run: Uuid = accepted["execution_id"].as_str().expect("id").parse().expect("uuid");
+    let done = finished(&app, &owner, ws, run).await;
+    assert_eq!(done["summary"]["status"], "FAILED", "no ?src=: the template names what is missing: {done}");
+    let trigger = &step(&done, "Hook")["output"];
+    assert_eq!((trigger["method"].as_str(), &trigger["body"]), (Some("POST"), &json!({ "id": 7 })));
+    assert_eq!(trigger["headers"]["x-shop"], "north");
+    assert!(trigger["headers"].get("authorization").is_none(), "credentials are not stored: {trigger}");
+    assert_eq!(done["summary"]["started_by"], "Trigger");
+    assert_eq!(step(&done, "Remember")["output"]["value"], 7);
+
+    // Waiting for the result: the last step's output.
+    let res = outside.post(format!("{url}?wait=true&src=shop")).json(&json!({ "id": 8 })).send().await.expect("call");
+    assert_eq!(res.status(), StatusCode::OK);
+    let result: Value = res.json().await.expect("json");
+    assert_eq!(result["status"], "COMPLETED", "{result}");
+    assert_eq!(result["output"]["markdown"], "Order 8 from shop");
+    // A failed run says why.
+    let res = outside.post(format!("{url}?wait=1")).json(&json!({ "id": 9 })).send().await.expect("call");
+    assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let result: Value = res.json().await.expect("json");
+    assert!(result["error"].as_str().is_some_and(|e| e.starts_with("“Reply” failed")), "{result}");
+
+    // Bad calls are refused and start nothing.
+    let before = count(&app.db, "workflow_executions").await;
+    let res = outside.post(&url).header("Content-Type", "application/json").body("{id: 7").send().await.expect("call");
+    let err = expect_error(res, StatusCode::BAD_REQUEST).await;
+    assert!(err["error"].as_str().is_some_and(|m| m.starts_with("The body is not valid JSON")), "{err}");
+    let res = outside.get(&url).send().await.expect("call");
+    assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(res.headers().get("allow").and_then(|a| a.to_str().ok()), Some("POST"));
+    let res = outside.post(format!("{}/hooks/{wf}/not-the-token", app.base)).send().await.expect("call");
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let res =
+        outside.post(format!("{}/hooks/{}/{}", app.base, Uuid::now_v7(), &path[46..])).send().await.expect("call");
+    assert_eq!(res.status(), StatusCode::NOT_FOUND, "the token belongs to its workflow");
+    let res = outside.post(&url).body(vec![b'x'; 2 * 1024 * 1024]).send().await.expect("call");
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(count(&app.db, "workflow_executions").await, before);
+
+    // The draft changes; calls still run the active version until it is activated again.
+    let res =
+        app.save_graph(&owner, ws, wf, 2, &ordered(json!({ "method": "POST" }), "v2 {{ trigger.body.id }}")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = outside.post(format!("{url}?wait=true&src=old")).json(&json!({ "id": 10 })).send().await.expect("call");
+    assert_eq!(res.json::<Value>().await.expect("json")["output"]["markdown"], "Order 10 from old");
+    set_status(&app, &owner, ws, wf, 3, "activate").await;
+    let res = outside.post(format!("{url}?wait=true")).json(&json!({ "id": 11 })).send().await.expect("call");
+    assert_eq!(res.json::<Value>().await.expect("json")["output"]["markdown"], "v2 11");
+
+    // Viewers don't see the address; a new address retires the old one; deactivated, it stops.
+    let (viewer, _) = app.join_as(&owner, ws, "viewer", "vic@example.com").await;
+    assert_eq!(address(&app, &viewer, ws, wf, hook, false).await.status(), StatusCode::FORBIDDEN);
+    let renewed: Value = address(&app, &owner, ws, wf, hook, true).await.json().await.expect("json");
+    assert_ne!(renewed["path"].as_str(), Some(path.as_str()));
+    assert_ne!(renewed["secret"], first["secret"]);
+    assert_eq!(outside.post(&url).json(&json!({})).send().await.expect("call").status(), StatusCode::NOT_FOUND);
+    let new_url = format!("{}{}", app.base, renewed["path"].as_str().expect("path"));
+    assert_eq!(outside.post(&new_url).json(&json!({})).send().await.expect("call").status(), StatusCode::ACCEPTED);
+    set_status(&app, &owner, ws, wf, 3, "deactivate").await;
+    assert_eq!(outside.post(&new_url).json(&json!({})).send().await.expect("call").status(), StatusCode::NOT_FOUND);
+}
+
+async fn a_signed_webhook_takes_only_signed_bodies(app: TestApp) {
+    let owner = browser();
+    let ws = app.setup_owner(&owner).await;
+    let graph = ordered(json!({ "method": "POST", "require_signature": true }), "Order {{ trigger.body.id }}");
+    let wf = workflow(&app, &owner, ws, &graph).await;
+    set_status(&app, &owner, ws, wf, 2, "activate").await;
+    let address = hook_address(&app, &owner, ws, wf, crate::engine::id(1)).await;
+    let (url, secret) = (
+        format!("{}{}?wait=true", app.base, address["path"].as_str().expect("path")),
+        address["secret"].as_str().expect("secret").to_owned(),
+    );
+    let body = br#"{"id": 42}"#.to_vec();
+    let call = |signature: Option<String>| {
+        let mut req = Client::new().post(&url).header("Content-Type", "application/json").body(body.clone());
+        if let Some(s) = signature {
+            req = req.header("X-Flowdeck-Signature", s);
+        }
+        req.send()
+    };
+    let err = expect_error(call(None).await.expect("call"), StatusCode::UNAUTHORIZED).await;
+    assert!(err["error"].as_str().is_some_and(|m| m.contains("X-Flowdeck-Signature")), "{err}");
+    let wrong = sign("another key", &body);
+    assert_eq!(call(Some(wrong)).await.expect("call").status(), StatusCode::UNAUTHORIZED);
+    let tampered = sign(&secret, br#"{"id": 43}"#);
+    assert_eq!(call(Some(tampered)).await.expect("call").status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(count(&app.db, "workflow_executions").await, 0);
+    let res = call(Some(sign(&secret, &body))).await.expect("call");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.json::<Value>().await.expect("json")["output"]["markdown"], "Order 42");
+    // The key is sealed at rest.
+    let stored = app::entities::webhooks::Entity::find().one(&app.db).await.expect("query").expect("row");
+    assert!(stored.secret.starts_with("v1.") && !stored.secret.contains(&secret));
+}
+
+async fn schedule_row(app: &TestApp, wf: Uuid) -> workflow_triggers::Model {
+    workflow_triggers::Entity::find()
+        .filter(workflow_triggers::Column::WorkflowId.eq(wf))
+        .one(&app.db)
+        .await
+        .expect("query")
+        .expect("a trigger row")
+}
+
+async fn a_missed_schedule_fires_once(app: TestApp) {
+    let owner = browser();
+    let ws = app.setup_owner(&owner).await;
+    let graph = json!({
+        "nodes": [
+            node(1, "Yearly", "schedule", json!({ "cron": "0 9 1 1 *", "timezone": "Europe/Berlin" })),
+            node(2, "Report", "document", json!({ "title": "Report", "template": "for {{ trigger.scheduled_for }}" })),
+        ],
+        "edges": [edge(1, 1, 2)],
+    });
+    let wf = workflow(&app, &owner, ws, &graph).await;
+    set_status(&app, &owner, ws, wf, 2, "activate").await;
+    let row = schedule_row(&app, wf).await;
+    let next = row.next_at.expect("next time");
+    assert!(next > Utc::now() && next.format("%m-%d %H:%M").to_string() == "01-01 08:00", "09:00 Berlin: {next}");
+
+    // The server was down over three due times: it fires once, then waits for the next one.
+    let missed = Utc::now() - chrono::Duration::days(3);
+    workflow_triggers::Entity::update_many()
+        .col_expr(workflow_triggers::Column::NextAt, Expr::value(missed))
+        .filter(workflow_triggers::Column::Id.eq(row.id))
+        .exec(&app.db)
+        .await
+        .expect("update");
+    let mut fired = Vec::new();
+    for _ in 0..100 {
+        fired = runs(&app, &owner, ws).await;
+        if !fired.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(fired.len(), 1, "{fired:?}");
+    let run: Uuid = fired[0]["id"].as_str().expect("id").parse().expect("uuid");
+    let done = finished(&app, &owner, ws, run).await;
+    assert_eq!(done["summary"]["status"], "COMPLETED", "{done}");
+    assert_eq!(step(&done, "Yearly")["output"]["timezone"], "Europe/Berlin");
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(runs(&app, &owner, ws).await.len(), 1, "fired once for all the missed times");
+    assert_eq!(schedule_row(&app, wf).await.next_at, Some(next), "back to the next due time");
+
+    // Deactivated, it has no schedule.
+    set_status(&app, &owner, ws, wf, 2, "deactivate").await;
+    assert_eq!(count(&app.db, "workflow_triggers").await, 0);
+}
+
+async fn a_workflow_ending_starts_the_workflows_waiting_for_it(app: TestApp) {
+    let owner = browser();
+    let ws = app.setup_owner(&owner).await;
+    let source = json!({
+        "nodes": [
+            node(1, "Start", "manual", json!({})),
+            node(2, "Work", "document", json!({ "title": "Work", "template": "x = {{ trigger.x }}" })),
+        ],
+        "edges": [edge(1, 1, 2)],
+    });
+    let a = workflow(&app, &owner, ws, &source).await;
+    let listener = |event: &str, template: &str| {
+        json!({
+            "nodes": [
+                node(1, "On end", "event", json!({ "event": event })),
+                node(2, "Follow up", "document", json!({ "title": "Follow up", "template": template })),
+            ],
+            "edges": [edge(1, 1, 2)],
+        })
+    };
+    let on_done =
+        workflow(&app, &owner, ws, &listener("workflow.completed", "{{ trigger.data.workflow_name }} done")).await;
+    let on_fail = workflow(&app, &owner, ws, &listener("workflow.failed", "{{ trigger.data.error }}")).await;
+    set_status(&app, &owner, ws, on_done, 2, "activate").await;
+    set_status(&app, &owner, ws, on_fail, 2, "activate").await;
+
+    let ok = started(&app, &owner, ws, a, json!({ "x": 1 })).await;
+    assert_eq!(finished(&app, &owner, ws, ok).await["summary"]["status"], "COMPLETED");
+    let followed = wait_for_runs(&app, &owner, ws, 2).await;
+    let follow: Uuid = followed[0]["id"].as_str().expect("id").parse().expect("uuid");
+    let done = finished(&app, &owner, ws, follow).await;
+    assert_eq!(done["summary"]["workflow_id"], on_done.to_string());
+    assert_eq!(step(&done, "Follow up")["output"]["markdown"], "Orders done");
+    assert_eq!(step(&done, "On end")["output"]["data"]["execution_id"], ok.to_string());
+
+    let bad = started(&app, &owner, ws, a, json!({})).await;
+    assert_eq!(finished(&app, &owner, ws, bad).await["summary"]["status"], "FAILED");
+    // on_fail runs, and its own end starts on_done again: a chain of two.
+    let all = wait_for_runs(&app, &owner, ws, 5).await;
+    let of = |wf: Uuid| -> Uuid {
+        let run = all.iter().find(|r| r["workflow_id"] == wf.to_string()).expect("a run of it");
+        run["id"].as_str().expect("id").parse().expect("uuid")
+    };
+    let done = finished(&app, &owner, ws, of(on_fail)).await;
+    assert!(step(&done, "Follow up")["output"]["markdown"].as_str().is_some_and(|m| m.starts_with("“Work” failed")));
+    let again = finished(&app, &owner, ws, of(on_done)).await;
+    assert_eq!(step(&again, "On end")["output"]["data"]["chain"], 2);
+    assert_eq!(step(&again, "On end")["output"]["data"]["workflow_id"], on_fail.to_string());
+    // A workflow's own end never starts it again, so it stops there.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let all = runs(&app, &owner, ws).await;
+    assert_eq!(all.len(), 5, "{all:?}");
+    assert!(steps(&again).iter().all(|(_, s)| s == "COMPLETED"));
+}
+
+/// Polls until the workspace has `n` runs.
+async fn wait_for_runs(app: &TestApp, client: &Client, ws: Uuid, n: usize) -> Vec<Value> {
+    for _ in 0..200 {
+        let all = runs(app, client, ws).await;
+        if all.len() >= n {
+            return all;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the workspace never had {n} runs: {:?}", runs(app, client, ws).await);
+}
