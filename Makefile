@@ -8,7 +8,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 CARGO_TEST := cargo test --workspace --exclude frontend --features app/ssr
 LOGS := target/test-logs
 
-.PHONY: run test tools bundle browser lint unit-and-integration e2e summary
+.PHONY: run test tools bundle browser smtp-sink lint unit-and-integration e2e summary
 
 ## The app on http://127.0.0.1:3000 with the SQLite file ./data/flowdeck.db (DATABASE_URL overrides).
 run: bundle
@@ -16,7 +16,7 @@ run: bundle
 	./target/release/flowdeck serve
 
 ## Unit, integration (SQLite; also Postgres when TEST_DATABASE_URL is set) and browser tests.
-test: bundle browser lint unit-and-integration e2e summary
+test: bundle browser smtp-sink lint unit-and-integration e2e summary
 
 tools:
 	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; }
@@ -31,6 +31,10 @@ bundle: tools
 browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 	@[ -d end2end/node_modules/@playwright/test ] || npm ci --prefix end2end --no-audit --no-fund
+
+## The email tests send to a real SMTP server on loopback (Python's aiosmtpd, from PyPI).
+smtp-sink:
+	@python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check 'aiosmtpd==1.4.6'
 
 lint:
 	cargo fmt --all -- --check

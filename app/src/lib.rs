@@ -4,6 +4,7 @@
 #![recursion_limit = "256"]
 
 pub mod auth;
+pub mod credentials;
 #[cfg(feature = "ssr")]
 pub mod db;
 pub mod engine;

@@ -63,6 +63,9 @@ test('a workflow built on the canvas runs, and each step shows its status and ou
 
   // The workspace's Runs page lists them too, filters them, and leads back to the workflow.
   await page.getByRole('link', { name: '← Workflows' }).click();
+  // The Runs link is clicked once the list is there, so the two navigations don't race.
+  await page.waitForURL(/\/workflows$/);
+  await expect(page.getByRole('button', { name: 'Create workflow' })).toBeVisible();
   await page.getByRole('navigation', { name: 'Workspace' }).getByRole('link', { name: 'Runs' }).click();
   await page.waitForURL(/\/runs$/);
   const rows = page.getByTestId('workspace-runs').locator('li');

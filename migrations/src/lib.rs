@@ -9,6 +9,7 @@ mod m20261123_000003_workflow_graph;
 mod m20261123_000004_workflow_versions;
 mod m20261123_000005_engine;
 mod m20261130_000006_triggers;
+mod m20261130_000007_credentials;
 
 /// Every migration, in the order it is applied.
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_workflow_versions::Migration),
             Box::new(m20261123_000005_engine::Migration),
             Box::new(m20261130_000006_triggers::Migration),
+            Box::new(m20261130_000007_credentials::Migration),
         ]
     }
 }

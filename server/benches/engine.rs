@@ -50,6 +50,8 @@ impl Bench {
             secret_key_file: dir.join("secret.key"),
             encryption_key_file: dir.join("encryption.key"),
             encryption_key: None,
+            smtp_url: None,
+            smtp_from: "Flowdeck <bench@example.com>".into(),
             log: "warn".into(),
             site_root: PathBuf::from("target/site"),
             secure_cookies: false,

@@ -45,6 +45,13 @@ pub struct Config {
     /// names. Loopback, private and link-local addresses are blocked otherwise.
     #[arg(long, env = "FLOWDECK_HTTP_ALLOW", default_value = "", global = true)]
     pub http_allow: String,
+    /// The SMTP server email steps send through: smtp://user:pass@host:587?tls=required,
+    /// smtps://host:465, or smtp://host:25 (no TLS). Email steps fail while it is unset.
+    #[arg(long, env = "FLOWDECK_SMTP_URL", hide_env_values = true, global = true)]
+    pub smtp_url: Option<String>,
+    /// The sender of emails: an address, or "Name <address>".
+    #[arg(long, env = "FLOWDECK_SMTP_FROM", default_value = "Flowdeck <flowdeck@localhost>", global = true)]
+    pub smtp_from: String,
 }
 
 /// The help text's table of settings.
@@ -60,4 +67,6 @@ Configuration (flag, or environment variable):
   FLOWDECK_SECURE_COOKIES      Secure cookies (HTTPS)          [false]
   FLOWDECK_PUBLIC_ORIGIN       public origin behind a proxy    [none]
   FLOWDECK_ENGINE_LEASE_SECS   a crashed instance's runs move  [30]
-  FLOWDECK_HTTP_ALLOW          internal hosts HTTP steps reach [none]";
+  FLOWDECK_HTTP_ALLOW          internal hosts HTTP steps reach [none]
+  FLOWDECK_SMTP_URL            SMTP server for email steps     [none]
+  FLOWDECK_SMTP_FROM           sender of emails                [Flowdeck <flowdeck@localhost>]";

@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use app::auth::session_store::DbSessionStore;
-use app::engine::http::Allow;
+use app::engine::actions::Tools;
+use app::engine::http::{Allow, Http};
+use app::engine::mail::Mailer;
 use app::engine::runner::Engine;
 use app::state::{AppState, LoginLimiter, Presence};
 use app::{App, shell};
@@ -84,6 +86,11 @@ pub async fn app(config: &Config) -> anyhow::Result<Instance> {
     };
     let sealer = Arc::new(app::secrets::Sealer::new(&sealing_key).map_err(anyhow::Error::msg)?);
     let allow = Allow::parse(&config.http_allow).map_err(|e| anyhow::anyhow!("FLOWDECK_HTTP_ALLOW: {e}"))?;
+    let mailer = match config.smtp_url.as_deref().filter(|u| !u.trim().is_empty()) {
+        Some(url) => Some(Mailer::new(url, &config.smtp_from).map_err(anyhow::Error::msg)?),
+        None => None,
+    };
+    let tools = Tools { http: Http::new(allow).map_err(anyhow::Error::msg)?, sealer, mailer };
     let leptos_options = LeptosOptions::builder()
         .output_name("flowdeck")
         .site_root(config.site_root.to_string_lossy().to_string())
@@ -95,8 +102,7 @@ pub async fn app(config: &Config) -> anyhow::Result<Instance> {
         leptos_options,
         login_limiter: Arc::new(LoginLimiter::default()),
         presence: Arc::new(Presence::default()),
-        engine: Engine::new(db.clone(), Duration::from_secs(config.engine_lease_secs.max(1)), allow, sealer)
-            .map_err(anyhow::Error::msg)?,
+        engine: Engine::new(db.clone(), Duration::from_secs(config.engine_lease_secs.max(1)), tools),
         secure_cookies: config.secure_cookies,
     };
     let sessions = DbSessionStore::new(db);

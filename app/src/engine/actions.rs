@@ -2,23 +2,44 @@
 //! already filled in; in a simulation, steps with effects outside the run say what they would
 //! have done instead of doing it.
 
+use std::sync::Arc;
+
 use chrono::Utc;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde_json::{Map, Value, json};
 
+use crate::credentials;
 use crate::engine::http::Http;
+use crate::engine::mail::{self, Mailer};
 use crate::engine::runner::PAYLOAD_LIMIT;
 use crate::entities::{workflow_data, workflow_executions as executions};
-use crate::workflows::kinds::{NodeConfig, NodeKind};
+use crate::secrets::Sealer;
+use crate::workflows::kinds::{AiPromptConfig, HttpConfig, NodeConfig, NodeKind};
 
 /// Longest key a "save data" step may use.
 const KEY_MAX: usize = 200;
 
 /// Whether the engine can run nodes of this kind yet.
 pub fn runs(kind: NodeKind) -> bool {
-    !matches!(kind, NodeKind::Email | NodeKind::Chat | NodeKind::AiPrompt | NodeKind::Approval)
+    kind != NodeKind::Approval
 }
+
+/// What steps reach outside the run with.
+pub struct Tools {
+    pub http: Http,
+    /// Opens credentials.
+    pub sealer: Arc<Sealer>,
+    /// `None` when the instance has no SMTP server configured.
+    pub mailer: Option<Mailer>,
+}
+
+const NO_SMTP: &str =
+    "Email isn't set up on this server: its administrator sets FLOWDECK_SMTP_URL and FLOWDECK_SMTP_FROM.";
+/// How long a chat service gets to take a post.
+const CHAT_TIMEOUT_SECS: u32 = 15;
+/// How long a model gets to answer.
+const AI_TIMEOUT_SECS: u32 = 120;
 
 /// Whether nodes of this kind only compute (no waiting, no calls out): their step is stored once,
 /// when it is done.
@@ -29,13 +50,28 @@ pub fn instant(kind: NodeKind) -> bool {
 /// Runs one node with its filled-in configuration; the error is shown on the step.
 pub async fn perform(
     db: &impl ConnectionTrait,
-    http: &Http,
+    tools: &Tools,
     run: &executions::Model,
     config: NodeConfig,
 ) -> Result<Value, String> {
     match config {
-        NodeConfig::Http(c) if run.simulation => http.describe(&c),
-        NodeConfig::Http(c) => http.send(&c, PAYLOAD_LIMIT).await,
+        NodeConfig::Http(c) => {
+            let bearer = credential(db, tools, run, &c.credential).await?;
+            call(tools, run, &c, bearer.as_deref()).await
+        }
+        NodeConfig::Email(c) if run.simulation => mail::describe(&c),
+        NodeConfig::Email(c) => tools.mailer.as_ref().ok_or_else(|| NO_SMTP.to_owned())?.send(&c).await,
+        NodeConfig::Chat(c) => {
+            let post = HttpConfig {
+                method: "POST".into(),
+                url: c.webhook_url,
+                body: json!({ "text": c.text }).to_string(),
+                timeout_secs: CHAT_TIMEOUT_SECS,
+                ..HttpConfig::default()
+            };
+            call(tools, run, &post, None).await
+        }
+        NodeConfig::AiPrompt(c) => ask(db, tools, run, c).await,
         NodeConfig::Manual(_) | NodeConfig::Schedule(_) | NodeConfig::Webhook(_) | NodeConfig::Event(_) => {
             Ok(run.payload.clone())
         }
@@ -59,6 +95,66 @@ pub async fn perform(
         }
         other => Err(format!("{} steps can't run yet.", other.kind().label())),
     }
+}
+
+/// Sends the request, or describes it in a simulation.
+async fn call(tools: &Tools, run: &executions::Model, c: &HttpConfig, bearer: Option<&str>) -> Result<Value, String> {
+    if run.simulation { tools.http.describe(c, bearer) } else { tools.http.send(c, bearer, PAYLOAD_LIMIT).await }
+}
+
+/// The value of the credential a step names (none when it names none).
+async fn credential(
+    db: &impl ConnectionTrait,
+    tools: &Tools,
+    run: &executions::Model,
+    name: &str,
+) -> Result<Option<String>, String> {
+    if name.trim().is_empty() {
+        return Ok(None);
+    }
+    credentials::service::reveal(db, &tools.sealer, run.workspace_id, name).await.map(Some)
+}
+
+/// An OpenAI-compatible chat completion: the system and user prompts in, the answer's text out.
+async fn ask(
+    db: &impl ConnectionTrait,
+    tools: &Tools,
+    run: &executions::Model,
+    c: AiPromptConfig,
+) -> Result<Value, String> {
+    let key = credential(db, tools, run, &c.credential).await?;
+    let mut messages = Vec::new();
+    if !c.system.trim().is_empty() {
+        messages.push(json!({ "role": "system", "content": c.system }));
+    }
+    messages.push(json!({ "role": "user", "content": c.prompt }));
+    let request = HttpConfig {
+        method: "POST".into(),
+        url: c.endpoint,
+        body: json!({ "model": c.model.trim(), "messages": messages }).to_string(),
+        timeout_secs: AI_TIMEOUT_SECS,
+        credential: c.credential,
+        ..HttpConfig::default()
+    };
+    let answer = call(tools, run, &request, key.as_deref()).await?;
+    if run.simulation {
+        return Ok(answer);
+    }
+    answer_text(&answer["body"])
+}
+
+/// The text of a chat-completions answer, with the model and token usage.
+fn answer_text(body: &Value) -> Result<Value, String> {
+    let Some(text) = body.pointer("/choices/0/message/content").and_then(Value::as_str) else {
+        let preview: String = body.to_string().chars().take(300).collect();
+        return Err(format!("The answer has no choices[0].message.content: {preview}"));
+    };
+    Ok(json!({
+        "text": text,
+        "model": body.get("model"),
+        "finish_reason": body.pointer("/choices/0/finish_reason"),
+        "usage": body.get("usage"),
+    }))
 }
 
 async fn save_data(
@@ -88,4 +184,22 @@ async fn save_data(
 pub async fn load_data(db: &impl ConnectionTrait, workflow: uuid::Uuid) -> Result<Map<String, Value>, sea_orm::DbErr> {
     let rows = workflow_data::Entity::find().filter(workflow_data::Column::WorkflowId.eq(workflow)).all(db).await?;
     Ok(rows.into_iter().map(|r| (r.key, r.value)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_model_answer_gives_its_text_or_says_what_is_missing() {
+        let answer = json!({
+            "model": "tiny",
+            "choices": [{ "message": { "role": "assistant", "content": "Hello!" }, "finish_reason": "stop" }],
+            "usage": { "total_tokens": 9 },
+        });
+        let out = answer_text(&answer).expect("text");
+        assert_eq!((out["text"].as_str(), out["usage"]["total_tokens"].as_u64()), (Some("Hello!"), Some(9)));
+        let err = answer_text(&json!({ "error": { "message": "bad key" } })).expect_err("no choices");
+        assert!(err.contains("no choices[0].message.content") && err.contains("bad key"), "{err}");
+    }
 }

@@ -70,5 +70,5 @@ pub async fn get_webhook_address(
 ) -> Result<WebhookAddress, AppError> {
     let ctx = Ctx::load().await?;
     let me = ctx.require(workspace_id, Permission::Edit).await?;
-    crate::engine::hooks::address(ctx.db(), &ctx.state.engine.sealer, &me, workflow_id, node_id, renew).await
+    crate::engine::hooks::address(ctx.db(), &ctx.state.engine.tools.sealer, &me, workflow_id, node_id, renew).await
 }

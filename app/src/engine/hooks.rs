@@ -107,7 +107,7 @@ async fn receive(
         return Ok(response);
     }
     if config.require_signature {
-        let key = state.engine.sealer.open(&hook.secret).map_err(AppError::internal)?;
+        let key = state.engine.tools.sealer.open(&hook.secret).map_err(AppError::internal)?;
         if !signed(&key, headers.get(SIGNATURE).and_then(|v| v.to_str().ok()), body) {
             return Ok(refuse(
                 StatusCode::UNAUTHORIZED,

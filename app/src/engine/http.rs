@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
-use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderName, HeaderValue};
 use reqwest::{Method, Url, redirect};
 use serde_json::{Map, Value, json};
 
@@ -160,8 +160,8 @@ impl Http {
         Ok(Http { client, allow })
     }
 
-    /// The request the step describes, or what is wrong with it.
-    fn request(&self, c: &HttpConfig) -> Result<reqwest::RequestBuilder, String> {
+    /// The request the step describes (with `bearer` as its Authorization), or what is wrong with it.
+    fn request(&self, c: &HttpConfig, bearer: Option<&str>) -> Result<reqwest::RequestBuilder, String> {
         let method = Method::from_bytes(c.method.trim().to_ascii_uppercase().as_bytes())
             .map_err(|_| format!("“{}” is not an HTTP method", c.method))?;
         let url = Url::parse(c.url.trim()).map_err(|e| format!("“{}” is not a URL: {e}", c.url))?;
@@ -181,6 +181,12 @@ impl Http {
             typed |= name == CONTENT_TYPE;
             request = request.header(name, value);
         }
+        if let Some(token) = bearer {
+            let mut value = HeaderValue::from_str(&format!("Bearer {}", token.trim()))
+                .map_err(|_| "The credential holds characters a header can't carry".to_owned())?;
+            value.set_sensitive(true);
+            request = request.header(AUTHORIZATION, value);
+        }
         if !c.body.is_empty() {
             if !typed && serde_json::from_str::<Value>(&c.body).is_ok() {
                 request = request.header(CONTENT_TYPE, "application/json");
@@ -190,19 +196,23 @@ impl Http {
         Ok(request)
     }
 
-    /// What a simulation records instead of sending.
-    pub fn describe(&self, c: &HttpConfig) -> Result<Value, String> {
+    /// What a simulation records instead of sending (a credential shows as its name only).
+    pub fn describe(&self, c: &HttpConfig, bearer: Option<&str>) -> Result<Value, String> {
         // Checked like a real request, so a simulation finds the same mistakes.
-        let _checked = self.request(c)?;
+        let _checked = self.request(c, bearer)?;
+        let mut headers = c.headers.clone();
+        if bearer.is_some() {
+            headers.push(format!("Authorization: Bearer (credential “{}”)", c.credential.trim()));
+        }
         Ok(
-            json!({ "simulated": true, "would_send": { "method": c.method, "url": c.url, "headers": c.headers, "body": c.body } }),
+            json!({ "simulated": true, "would_send": { "method": c.method, "url": c.url, "headers": headers, "body": c.body } }),
         )
     }
 
     /// Sends the request; a 2xx answer is the step's output (status, headers, body as JSON when it
     /// is JSON), anything else fails the step with the status and the start of the body.
-    pub async fn send(&self, c: &HttpConfig, limit: usize) -> Result<Value, String> {
-        let request = self.request(c)?;
+    pub async fn send(&self, c: &HttpConfig, bearer: Option<&str>, limit: usize) -> Result<Value, String> {
+        let request = self.request(c, bearer)?;
         // The body gets most of the limit; status and headers fit in the rest.
         let limit = limit - limit / 8;
         let mut response = request.send().await.map_err(|e| explain(&e, c))?;
@@ -299,7 +309,7 @@ mod tests {
     #[test]
     fn bad_requests_are_named_before_anything_is_sent() {
         let http = Http::new(Allow::default()).expect("client");
-        let bad = |c: HttpConfig| http.request(&c).err().unwrap_or_default();
+        let bad = |c: HttpConfig| http.request(&c, None).err().unwrap_or_default();
         let base = HttpConfig { url: "https://api.example.com/x".into(), ..HttpConfig::default() };
         assert!(bad(HttpConfig { method: "GE T".into(), ..base.clone() }).contains("not an HTTP method"));
         assert!(bad(HttpConfig { url: "ftp://example.com".into(), ..base.clone() }).contains("not an http(s) URL"));
@@ -308,6 +318,6 @@ mod tests {
         );
         assert!(bad(HttpConfig { url: "http://[::1]/".into(), ..base.clone() }).contains("internal address"));
         assert!(bad(HttpConfig { headers: vec!["NoColon".into()], ..base.clone() }).contains("has no “:”"));
-        assert!(http.request(&base).is_ok());
+        assert!(http.request(&base, Some("token")).is_ok());
     }
 }

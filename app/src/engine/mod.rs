@@ -1,12 +1,14 @@
 //! The engine: runs of workflows, step by step, with their logs.
 
 #[cfg(feature = "ssr")]
-mod actions;
+pub mod actions;
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod hooks;
 #[cfg(feature = "ssr")]
 pub mod http;
+#[cfg(feature = "ssr")]
+pub mod mail;
 pub mod model;
 pub mod page;
 #[cfg(feature = "ssr")]

@@ -20,14 +20,12 @@ use tokio::task::JoinSet;
 use tracing::Instrument;
 use uuid::Uuid;
 
-use crate::engine::actions;
-use crate::engine::http::{Allow, Http};
+use crate::engine::actions::{self, Tools};
 use crate::engine::model::{ExecutionStatus, StepStatus};
 use crate::engine::plan::{Advance, Plan};
 use crate::engine::template;
 use crate::engine::triggers;
 use crate::entities::{execution_steps as steps, workflow_executions as executions};
-use crate::secrets::Sealer;
 use crate::workflows::graph::{Graph, Node};
 use crate::workflows::kinds::NodeConfig;
 
@@ -68,9 +66,8 @@ pub struct Engine {
     owner: String,
     /// How long a claim lasts without renewal; renewed every third of it.
     lease: Duration,
-    http: Http,
-    /// Seals and opens stored secrets (webhook signing keys, credentials).
-    pub sealer: Arc<Sealer>,
+    /// What steps reach outside with: HTTP, email, credentials (and webhook keys).
+    pub tools: Tools,
     wake: Notify,
     /// Each run this instance ends, with how it ended (webhook callers wait on it).
     finished: broadcast::Sender<(Uuid, ExecutionStatus)>,
@@ -79,24 +76,17 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// An engine on `db`; `lease` is how long a claim holds without renewal, `allow` the internal
-    /// hosts HTTP steps may reach.
-    pub fn new(
-        db: DatabaseConnection,
-        lease: Duration,
-        allow: Allow,
-        sealer: Arc<Sealer>,
-    ) -> Result<Arc<Engine>, String> {
-        Ok(Arc::new(Engine {
+    /// An engine on `db`; `lease` is how long a claim holds without renewal.
+    pub fn new(db: DatabaseConnection, lease: Duration, tools: Tools) -> Arc<Engine> {
+        Arc::new(Engine {
             db,
             owner: format!("instance-{}", Uuid::now_v7()),
             lease,
-            http: Http::new(allow)?,
-            sealer,
+            tools,
             wake: Notify::new(),
             finished: broadcast::channel(1024).0,
             running: Mutex::new(HashMap::new()),
-        }))
+        })
     }
 
     /// Tells the engine a run is waiting.
@@ -472,7 +462,7 @@ impl Engine {
                 if let Some(until) = delay {
                     return self.wait_until(&row, until).await;
                 }
-                actions::perform(&self.db, &self.http, run, config).await.map(|output| keep(output, PAYLOAD_LIMIT))
+                actions::perform(&self.db, &self.tools, run, config).await.map(|output| keep(output, PAYLOAD_LIMIT))
             }
         };
         if lasting {

@@ -55,8 +55,7 @@ pub async fn start(
         return Err(AppError::validation(
             "workflow",
             format!(
-                "“{}” is a {} step, which the engine can't run yet. Runs support triggers, HTTP requests, \
-                 conditions, delays, save data and documents.",
+                "“{}” ({}) is a kind of step the engine can't run yet; every other kind runs.",
                 n.name,
                 n.config.kind().label()
             ),

@@ -1,5 +1,6 @@
 //! SeaORM entities, one file a table. Only the owning area's `service.rs` touches them.
 
+pub mod credentials;
 pub mod execution_steps;
 pub mod instance_settings;
 pub mod invitations;

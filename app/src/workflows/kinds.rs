@@ -187,6 +187,13 @@ impl NodeKind {
                         field("headers", "Headers", Lines, false, "One a line: Name: value"),
                         field("body", "Body", Multiline, false, ""),
                         field("timeout_secs", "Timeout (seconds)", Number, true, ""),
+                        field(
+                            "credential",
+                            "Bearer token credential",
+                            Text,
+                            false,
+                            "The name of a credential in settings; sent as Authorization: Bearer …",
+                        ),
                     ]
                 }
             }
@@ -314,6 +321,8 @@ pub struct HttpConfig {
     pub headers: Vec<String>,
     pub body: String,
     pub timeout_secs: u32,
+    /// A credential's name; its value is sent as `Authorization: Bearer …`.
+    pub credential: String,
 }
 
 impl Default for HttpConfig {
@@ -324,6 +333,7 @@ impl Default for HttpConfig {
             headers: Vec::new(),
             body: String::new(),
             timeout_secs: 30,
+            credential: String::new(),
         }
     }
 }

@@ -229,6 +229,7 @@ fn n8n_config(kind: &str, p: &Value, skipped: &mut Vec<String>, name: &str) -> O
                 headers,
                 body,
                 timeout_secs: u32::try_from(timeout_ms.div_ceil(1000).clamp(1, 300)).unwrap_or(30),
+                credential: String::new(),
             })
         }
         "emailSend" => NodeConfig::Email(EmailConfig {

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
 
+use crate::credentials::CredentialsSection;
 use crate::ui::form::{ErrorPanel, FormError, Loading, Submit, action_error, invalid, loaded};
 use crate::ui::shell::use_shell;
 use crate::workspaces::api::{CreateWorkspace, RenameWorkspace};
@@ -83,12 +84,14 @@ pub fn WorkspaceSettingsPage() -> impl IntoView {
         {loaded(
             data,
             |w| {
-                if w.can(Permission::EditSettings) {
-                    view! { <RenameForm w/> }.into_any()
+                let general = if w.can(Permission::EditSettings) {
+                    view! { <RenameForm w=w.clone()/> }.into_any()
                 } else {
                     view! { <p class="panel muted">"Only owners, admins and members allowed to edit settings can change this workspace."</p> }
                         .into_any()
-                }
+                };
+                let credentials = w.can(Permission::Edit).then(|| view! { <CredentialsSection w/> });
+                view! { {general} {credentials} }.into_any()
             },
         )}
     }

@@ -41,7 +41,7 @@ fn sample() -> Value {
               "config": { "method": "POST", "require_signature": true } },
             { "id": id(2), "name": "Fetch invoice", "x": 280.0, "y": 100.0, "kind": "http",
               "config": { "method": "GET", "url": "https://erp.example.com/invoices/{{ trigger.body.id }}",
-                          "headers": ["Accept: application/json"], "body": "", "timeout_secs": 20 } },
+                          "headers": ["Accept: application/json"], "body": "", "timeout_secs": 20, "credential": "" } },
             { "id": id(3), "name": "Over 1000?", "x": 560.0, "y": 100.0, "kind": "condition",
               "config": { "description": "Large invoices need a manager" } },
             { "id": id(4), "name": "Ask manager", "x": 840.0, "y": 0.0, "kind": "email",

@@ -145,6 +145,8 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         engine_lease_secs: 2,
         // HTTP steps call servers the tests start on loopback (IPv4 only: [::1] stays blocked).
         http_allow: "127.0.0.1".into(),
+        smtp_url: None,
+        smtp_from: "Flowdeck <flowdeck@example.com>".into(),
     };
     let (base, server) = start(&config).await;
     let db = server::connect(&database_url).await.expect("test connection");
@@ -169,6 +171,12 @@ impl TestApp {
         let (base, server) = start(&config).await;
         self.base = base;
         self.server = server;
+    }
+
+    /// Restarts this instance with its configuration changed by `change` (same database and keys).
+    pub async fn reconfigure(&mut self, change: impl FnOnce(&mut Config)) {
+        change(&mut self.config);
+        self.restart().await;
     }
 
     /// Stops the in-process server and the engine with it.
@@ -336,4 +344,55 @@ pub async fn count(db: &DatabaseConnection, table: &str) -> i64 {
         .expect("count")
         .expect("row");
     row.try_get::<i64>("", "n").expect("n")
+}
+
+/// A real SMTP server on loopback (Python's aiosmtpd, `tests/support/smtp_sink.py`): it keeps
+/// each email it accepts and refuses recipients whose address starts with "reject".
+pub struct SmtpSink {
+    pub url: String,
+    folder: tempfile::TempDir,
+    child: std::process::Child,
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl SmtpSink {
+    pub async fn start() -> SmtpSink {
+        use std::io::BufRead;
+        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+        let folder = tempfile::tempdir().expect("tempdir");
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/smtp_sink.py");
+        let mut child = std::process::Command::new("python3")
+            .args([script, &port.to_string(), &folder.path().display().to_string()])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs the SMTP sink (make tools installs aiosmtpd)");
+        let stdout = child.stdout.take().expect("stdout");
+        let ready = tokio::task::spawn_blocking(move || {
+            std::io::BufReader::new(stdout).lines().next().and_then(Result::ok).unwrap_or_default()
+        })
+        .await
+        .expect("join");
+        assert_eq!(ready, "ready", "the SMTP sink starts (is aiosmtpd installed?)");
+        SmtpSink { url: format!("smtp://127.0.0.1:{port}"), folder, child }
+    }
+
+    /// The emails received so far, in order: `{"from", "to", "data"}`.
+    pub fn mails(&self) -> Vec<Value> {
+        let mut files: Vec<_> = std::fs::read_dir(self.folder.path())
+            .expect("folder")
+            .filter_map(Result::ok)
+            .filter_map(|e| e.file_name().to_str()?.strip_suffix(".json")?.parse::<u32>().ok().map(|n| (n, e.path())))
+            .collect();
+        files.sort();
+        files
+            .into_iter()
+            .map(|(_, path)| serde_json::from_str(&std::fs::read_to_string(path).expect("read")).expect("json"))
+            .collect()
+    }
 }

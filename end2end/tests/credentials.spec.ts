@@ -1,0 +1,38 @@
+/** Credentials in workspace settings: add one, see its name but never its value, replace it, delete it. */
+import { expect, test } from '@playwright/test';
+
+import { hydrated, openOwnerWorkspace, shot } from '../support/app';
+
+test('credentials are added, listed without their value, replaced and deleted', async ({ page }) => {
+  const workspace = await openOwnerWorkspace(page);
+  await page.goto(`${workspace}/settings`);
+  await hydrated(page);
+  const section = page.getByRole('region', { name: 'Credentials' });
+  await expect(section.getByTestId('no-credentials')).toBeVisible();
+
+  await section.getByLabel('Name').fill('openai');
+  await section.getByLabel('Secret value').fill('sk-e2e-secret-value');
+  await section.getByRole('button', { name: 'Add credential' }).click();
+  const list = section.getByTestId('credentials');
+  await expect(list.locator('li')).toHaveCount(1);
+  await expect(list.locator('li').first()).toContainText('openai');
+  await expect(section.getByLabel('Secret value')).toHaveValue('');
+  expect(await page.content()).not.toContain('sk-e2e-secret-value');
+
+  // The same name again is refused, with the field marked.
+  await section.getByLabel('Name').fill('openai');
+  await section.getByLabel('Secret value').fill('another');
+  await section.getByRole('button', { name: 'Add credential' }).click();
+  await expect(section.getByRole('alert')).toContainText('A credential named “openai” exists already.');
+  await expect(section.getByLabel('Name')).toHaveAttribute('aria-invalid', 'true');
+  await shot(page, 'credentials');
+
+  // Replace the value, then delete after confirming.
+  await list.getByRole('button', { name: 'Replace value' }).click();
+  await list.getByLabel('New value').fill('sk-rotated');
+  await list.getByRole('button', { name: 'Save' }).click();
+  await expect(list.getByLabel('New value')).toHaveCount(0);
+  page.once('dialog', (d) => d.accept());
+  await list.getByRole('button', { name: 'Delete' }).click();
+  await expect(section.getByTestId('no-credentials')).toBeVisible();
+});
