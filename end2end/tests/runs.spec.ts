@@ -82,4 +82,26 @@ test('a workflow built on the canvas runs, and each step shows its status and ou
   await shot(page, 'runs');
   await rows.first().getByRole('link', { name: 'Meeting minutes' }).click();
   await expect(page.getByTestId('designer')).toBeVisible();
+
+  // The failed run continues from its failed step: a new run, marked as such, that keeps the
+  // trigger's step and tries "Minutes" again (with the same input it fails the same way).
+  await page.getByRole('button', { name: 'Runs' }).click();
+  const again = page.getByRole('complementary', { name: 'Runs' });
+  await again.getByTestId('runs').locator('li').first().getByRole('button').click();
+  await again.getByRole('button', { name: 'Retry from failed step' }).click();
+  await expect(again.getByTestId('retry-of')).toBeVisible();
+  await expect(again.getByTestId('run-error')).toContainText('“Minutes” failed');
+  await again.getByRole('button', { name: '← All runs' }).click();
+  await expect(again.getByTestId('runs').locator('li')).toHaveCount(3);
+
+  // Steps that call other systems have retries and a timeout; bad numbers are named.
+  await page.getByRole('button', { name: 'Runs' }).click();
+  await page.locator('.palette-item[data-kind=http]').click();
+  const tries = page.locator('input[name=policy-attempts]');
+  await expect(tries).toHaveValue('1');
+  await tries.fill('0');
+  await expect(page.locator('fieldset.policy').getByRole('alert')).toHaveText('In retries: tries must be 1 to 10.');
+  await tries.fill('4');
+  await expect(page.locator('fieldset.policy').getByRole('alert')).toHaveCount(0);
+  await shot(page, 'designer-retries');
 });

@@ -10,6 +10,7 @@ mod m20261123_000004_workflow_versions;
 mod m20261123_000005_engine;
 mod m20261130_000006_triggers;
 mod m20261130_000007_credentials;
+mod m20261130_000008_policies;
 
 /// Every migration, in the order it is applied.
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000005_engine::Migration),
             Box::new(m20261130_000006_triggers::Migration),
             Box::new(m20261130_000007_credentials::Migration),
+            Box::new(m20261130_000008_policies::Migration),
         ]
     }
 }

@@ -121,6 +121,7 @@ impl Bench {
                 created_at: Set(now),
                 started_at: Set(None),
                 finished_at: Set(None),
+                retry_of: Set(None),
             })
             .collect();
         for batch in rows.chunks(500) {

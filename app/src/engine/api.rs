@@ -59,6 +59,14 @@ pub async fn cancel_execution(workspace_id: Uuid, execution_id: Uuid) -> Result<
     service::cancel(ctx.db(), &ctx.state.engine, &me, execution_id).await
 }
 
+/// Starts a run that continues a failed or cancelled one from its failed step; returns its id.
+#[server(endpoint = "engine/retry")]
+pub async fn retry_execution(workspace_id: Uuid, execution_id: Uuid) -> Result<Uuid, AppError> {
+    let ctx = Ctx::load().await?;
+    let me = ctx.require(workspace_id, Permission::Edit).await?;
+    service::retry(ctx.db(), &ctx.state.engine, &me, execution_id).await
+}
+
 /// Where the workflow's webhook node listens, and its signing key; `renew` replaces both (the old
 /// address stops working).
 #[server(endpoint = "engine/webhook")]

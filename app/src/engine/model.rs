@@ -100,6 +100,9 @@ pub struct ExecutionSummary {
     pub finished_at: Option<DateTime<Utc>>,
     pub duration_ms: Option<i64>,
     pub error: Option<String>,
+    /// The run this one continues from its failed step.
+    #[serde(default)]
+    pub retry_of: Option<Uuid>,
 }
 
 /// One step of a run, for the run's page.

@@ -230,7 +230,7 @@ pub fn holds(c: &Condition, scope: &Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workflows::graph::Node;
+    use crate::workflows::graph::{Node, Policy};
     use crate::workflows::kinds::{ConditionConfig, DelayConfig, ManualConfig, NodeConfig};
 
     fn id(n: u128) -> Uuid {
@@ -238,7 +238,7 @@ mod tests {
     }
 
     fn node(n: u128, name: &str, config: NodeConfig) -> Node {
-        Node { id: id(n), name: name.into(), x: 0.0, y: 0.0, config }
+        Node { id: id(n), name: name.into(), x: 0.0, y: 0.0, config, policy: Policy::default() }
     }
 
     fn edge(n: u128, from: u128, to: u128) -> Edge {

@@ -11,8 +11,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::{Value, json};
 use tokio::sync::{Notify, broadcast, watch};
@@ -43,6 +43,13 @@ const INTERRUPTED: &str = "The server stopped during this step; it was tried aga
 const MAX_INTERRUPTED: i32 = 3;
 /// Step input and output kept per step; larger values are cut and marked.
 pub const PAYLOAD_LIMIT: usize = 1024 * 1024;
+
+/// How one try of a step went.
+enum Tried {
+    Done(Value),
+    /// A step that reaches out failed; its row is still open.
+    Failed(Box<steps::Model>, String),
+}
 
 /// Why a run stopped before its end.
 enum Stop {
@@ -396,7 +403,9 @@ impl Engine {
         Ok(())
     }
 
-    /// Runs one node (or resumes it) and returns its output.
+    /// Runs one node (or resumes it) and returns its output. A step that reaches another system
+    /// is tried again after a failure as its node's policy says: the failed try and the next
+    /// one's time are stored together, so a restart waits only for what is left.
     async fn step(
         &self,
         run: &executions::Model,
@@ -404,24 +413,94 @@ impl Engine {
         scope: &Value,
         earlier: Option<steps::Model>,
     ) -> Result<Value, Stop> {
+        let waiting = earlier.as_ref().filter(|s| s.status == StepStatus::Waiting.as_str());
         // A delay that was waiting goes on waiting for what is left of it.
-        if let Some(waiting) = earlier.as_ref().filter(|s| s.status == StepStatus::Waiting.as_str())
-            && let Some(until) = waiting.input.as_ref().and_then(|i| i.get("until")).and_then(until)
+        if let Some(w) = waiting
+            && let Some(until) = w.input.as_ref().and_then(|i| i.get("until")).and_then(until)
         {
-            return self.wait_until(waiting, until).await;
+            return self.wait_until(w, until).await;
         }
-        let attempt = match earlier {
+        let (mut attempt, mut reserved) = match earlier {
+            // A try that waits for its turn after a failed one.
+            Some(next) if next.status == StepStatus::Waiting.as_str() => {
+                if let Some(at) = next.input.as_ref().and_then(|i| i.get("retry_at")).and_then(until)
+                    && let Ok(left) = (at - Utc::now()).to_std()
+                {
+                    tokio::time::sleep(left).await;
+                }
+                (next.attempt, Some(next))
+            }
             Some(interrupted) => {
-                self.end_step(&interrupted, StepStatus::Failed, None, Some(INTERRUPTED.to_owned())).await?;
+                self.end_step(&self.db, &interrupted, StepStatus::Failed, None, Some(INTERRUPTED.to_owned())).await?;
                 if interrupted.attempt >= MAX_INTERRUPTED {
                     let why =
                         format!("The server stopped during this step {MAX_INTERRUPTED} times; it is not tried again.");
                     return Err(failed(&node.name, &why));
                 }
-                interrupted.attempt + 1
+                (interrupted.attempt + 1, None)
             }
-            None => 1,
+            None => (1, None),
         };
+        loop {
+            let (row, error) = match self.try_step(run, node, scope, attempt, reserved.take()).await? {
+                Tried::Done(output) => return Ok(output),
+                Tried::Failed(row, error) => (row, error),
+            };
+            if u32::try_from(attempt).unwrap_or(u32::MAX) >= node.policy.attempts {
+                return Err(self.fail(&row, error).await);
+            }
+            let wait = node.policy.backoff(u32::try_from(attempt).unwrap_or(1), rand::random::<f64>());
+            let next = self.retry_later(&row, error, wait).await?;
+            tokio::time::sleep(wait).await;
+            attempt = next.attempt;
+            reserved = Some(next);
+        }
+    }
+
+    /// Ends a failed try and stores the next one as WAITING until its time, in one transaction.
+    async fn retry_later(&self, row: &steps::Model, error: String, wait: Duration) -> Result<steps::Model, Stop> {
+        let now = Utc::now();
+        let retry_at = now + chrono::Duration::from_std(wait).unwrap_or_default();
+        let next = steps::Model {
+            id: Uuid::now_v7(),
+            status: StepStatus::Waiting.as_str().to_owned(),
+            attempt: row.attempt + 1,
+            input: Some(json!({ "retry_at": retry_at, "after": clean(&error) })),
+            output: None,
+            error: None,
+            started_at: now,
+            finished_at: None,
+            duration_ms: None,
+            ..row.clone()
+        };
+        let txn = crate::db::begin_write(&self.db).await?;
+        self.end_step(&txn, row, StepStatus::Failed, None, Some(error)).await?;
+        steps::Entity::insert(next.clone().into_active_model().reset_all()).exec_without_returning(&txn).await?;
+        txn.commit().await?;
+        Ok(next)
+    }
+
+    /// Stores a step row: a new one, or the reserved WAITING row of this try.
+    async fn write_step(&self, row: steps::Model, reserved: bool) -> Result<(), sea_orm::DbErr> {
+        let active = row.into_active_model().reset_all();
+        if reserved {
+            steps::Entity::update(active).exec(&self.db).await?;
+        } else {
+            steps::Entity::insert(active).exec_without_returning(&self.db).await?;
+        }
+        Ok(())
+    }
+
+    /// One try of a node. A step that reaches out and fails comes back as `Failed` with its
+    /// open row (the caller retries or fails the run); other failures stop the run here.
+    async fn try_step(
+        &self,
+        run: &executions::Model,
+        node: &Node,
+        scope: &Value,
+        attempt: i32,
+        reserved: Option<steps::Model>,
+    ) -> Result<Tried, Stop> {
         let filled = template::fill(&node.config, scope);
         let started = Utc::now();
         let mut input = filled.as_ref().ok().map(|c| serde_json::to_value(c).unwrap_or(Value::Null));
@@ -433,8 +512,9 @@ impl Engine {
             }
             _ => None,
         };
+        let is_reserved = reserved.is_some();
         let mut row = steps::Model {
-            id: Uuid::now_v7(),
+            id: reserved.map_or_else(Uuid::now_v7, |r| r.id),
             execution_id: run.id,
             node_id: node.id,
             node_name: node.name.clone(),
@@ -455,23 +535,28 @@ impl Engine {
             Err(e) => Err(e),
             Ok(config) => {
                 if lasting {
-                    steps::Entity::insert(row.clone().into_active_model().reset_all())
-                        .exec_without_returning(&self.db)
-                        .await?;
+                    self.write_step(row.clone(), is_reserved).await?;
                 }
                 if let Some(until) = delay {
-                    return self.wait_until(&row, until).await;
+                    return self.wait_until(&row, until).await.map(Tried::Done);
                 }
-                actions::perform(&self.db, &self.tools, run, config).await.map(|output| keep(output, PAYLOAD_LIMIT))
+                let work = actions::perform(&self.db, &self.tools, run, config);
+                let result = match node.policy.timeout_secs {
+                    0 => work.await,
+                    secs => tokio::time::timeout(Duration::from_secs(u64::from(secs)), work)
+                        .await
+                        .unwrap_or_else(|_| Err(format!("The step took longer than its timeout of {secs} s."))),
+                };
+                result.map(|output| keep(output, PAYLOAD_LIMIT))
             }
         };
         if lasting {
             return match result {
                 Ok(output) => {
-                    self.end_step(&row, StepStatus::Completed, Some(output.clone()), None).await?;
-                    Ok(output)
+                    self.end_step(&self.db, &row, StepStatus::Completed, Some(output.clone()), None).await?;
+                    Ok(Tried::Done(output))
                 }
-                Err(e) => Err(self.fail(&row, e).await),
+                Err(e) => Ok(Tried::Failed(Box::new(row), e)),
             };
         }
         let finished = Utc::now();
@@ -481,7 +566,7 @@ impl Engine {
             Ok(output) => {
                 row.status = StepStatus::Completed.as_str().to_owned();
                 row.output = Some(output.clone());
-                Ok(output)
+                Ok(Tried::Done(output))
             }
             Err(e) => {
                 row.status = StepStatus::Failed.as_str().to_owned();
@@ -489,7 +574,7 @@ impl Engine {
                 Err(failed(&row.node_name, &e))
             }
         };
-        steps::Entity::insert(row.into_active_model().reset_all()).exec_without_returning(&self.db).await?;
+        self.write_step(row, is_reserved).await?;
         outcome
     }
 
@@ -498,13 +583,13 @@ impl Engine {
             tokio::time::sleep(left).await;
         }
         let output = json!({ "waited_until": until });
-        self.end_step(row, StepStatus::Completed, Some(output.clone()), None).await?;
+        self.end_step(&self.db, row, StepStatus::Completed, Some(output.clone()), None).await?;
         Ok(output)
     }
 
     /// Marks the step failed; the run stops with a message naming it.
     async fn fail(&self, row: &steps::Model, error: String) -> Stop {
-        if let Err(e) = self.end_step(row, StepStatus::Failed, None, Some(error.clone())).await {
+        if let Err(e) = self.end_step(&self.db, row, StepStatus::Failed, None, Some(error.clone())).await {
             return Stop::Db(e);
         }
         failed(&row.node_name, &error)
@@ -512,6 +597,7 @@ impl Engine {
 
     async fn end_step(
         &self,
+        db: &impl ConnectionTrait,
         row: &steps::Model,
         status: StepStatus,
         output: Option<Value>,
@@ -527,7 +613,7 @@ impl Engine {
             .filter(steps::Column::Id.eq(row.id))
             // A cancelled run's steps were closed by the cancel; they stay as it left them.
             .filter(steps::Column::Status.is_in([StepStatus::Running.as_str(), StepStatus::Waiting.as_str()]))
-            .exec(&self.db)
+            .exec(db)
             .await?;
         Ok(())
     }

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -78,41 +78,70 @@ pub async fn start(
     if input.to_string().len() > PAYLOAD_LIMIT {
         return Err(AppError::validation("input", "The input is larger than 1 MiB."));
     }
-    let id = queue(db, me.workspace_id, workflow_id, trigger.id, &graph, input, Some(me.user.id), simulation).await?;
+    let run = NewRun {
+        workspace_id: me.workspace_id,
+        workflow_id,
+        trigger: trigger.id,
+        graph: &graph,
+        payload: input,
+        started_by: Some(me.user.id),
+        simulation,
+        retry_of: None,
+    };
+    let id = queue(db, run).await?;
     engine.wake();
     Ok(id)
 }
 
-/// Stores a PENDING run of `graph` from its node `trigger` with `payload`; returns its id. The
-/// engine picks it up when woken, or within a second.
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn queue(
-    db: &impl ConnectionTrait,
-    workspace_id: Uuid,
-    workflow_id: Uuid,
-    trigger: Uuid,
-    graph: &Graph,
-    payload: Value,
-    started_by: Option<Uuid>,
-    simulation: bool,
-) -> Result<Uuid, AppError> {
+/// A run to store: `graph` from its node `trigger` with `payload`.
+pub(crate) struct NewRun<'g> {
+    pub workspace_id: Uuid,
+    pub workflow_id: Uuid,
+    pub trigger: Uuid,
+    pub graph: &'g Graph,
+    pub payload: Value,
+    /// `None` for runs a trigger started.
+    pub started_by: Option<Uuid>,
+    pub simulation: bool,
+    pub retry_of: Option<Uuid>,
+}
+
+impl<'g> NewRun<'g> {
+    /// A run a trigger starts (no person, not a simulation).
+    pub fn triggered(trigger: &crate::entities::workflow_triggers::Model, graph: &'g Graph, payload: Value) -> Self {
+        NewRun {
+            workspace_id: trigger.workspace_id,
+            workflow_id: trigger.workflow_id,
+            trigger: trigger.node_id,
+            graph,
+            payload,
+            started_by: None,
+            simulation: false,
+            retry_of: None,
+        }
+    }
+}
+
+/// Stores a PENDING run; returns its id. The engine picks it up when woken, or within a second.
+pub(crate) async fn queue(db: &impl ConnectionTrait, run: NewRun<'_>) -> Result<Uuid, AppError> {
     let id = Uuid::now_v7();
     let row = executions::ActiveModel {
         id: Set(id),
-        workspace_id: Set(workspace_id),
-        workflow_id: Set(workflow_id),
+        workspace_id: Set(run.workspace_id),
+        workflow_id: Set(run.workflow_id),
         status: Set(ExecutionStatus::Pending.as_str().to_owned()),
-        simulation: Set(simulation),
-        trigger_node: Set(trigger),
-        payload: Set(payload),
-        graph: Set(serde_json::to_value(graph).map_err(AppError::internal)?),
-        started_by: Set(started_by),
+        simulation: Set(run.simulation),
+        trigger_node: Set(run.trigger),
+        payload: Set(run.payload),
+        graph: Set(serde_json::to_value(run.graph).map_err(AppError::internal)?),
+        started_by: Set(run.started_by),
         error: Set(None),
         lease_owner: Set(None),
         lease_until: Set(None),
         created_at: Set(Utc::now()),
         started_at: Set(None),
         finished_at: Set(None),
+        retry_of: Set(run.retry_of),
     };
     executions::Entity::insert(row).exec_without_returning(db).await?;
     Ok(id)
@@ -130,6 +159,7 @@ fn summary(row: &executions::Model, names: &auth::service::Names, workflow: Stri
         finished_at: row.finished_at,
         duration_ms: row.started_at.zip(row.finished_at).map(|(a, b)| (b - a).num_milliseconds()),
         error: row.error.clone(),
+        retry_of: row.retry_of,
     }
 }
 
@@ -241,4 +271,54 @@ pub async fn cancel(db: &DatabaseConnection, engine: &Engine, me: &Membership, i
     txn.commit().await?;
     engine.stop(id);
     Ok(())
+}
+
+/// Starts a new run that continues a failed or cancelled one from where it stopped: same graph
+/// and trigger input, its completed and skipped steps kept as they were, the rest run again.
+pub async fn retry(db: &DatabaseConnection, engine: &Engine, me: &Membership, id: Uuid) -> Result<Uuid, AppError> {
+    let row = find(db, me, id).await?;
+    let status = ExecutionStatus::parse(&row.status);
+    if !matches!(status, Some(ExecutionStatus::Failed | ExecutionStatus::Cancelled)) {
+        return Err(AppError::conflict("Only a failed or cancelled run can be retried from where it stopped."));
+    }
+    let graph: Graph = serde_json::from_value(row.graph.clone()).map_err(AppError::internal)?;
+    let earlier = steps::Entity::find()
+        .filter(steps::Column::ExecutionId.eq(id))
+        .order_by_asc(steps::Column::StartedAt)
+        .order_by_asc(steps::Column::Attempt)
+        .all(db)
+        .await?;
+    // Each node's latest try counts; the ones that ended well are kept.
+    let mut latest: Vec<steps::Model> = Vec::new();
+    for step in earlier {
+        match latest.iter_mut().find(|s| s.node_id == step.node_id) {
+            Some(seen) if seen.attempt <= step.attempt => *seen = step,
+            Some(_) => {}
+            None => latest.push(step),
+        }
+    }
+    let kept = [StepStatus::Completed.as_str(), StepStatus::Skipped.as_str()];
+    let txn = db::begin_write(db).await?;
+    let run = NewRun {
+        workspace_id: me.workspace_id,
+        workflow_id: row.workflow_id,
+        trigger: row.trigger_node,
+        graph: &graph,
+        payload: row.payload.clone(),
+        started_by: Some(me.user.id),
+        simulation: row.simulation,
+        retry_of: Some(id),
+    };
+    let new_id = queue(&txn, run).await?;
+    let copies: Vec<steps::ActiveModel> = latest
+        .into_iter()
+        .filter(|s| kept.contains(&s.status.as_str()))
+        .map(|s| steps::Model { id: Uuid::now_v7(), execution_id: new_id, ..s }.into_active_model().reset_all())
+        .collect();
+    if !copies.is_empty() {
+        steps::Entity::insert_many(copies).exec_without_returning(&txn).await?;
+    }
+    txn.commit().await?;
+    engine.wake();
+    Ok(new_id)
 }

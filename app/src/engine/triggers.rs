@@ -11,7 +11,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::engine::service;
+use crate::engine::service::{self, NewRun};
 use crate::entities::{workflow_triggers as triggers, workflow_versions};
 use crate::error::{AppError, OrNotFound};
 use crate::workflows::graph::Graph;
@@ -95,7 +95,7 @@ pub async fn graph(db: &impl ConnectionTrait, trigger: &triggers::Model) -> Resu
 /// Queues a run of the trigger's version with `payload`; the caller wakes the engine.
 pub async fn fire(db: &impl ConnectionTrait, trigger: &triggers::Model, payload: Value) -> Result<Uuid, AppError> {
     let graph = graph(db, trigger).await?;
-    service::queue(db, trigger.workspace_id, trigger.workflow_id, trigger.node_id, &graph, payload, None, false).await
+    service::queue(db, NewRun::triggered(trigger, &graph, payload)).await
 }
 
 /// Fires the schedules that are due: each moves its next time on with a conditional update
@@ -127,17 +127,7 @@ pub async fn fire_due(db: &sea_orm::DatabaseConnection) -> Result<usize, AppErro
             .await?;
         if moved.rows_affected == 1 {
             let payload = json!({ "scheduled_for": trigger.next_at, "fired_at": now, "timezone": schedule.timezone });
-            service::queue(
-                &txn,
-                trigger.workspace_id,
-                trigger.workflow_id,
-                trigger.node_id,
-                &graph,
-                payload,
-                None,
-                false,
-            )
-            .await?;
+            service::queue(&txn, NewRun::triggered(&trigger, &graph, payload)).await?;
             fired += 1;
         }
         txn.commit().await?;

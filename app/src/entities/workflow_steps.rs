@@ -17,6 +17,9 @@ pub struct Model {
     pub config: Json,
     pub x: f64,
     pub y: f64,
+    /// Retries and timeout; null while they are the default.
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub policy: Option<Json>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

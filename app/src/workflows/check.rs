@@ -21,6 +21,9 @@ pub fn graph(graph: &Graph) -> Result<(), AppError> {
 }
 
 fn config(node: &Node) -> Result<(), String> {
+    if let Some(problem) = node.policy.problem() {
+        return Err(format!("in its retries, {problem}"));
+    }
     if serde_json::to_vec(&node.config).map(|v| v.len()).unwrap_or(usize::MAX) > CONFIG_MAX_BYTES {
         return Err(format!("the configuration is larger than {} KiB.", CONFIG_MAX_BYTES / 1024));
     }
@@ -111,12 +114,20 @@ fn is_header_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::workflows::graph::Policy;
     use crate::workflows::kinds::{ApprovalConfig, HttpConfig, NodeKind, ScheduleConfig};
     use uuid::Uuid;
 
     fn one(config: NodeConfig) -> Result<(), AppError> {
         graph(&Graph {
-            nodes: vec![Node { id: Uuid::nil(), name: "Step".into(), x: 0.0, y: 0.0, config }],
+            nodes: vec![Node {
+                id: Uuid::nil(),
+                name: "Step".into(),
+                x: 0.0,
+                y: 0.0,
+                config,
+                policy: Policy::default(),
+            }],
             edges: vec![],
         })
     }

@@ -37,6 +37,65 @@ pub struct Node {
     pub y: f64,
     #[serde(flatten)]
     pub config: NodeConfig,
+    /// Retries and timeout; left out of the JSON while it is the default.
+    #[serde(default, skip_serializing_if = "Policy::is_default")]
+    pub policy: Policy,
+}
+
+/// How a step that reaches another system (HTTP, email, chat, AI) is tried again when it fails,
+/// and how long one try may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Policy {
+    /// Tries in all: 1 means no retry.
+    pub attempts: u32,
+    /// The wait after the first failed try; it doubles after each further one, up to
+    /// `max_backoff_secs`, and is jittered between half and all of that.
+    pub backoff_secs: u32,
+    pub max_backoff_secs: u32,
+    /// The longest one try may take; 0 leaves it to the kind (an HTTP request's own timeout).
+    pub timeout_secs: u32,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy { attempts: 1, backoff_secs: 10, max_backoff_secs: 300, timeout_secs: 0 }
+    }
+}
+
+impl Policy {
+    pub const MAX_ATTEMPTS: u32 = 10;
+    pub const MAX_WAIT_SECS: u32 = 24 * 3600;
+    pub const MAX_TIMEOUT_SECS: u32 = 3600;
+
+    pub fn is_default(&self) -> bool {
+        *self == Policy::default()
+    }
+
+    /// What is wrong with these numbers, if anything.
+    pub fn problem(&self) -> Option<String> {
+        if !(1..=Policy::MAX_ATTEMPTS).contains(&self.attempts) {
+            return Some(format!("tries must be 1 to {}.", Policy::MAX_ATTEMPTS));
+        }
+        if self.backoff_secs == 0 || self.backoff_secs > self.max_backoff_secs {
+            return Some("the first wait must be at least 1 s and at most the longest wait.".into());
+        }
+        if self.max_backoff_secs > Policy::MAX_WAIT_SECS {
+            return Some(format!("the longest wait must be at most {} s.", Policy::MAX_WAIT_SECS));
+        }
+        if self.timeout_secs > Policy::MAX_TIMEOUT_SECS {
+            return Some(format!("the timeout must be at most {} s.", Policy::MAX_TIMEOUT_SECS));
+        }
+        None
+    }
+
+    /// The wait after failed try number `failed` (1-based): `backoff · 2^(failed-1)`, capped, then
+    /// scaled by `0.5 + jitter / 2` (`jitter` in 0..1), so retries of many runs spread out.
+    pub fn backoff(&self, failed: u32, jitter: f64) -> std::time::Duration {
+        let exp = 2u64.saturating_pow(failed.saturating_sub(1).min(32));
+        let base = u64::from(self.backoff_secs).saturating_mul(exp).min(u64::from(self.max_backoff_secs));
+        std::time::Duration::from_secs_f64(base as f64 * (0.5 + jitter.clamp(0.0, 1.0) / 2.0))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -475,6 +534,7 @@ mod tests {
             x: 0.0,
             y: 0.0,
             config: kind.default_config(),
+            policy: Policy::default(),
         }
     }
 
@@ -493,6 +553,27 @@ mod tests {
             config: NodeConfig::Http(HttpConfig { url: "https://example.com".into(), ..HttpConfig::default() }),
             ..node(n, NodeKind::Http)
         }
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_and_jitter_keeps_at_least_half() {
+        use std::time::Duration;
+        let p = Policy { attempts: 5, backoff_secs: 2, max_backoff_secs: 10, timeout_secs: 0 };
+        let full: Vec<Duration> = (1..=5).map(|n| p.backoff(n, 1.0)).collect();
+        assert_eq!(full, [2, 4, 8, 10, 10].map(Duration::from_secs));
+        assert_eq!(p.backoff(3, 0.0), Duration::from_secs(4), "no jitter luck: half");
+        assert_eq!(p.backoff(40, 1.0), Duration::from_secs(10), "no overflow far out");
+        assert_eq!(p.problem(), None);
+        assert!(Policy { attempts: 0, ..p }.problem().is_some());
+        assert!(Policy { attempts: 11, ..p }.problem().is_some());
+        assert!(Policy { backoff_secs: 20, ..p }.problem().is_some(), "first wait above the longest");
+        assert!(Policy { timeout_secs: 4000, ..p }.problem().is_some());
+        // The default stays out of the JSON; a set policy round-trips.
+        let plain = node(1, NodeKind::Http);
+        assert!(serde_json::to_value(&plain).expect("json").get("policy").is_none());
+        let tried = Node { policy: p, ..plain };
+        let back: Node = serde_json::from_value(serde_json::to_value(&tried).expect("json")).expect("back");
+        assert_eq!(back, tried);
     }
 
     fn messages(g: &Graph, id: u128) -> Vec<String> {

@@ -149,6 +149,11 @@ impl NodeKind {
         self.group() == Group::Triggers
     }
 
+    /// Whether steps of this kind call other systems (and so have retries and a timeout).
+    pub fn reaches_out(self) -> bool {
+        matches!(self, NodeKind::Http | NodeKind::Email | NodeKind::Chat | NodeKind::AiPrompt)
+    }
+
     /// The side panel's form.
     pub fn fields(self) -> &'static [Field] {
         use Input::*;

@@ -216,6 +216,7 @@ async fn write_graph(txn: &impl ConnectionTrait, workflow_id: Uuid, graph: &Grap
             config: Set(serde_json::Value::Object(n.config.values())),
             x: Set(n.x),
             y: Set(n.y),
+            policy: Set((!n.policy.is_default()).then(|| serde_json::to_value(n.policy).ok()).flatten()),
         });
         workflow_steps::Entity::insert_many(rows).exec_without_returning(txn).await?;
     }
@@ -253,7 +254,20 @@ pub async fn load_graph(db: &impl ConnectionTrait, workflow_id: Uuid) -> Result<
                 .ok_or_else(|| format!("unknown kind {}", s.step_type))
                 .and_then(|kind| NodeConfig::from_values(kind, s.config));
             match config {
-                Ok(config) => Ok(Node { id: s.id, name: s.name, x: s.x, y: s.y, config }),
+                Ok(config) => {
+                    let policy = s.policy.map(serde_json::from_value).transpose().map_err(|e| e.to_string());
+                    match policy {
+                        Ok(policy) => Ok(Node {
+                            id: s.id,
+                            name: s.name,
+                            x: s.x,
+                            y: s.y,
+                            config,
+                            policy: policy.unwrap_or_default(),
+                        }),
+                        Err(e) => Err(AppError::internal(format!("stored step {} of {workflow_id}: {e}", s.id))),
+                    }
+                }
                 Err(e) => Err(AppError::internal(format!("stored step {} of {workflow_id}: {e}", s.id))),
             }
         })

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use crate::workflows::graph::{Condition, Edge, Graph, Node, Operator};
+use crate::workflows::graph::{Condition, Edge, Graph, Node, Operator, Policy};
 use crate::workflows::kinds::{
     DelayConfig, EmailConfig, HttpConfig, ManualConfig, NodeConfig, NodeKind, ScheduleConfig, WebhookConfig,
 };
@@ -135,6 +135,7 @@ fn n8n(top: &Map<String, Value>) -> Result<Parsed, String> {
             x: (x * N8N_SCALE / 20.0).round() * 20.0,
             y: (y * N8N_SCALE / 20.0).round() * 20.0,
             config,
+            policy: Policy::default(),
         });
     }
     let kinds: std::collections::HashMap<Uuid, NodeKind> = nodes.iter().map(|n| (n.id, n.kind())).collect();
@@ -392,6 +393,7 @@ mod tests {
                 x: 20.0,
                 y: 40.0,
                 config: NodeKind::Manual.default_config(),
+                policy: Policy::default(),
             }],
             edges: vec![],
         };

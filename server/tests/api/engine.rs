@@ -8,6 +8,7 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::Path;
 use axum::http::HeaderMap;
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 
 use reqwest::{Client, StatusCode};
@@ -27,6 +28,7 @@ db_tests!(
     http_steps_call_servers_and_fail_with_readable_errors,
     a_killed_server_leaves_no_run_behind_and_repeats_no_completed_step,
     two_instances_on_one_database_run_each_run_once,
+    failed_calls_are_retried_with_backoff_and_a_run_continues_from_its_failed_step,
 );
 
 pub(crate) fn id(n: u128) -> Uuid {
@@ -506,4 +508,145 @@ async fn two_instances_on_one_database_run_each_run_once(mut app: TestApp) {
     drop(other);
     assert_eq!(scalar(&app, "SELECT COUNT(*) FROM workflow_executions WHERE status = 'COMPLETED'").await, RUNS);
     assert_eq!(scalar(&app, "SELECT COUNT(*) FROM execution_steps").await, RUNS * 3, "one step row per node and run");
+}
+
+/// A service whose `/flaky` fails twice then answers, whose `/gate` fails until opened, and whose
+/// `/count` counts calls; returns its base URL, the call counts and the gate.
+async fn unreliable() -> (String, Arc<[AtomicUsize; 3]>, Arc<std::sync::atomic::AtomicBool>) {
+    let counts = Arc::new([AtomicUsize::new(0), AtomicUsize::new(0), AtomicUsize::new(0)]);
+    let open = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (c1, c2, c3, gate) = (counts.clone(), counts.clone(), counts.clone(), open.clone());
+    let router = axum::Router::new()
+        .route(
+            "/flaky",
+            get(move || async move {
+                match c1[0].fetch_add(1, Ordering::SeqCst) {
+                    0 | 1 => (axum::http::StatusCode::SERVICE_UNAVAILABLE, "busy, try later").into_response(),
+                    n => Json(json!({ "ok": true, "calls": n + 1 })).into_response(),
+                }
+            }),
+        )
+        .route(
+            "/gate",
+            get(move || async move {
+                c2[1].fetch_add(1, Ordering::SeqCst);
+                if gate.load(Ordering::SeqCst) {
+                    Json(json!({ "open": true })).into_response()
+                } else {
+                    (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "gate closed").into_response()
+                }
+            }),
+        )
+        .route("/count", get(move || async move { Json(json!({ "n": c3[2].fetch_add(1, Ordering::SeqCst) + 1 })) }))
+        .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                "late"
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (base, counts, open)
+}
+
+fn with_policy(mut node: Value, attempts: u32, timeout_secs: u32) -> Value {
+    node["policy"] =
+        json!({ "attempts": attempts, "backoff_secs": 1, "max_backoff_secs": 1, "timeout_secs": timeout_secs });
+    node
+}
+
+/// (status, attempt) of each try of the named step, in order.
+fn tries(run: &Value, name: &str) -> Vec<(String, u64)> {
+    run["steps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|s| s["node_name"] == name)
+        .map(|s| (s["status"].as_str().unwrap_or_default().to_owned(), s["attempt"].as_u64().unwrap_or_default()))
+        .collect()
+}
+
+async fn failed_calls_are_retried_with_backoff_and_a_run_continues_from_its_failed_step(app: TestApp) {
+    let owner = browser();
+    let ws = app.setup_owner(&owner).await;
+    let (base, counts, gate) = unreliable().await;
+
+    // Two failures, then an answer: three tries, a backoff between them.
+    let graph = json!({
+        "nodes": [
+            node(1, "Start", "manual", json!({})),
+            with_policy(http(2, "Call", "GET", &format!("{base}/flaky"), "", 10), 3, 0),
+        ],
+        "edges": [edge(1, 1, 2)],
+    });
+    let wf = workflow(&app, &owner, ws, &graph).await;
+    let done = finished(&app, &owner, ws, started(&app, &owner, ws, wf, json!({})).await).await;
+    assert_eq!(done["summary"]["status"], "COMPLETED", "{done}");
+    let expected = [("FAILED", 1), ("FAILED", 2), ("COMPLETED", 3)].map(|(s, n)| (s.to_owned(), n));
+    assert_eq!(tries(&done, "Call"), expected);
+    let calls: Vec<&Value> =
+        done["steps"].as_array().expect("steps").iter().filter(|s| s["node_name"] == "Call").collect();
+    assert!(calls[0]["error"].as_str().is_some_and(|e| e.contains("503 Service Unavailable: busy, try later")));
+    let at = |s: &Value| {
+        s["started_at"].as_str().and_then(|t| t.parse::<chrono::DateTime<chrono::Utc>>().ok()).expect("time")
+    };
+    let gap = at(calls[1]) - at(calls[0]);
+    assert!(gap >= chrono::Duration::milliseconds(500), "at least half the 1 s backoff: {gap}");
+    assert_eq!(counts[0].load(Ordering::SeqCst), 3);
+
+    // A try that takes longer than the node's timeout fails with that reason.
+    let graph = json!({
+        "nodes": [node(1, "Start", "manual", json!({})), with_policy(http(2, "Slow", "GET", &format!("{base}/slow"), "", 30), 1, 1)],
+        "edges": [edge(1, 1, 2)],
+    });
+    let wf = workflow(&app, &owner, ws, &graph).await;
+    let done = finished(&app, &owner, ws, started(&app, &owner, ws, wf, json!({})).await).await;
+    let error = done["summary"]["error"].as_str().unwrap_or_default();
+    assert_eq!(error, "“Slow” failed: The step took longer than its timeout of 1 s.");
+
+    // Retried from its failed step: completed steps are kept (not called again), the rest runs.
+    let graph = json!({
+        "nodes": [
+            node(1, "Start", "manual", json!({})),
+            http(2, "Count", "GET", &format!("{base}/count"), "", 10),
+            http(3, "Gate", "GET", &format!("{base}/gate"), "", 10),
+            node(4, "After", "document", json!({ "title": "t", "template": "count {{ steps.count.output.body.n }}" })),
+        ],
+        "edges": [edge(1, 1, 2), edge(2, 2, 3), edge(3, 3, 4)],
+    });
+    let wf = workflow(&app, &owner, ws, &graph).await;
+    let first = started(&app, &owner, ws, wf, json!({ "order": 5 })).await;
+    let failed = finished(&app, &owner, ws, first).await;
+    assert!(failed["summary"]["error"].as_str().is_some_and(|e| e.starts_with("“Gate” failed")), "{failed}");
+    let (w, r) = (ws.to_string(), first.to_string());
+    gate.store(true, Ordering::SeqCst);
+    let res = app.call(&owner, "engine/retry", &[("workspace_id", &w), ("execution_id", &r)]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let second: Uuid = res.json().await.expect("id");
+    let done = finished(&app, &owner, ws, second).await;
+    assert_eq!(done["summary"]["status"], "COMPLETED", "{done}");
+    assert_eq!(done["summary"]["retry_of"], first.to_string());
+    assert_eq!(done["payload"], json!({ "order": 5 }));
+    assert_eq!(step(&done, "After")["output"]["markdown"], "count 1", "the kept step's output");
+    assert_eq!(counts[2].load(Ordering::SeqCst), 1, "Count was not called again");
+    assert_eq!(counts[1].load(Ordering::SeqCst), 2);
+    // Only failed or cancelled runs continue.
+    let s = second.to_string();
+    let err = expect_error(
+        app.call(&owner, "engine/retry", &[("workspace_id", &w), ("execution_id", &s)]).await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert!(err["message"].as_str().is_some_and(|m| m.contains("Only a failed or cancelled run")), "{err}");
+
+    // Retry numbers out of range are refused when saving.
+    let bad = json!({
+        "nodes": [node(1, "Start", "manual", json!({})), with_policy(http(2, "Call", "GET", &format!("{base}/x"), "", 10), 0, 0)],
+        "edges": [edge(1, 1, 2)],
+    });
+    let wf = app.new_workflow(&owner, ws, "Bad retries").await;
+    let err = expect_error(app.save_graph(&owner, ws, wf, 1, &bad).await, StatusCode::BAD_REQUEST).await;
+    assert!(err["message"].as_str().is_some_and(|m| m.contains("in its retries, tries must be 1 to 10")), "{err}");
 }

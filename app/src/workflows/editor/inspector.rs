@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::workflows::editor::Session;
 use crate::workflows::editor::state::{Editor, NodeView};
 use crate::workflows::editor::webhook::WebhookPanel;
-use crate::workflows::graph::{Condition, Diagnostic, NAME_MAX, Operator};
+use crate::workflows::graph::{Condition, Diagnostic, NAME_MAX, Operator, Policy};
 use crate::workflows::kinds::{Field, Input, NodeConfig, NodeKind};
 
 #[component]
@@ -141,6 +141,7 @@ fn NodeForm(session: Session, node: NodeView, diagnostics: Memo<Vec<Diagnostic>>
                 />
             </label>
             {fields}
+            {kind.reaches_out().then(|| view! { <PolicyFields editor node/> })}
         </form>
         {(kind == NodeKind::Webhook && !disabled)
             .then(|| {
@@ -157,6 +158,46 @@ fn NodeForm(session: Session, node: NodeView, diagnostics: Memo<Vec<Diagnostic>>
                     </button>
                 }
             })}
+    }
+}
+
+/// Retries and timeout of a step that reaches another system.
+#[component]
+fn PolicyFields(editor: Editor, node: NodeView) -> impl IntoView {
+    let disabled = editor.read_only;
+    let error = Memo::new(move |_| node.data.with(|d| d.policy.problem()));
+    let number = move |name: &'static str, label: &'static str, get: fn(&Policy) -> u32, put: fn(&mut Policy, u32)| {
+        view! {
+            <label>
+                {label}
+                <input
+                    type="number"
+                    min="0"
+                    name=name
+                    disabled=disabled
+                    prop:value=move || node.data.with(|d| get(&d.policy).to_string())
+                    on:input=move |ev| {
+                        if let Ok(n) = event_target_value(&ev).trim().parse::<u32>() {
+                            node.data.update(|d| put(&mut d.policy, n));
+                        }
+                    }
+                    on:change=move |_| editor.commit()
+                />
+            </label>
+        }
+    };
+    view! {
+        <fieldset class="policy">
+            <legend>"Retries and timeout"</legend>
+            <div class="policy-grid">
+                {number("policy-attempts", "Tries", |p| p.attempts, |p, n| p.attempts = n)}
+                {number("policy-timeout", "Timeout per try (s, 0: none)", |p| p.timeout_secs, |p, n| p.timeout_secs = n)}
+                {number("policy-backoff", "First wait (s)", |p| p.backoff_secs, |p, n| p.backoff_secs = n)}
+                {number("policy-max-backoff", "Longest wait (s)", |p| p.max_backoff_secs, |p, n| p.max_backoff_secs = n)}
+            </div>
+            <p class="hint">"After a failed try the wait doubles, up to the longest, with some randomness."</p>
+            {move || error.get().map(|e| view! { <p class="field-error" role="alert">{format!("In retries: {e}")}</p> })}
+        </fieldset>
     }
 }
 

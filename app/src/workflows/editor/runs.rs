@@ -9,8 +9,8 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use uuid::Uuid;
 
-use crate::engine::api::{cancel_execution, get_execution, list_executions, run_workflow};
-use crate::engine::model::{ExecutionDetail, ExecutionSummary, StepStatus, StepView};
+use crate::engine::api::{cancel_execution, get_execution, list_executions, retry_execution, run_workflow};
+use crate::engine::model::{ExecutionDetail, ExecutionStatus, ExecutionSummary, StepStatus, StepView};
 use crate::engine::page::{duration, status_badge};
 use crate::error::AppError;
 use crate::ui::form::short_time;
@@ -105,7 +105,7 @@ pub fn RunsPanel(session: Session, can_run: bool) -> impl IntoView {
                     {move || match detail.get() {
                         None => view! { <p class="loading" aria-live="polite">"Loading…"</p> }.into_any(),
                         Some(Err(e)) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
-                        Some(Ok(d)) => view! { <RunDetail session d can_run changed/> }.into_any(),
+                        Some(Ok(d)) => view! { <RunDetail session d can_run changed started/> }.into_any(),
                     }}
                 }
                 .into_any(),
@@ -214,9 +214,29 @@ fn RunList(
 }
 
 #[component]
-fn RunDetail(session: Session, d: ExecutionDetail, can_run: bool, changed: Callback<()>) -> impl IntoView {
+fn RunDetail(
+    session: Session,
+    d: ExecutionDetail,
+    can_run: bool,
+    changed: Callback<()>,
+    started: Callback<Uuid>,
+) -> impl IntoView {
     let id = d.summary.id;
     let error = RwSignal::new(None::<String>);
+    let retrying = RwSignal::new(false);
+    let retry = move |_| {
+        retrying.set(true);
+        spawn_local(async move {
+            match retry_execution(session.workspace_id, id).await {
+                Ok(new_run) => started.run(new_run),
+                Err(e) => {
+                    error.try_set(Some(e.to_string()));
+                }
+            }
+            retrying.try_set(false);
+        });
+    };
+    let retryable = matches!(d.summary.status, ExecutionStatus::Failed | ExecutionStatus::Cancelled);
     let cancel = move |_| {
         spawn_local(async move {
             match cancel_execution(session.workspace_id, id).await {
@@ -237,8 +257,14 @@ fn RunDetail(session: Session, d: ExecutionDetail, can_run: bool, changed: Callb
             <p class="row">{status_badge(s.status, s.simulation)}<span class="muted">{duration(s.duration_ms)}</span></p>
             <p class="muted">{format!("Started {} by {}", short_time(&s.created_at), s.started_by)}</p>
             {s.error.map(|e| view! { <p class="form-error" data-testid="run-error">{e}</p> })}
+            {s.retry_of.map(|_| view! { <p class="muted" data-testid="retry-of">"Continues an earlier run from its failed step."</p> })}
             {(can_run && !s.status.finished()).then(|| view! {
                 <button type="button" class="ghost danger" on:click=cancel>"Cancel run"</button>
+            })}
+            {(can_run && retryable).then(|| view! {
+                <button type="button" disabled=move || retrying.get() on:click=retry title="Keeps the steps that completed and runs the rest again">
+                    "Retry from failed step"
+                </button>
             })}
             {move || error.get().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
             <details>

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use uuid::Uuid;
 
 use crate::engine::model::StepStatus;
-use crate::workflows::graph::{Edge, GRID, Graph, NODE_HEIGHT, NODE_WIDTH, Node};
+use crate::workflows::graph::{Edge, GRID, Graph, NODE_HEIGHT, NODE_WIDTH, Node, Policy};
 use crate::workflows::kinds::{NodeConfig, NodeKind};
 
 /// Undo keeps this many steps.
@@ -23,6 +23,7 @@ const NEXT_TO: f64 = 280.0;
 pub struct NodeData {
     pub name: String,
     pub config: NodeConfig,
+    pub policy: Policy,
 }
 
 /// A node on the canvas.
@@ -38,14 +39,14 @@ impl NodeView {
         NodeView {
             id: node.id,
             pos: RwSignal::new((node.x, node.y)),
-            data: RwSignal::new(NodeData { name: node.name.clone(), config: node.config.clone() }),
+            data: RwSignal::new(NodeData { name: node.name.clone(), config: node.config.clone(), policy: node.policy }),
         }
     }
 
     fn node(&self) -> Node {
         let (x, y) = self.pos.get_untracked();
         let data = self.data.get_untracked();
-        Node { id: self.id, name: data.name, x, y, config: data.config }
+        Node { id: self.id, name: data.name, x, y, config: data.config, policy: data.policy }
     }
 
     pub fn kind(&self) -> NodeKind {
@@ -248,7 +249,7 @@ impl Editor {
                     if view.pos.get_untracked() != (n.x, n.y) {
                         view.pos.set((n.x, n.y));
                     }
-                    let data = NodeData { name: n.name.clone(), config: n.config.clone() };
+                    let data = NodeData { name: n.name.clone(), config: n.config.clone(), policy: n.policy };
                     if view.data.with_untracked(|d| *d != data) {
                         view.data.set(data);
                     }
@@ -355,6 +356,7 @@ impl Editor {
             x: snap(x),
             y: snap(y),
             config: kind.default_config(),
+            policy: Policy::default(),
         };
         let id = node.id;
         self.nodes.update(|all| all.push(NodeView::new(&node)));
@@ -443,6 +445,7 @@ impl Editor {
                     x: n.x + offset,
                     y: n.y + offset,
                     config: n.config.clone(),
+                    policy: n.policy,
                 })
             })
             .collect();
