@@ -46,14 +46,15 @@ export default defineConfig({
     { name: 'first-run', testMatch: /first-run\.spec\.ts$/ },
     {
       name: 'app',
-      testIgnore: /(first-run|designer|runs|webhook)\.spec\.ts$/,
+      testIgnore: /(first-run|designer|runs|sign-off|webhook)\.spec\.ts$/,
       dependencies: ['first-run'],
       use: { storageState: OWNER_STATE },
     },
-    // After `app`: the workflows list spec starts from an empty list, and the designer and runs add workflows.
+    // After `app`: the workflows list spec starts from an empty list, and these add workflows. They run in file
+    // order; `runs` counts the workspace's runs, so specs that add runs come after it.
     {
       name: 'designer',
-      testMatch: /(designer|runs|webhook)\.spec\.ts$/,
+      testMatch: /(designer|runs|sign-off|webhook)\.spec\.ts$/,
       dependencies: ['app'],
       use: { storageState: OWNER_STATE },
     },

@@ -3,6 +3,7 @@
 // The designer's views are deeply nested types.
 #![recursion_limit = "256"]
 
+pub mod approvals;
 pub mod auth;
 pub mod credentials;
 #[cfg(feature = "ssr")]
@@ -99,6 +100,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/workflows") view=workflows::WorkflowsPage ssr=SsrMode::Async/>
                         <Route path=path!("/workflows/:wf") view=workflows::EditorPage ssr=SsrMode::Async/>
                         <Route path=path!("/runs") view=engine::RunsPage ssr=SsrMode::Async/>
+                        <Route path=path!("/approvals") view=approvals::ApprovalsPage ssr=SsrMode::Async/>
                         <Route path=path!("/settings") view=workspaces::WorkspaceSettingsPage ssr=SsrMode::Async/>
                     </ParentRoute>
                 </ParentRoute>

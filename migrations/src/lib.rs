@@ -11,6 +11,7 @@ mod m20261123_000005_engine;
 mod m20261130_000006_triggers;
 mod m20261130_000007_credentials;
 mod m20261130_000008_policies;
+mod m20261130_000009_approvals;
 
 /// Every migration, in the order it is applied.
 pub struct Migrator;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000006_triggers::Migration),
             Box::new(m20261130_000007_credentials::Migration),
             Box::new(m20261130_000008_policies::Migration),
+            Box::new(m20261130_000009_approvals::Migration),
         ]
     }
 }

@@ -90,7 +90,8 @@ pub async fn app(config: &Config) -> anyhow::Result<Instance> {
         Some(url) => Some(Mailer::new(url, &config.smtp_from).map_err(anyhow::Error::msg)?),
         None => None,
     };
-    let tools = Tools { http: Http::new(allow).map_err(anyhow::Error::msg)?, sealer, mailer };
+    let origin = config.public_origin.clone().unwrap_or_else(|| format!("http://{}", config.addr));
+    let tools = Tools { http: Http::new(allow).map_err(anyhow::Error::msg)?, sealer, mailer, origin };
     let leptos_options = LeptosOptions::builder()
         .output_name("flowdeck")
         .site_root(config.site_root.to_string_lossy().to_string())

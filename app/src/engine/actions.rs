@@ -20,11 +20,6 @@ use crate::workflows::kinds::{AiPromptConfig, HttpConfig, NodeConfig, NodeKind};
 /// Longest key a "save data" step may use.
 const KEY_MAX: usize = 200;
 
-/// Whether the engine can run nodes of this kind yet.
-pub fn runs(kind: NodeKind) -> bool {
-    kind != NodeKind::Approval
-}
-
 /// What steps reach outside the run with.
 pub struct Tools {
     pub http: Http,
@@ -32,6 +27,8 @@ pub struct Tools {
     pub sealer: Arc<Sealer>,
     /// `None` when the instance has no SMTP server configured.
     pub mailer: Option<Mailer>,
+    /// This site's origin, for links in emails (`https://flowdeck.example.com`).
+    pub origin: String,
 }
 
 const NO_SMTP: &str =
@@ -72,6 +69,10 @@ pub async fn perform(
             call(tools, run, &post, None).await
         }
         NodeConfig::AiPrompt(c) => ask(db, tools, run, c).await,
+        // The runner waits for real approvals; a simulation only says whom it would ask.
+        NodeConfig::Approval(c) => {
+            Ok(json!({ "simulated": true, "would_ask": c.approvers, "required": c.required, "message": c.message }))
+        }
         NodeConfig::Manual(_) | NodeConfig::Schedule(_) | NodeConfig::Webhook(_) | NodeConfig::Event(_) => {
             Ok(run.payload.clone())
         }
@@ -93,7 +94,8 @@ pub async fn perform(
             })?;
             Ok(json!({ "key": key, "value": value }))
         }
-        other => Err(format!("{} steps can't run yet.", other.kind().label())),
+        // The runner waits for delays itself; this is never reached with one.
+        NodeConfig::Delay(d) => Ok(json!({ "seconds": d.seconds })),
     }
 }
 

@@ -20,6 +20,7 @@ use tokio::task::JoinSet;
 use tracing::Instrument;
 use uuid::Uuid;
 
+use crate::approvals::service::{self as approvals, Tally};
 use crate::engine::actions::{self, Tools};
 use crate::engine::model::{ExecutionStatus, StepStatus};
 use crate::engine::plan::{Advance, Plan};
@@ -27,7 +28,7 @@ use crate::engine::template;
 use crate::engine::triggers;
 use crate::entities::{execution_steps as steps, workflow_executions as executions};
 use crate::workflows::graph::{Graph, Node};
-use crate::workflows::kinds::NodeConfig;
+use crate::workflows::kinds::{ApprovalConfig, EmailConfig, NodeConfig, NodeKind};
 
 /// How often idle engines look for runs whose lease expired (new runs wake them at once).
 const POLL: Duration = Duration::from_secs(1);
@@ -76,6 +77,8 @@ pub struct Engine {
     /// What steps reach outside with: HTTP, email, credentials (and webhook keys).
     pub tools: Tools,
     wake: Notify,
+    /// Told when someone decides on an approval; waiting approval steps count again.
+    approvals: Notify,
     /// Each run this instance ends, with how it ended (webhook callers wait on it).
     finished: broadcast::Sender<(Uuid, ExecutionStatus)>,
     /// Runs this instance drives, with the switch that stops one at once (cancel).
@@ -91,6 +94,7 @@ impl Engine {
             lease,
             tools,
             wake: Notify::new(),
+            approvals: Notify::new(),
             finished: broadcast::channel(1024).0,
             running: Mutex::new(HashMap::new()),
         })
@@ -99,6 +103,11 @@ impl Engine {
     /// Tells the engine a run is waiting.
     pub fn wake(&self) {
         self.wake.notify_one();
+    }
+
+    /// Tells waiting approval steps that a decision was made (other instances poll every second).
+    pub fn decided(&self) {
+        self.approvals.notify_waiters();
     }
 
     /// Runs this instance ends from now on, with how they ended.
@@ -420,6 +429,10 @@ impl Engine {
         {
             return self.wait_until(w, until).await;
         }
+        // An approval that was waiting goes on waiting for its decisions.
+        if let Some(w) = waiting.filter(|w| w.kind == NodeKind::Approval.as_str()) {
+            return self.await_approval(w).await;
+        }
         let (mut attempt, mut reserved) = match earlier {
             // A try that waits for its turn after a failed one.
             Some(next) if next.status == StepStatus::Waiting.as_str() => {
@@ -502,6 +515,11 @@ impl Engine {
         reserved: Option<steps::Model>,
     ) -> Result<Tried, Stop> {
         let filled = template::fill(&node.config, scope);
+        if let Ok(NodeConfig::Approval(c)) = &filled
+            && !run.simulation
+        {
+            return self.ask_approval(run, node, c, attempt, reserved).await.map(Tried::Done);
+        }
         let started = Utc::now();
         let mut input = filled.as_ref().ok().map(|c| serde_json::to_value(c).unwrap_or(Value::Null));
         let delay = match &filled {
@@ -576,6 +594,106 @@ impl Engine {
         };
         self.write_step(row, is_reserved).await?;
         outcome
+    }
+
+    /// Asks the approvers (a WAITING row, their approval rows and notifications in one
+    /// transaction; then an email each when SMTP is set up) and waits for their decisions.
+    async fn ask_approval(
+        &self,
+        run: &executions::Model,
+        node: &Node,
+        c: &ApprovalConfig,
+        attempt: i32,
+        reserved: Option<steps::Model>,
+    ) -> Result<Value, Stop> {
+        let is_reserved = reserved.is_some();
+        let mut row = steps::Model {
+            id: reserved.map_or_else(Uuid::now_v7, |r| r.id),
+            execution_id: run.id,
+            node_id: node.id,
+            node_name: node.name.clone(),
+            kind: node.config.kind().as_str().to_owned(),
+            status: StepStatus::Waiting.as_str().to_owned(),
+            attempt,
+            input: None,
+            output: None,
+            error: None,
+            started_at: Utc::now(),
+            finished_at: None,
+            duration_ms: None,
+        };
+        let required = c.required.max(1);
+        let asked = match approvals::approvers(&self.db, run.workspace_id, &c.approvers).await {
+            Ok(found) if found.len() >= required as usize => Ok(found),
+            Ok(found) => Err(format!("{required} approvals are needed but only {} approvers are named.", found.len())),
+            Err(e) => Err(e),
+        };
+        let asked = match asked {
+            Ok(asked) => asked,
+            Err(e) => {
+                row.status = StepStatus::Failed.as_str().to_owned();
+                row.error = Some(clean(&e));
+                row.finished_at = Some(Utc::now());
+                row.duration_ms = Some(0);
+                self.write_step(row, is_reserved).await?;
+                return Err(failed(&node.name, &e));
+            }
+        };
+        let people: Vec<Value> = asked.iter().map(|a| json!({ "name": a.name, "email": a.email })).collect();
+        row.input = Some(json!({ "approvers": people, "required": required, "message": c.message }));
+        let workflow =
+            crate::workflows::service::title(&self.db, run.workflow_id).await.ok().flatten().unwrap_or_default();
+        let title = format!("Approval needed: {workflow} — {}", node.name);
+        let txn = crate::db::begin_write(&self.db).await?;
+        let active = row.clone().into_active_model().reset_all();
+        if is_reserved {
+            steps::Entity::update(active).exec(&txn).await?;
+        } else {
+            steps::Entity::insert(active).exec_without_returning(&txn).await?;
+        }
+        approvals::request(&txn, run, &row, &asked, &title, &c.message).await?;
+        txn.commit().await?;
+        if let Some(mailer) = &self.tools.mailer {
+            let link = format!("{}/w/{}/approvals", self.tools.origin, run.workspace_id);
+            for a in &asked {
+                let email = EmailConfig {
+                    to: vec![a.email.clone()],
+                    subject: title.clone(),
+                    body: format!("{}\n\nApprove or reject it here: {link}", c.message),
+                };
+                if let Err(e) = mailer.send(&email).await {
+                    tracing::warn!(error = %e, "approval email to {} not sent", a.email);
+                }
+            }
+        }
+        self.await_approval(&row).await
+    }
+
+    /// Waits until the approvers of a WAITING approval step have decided it.
+    async fn await_approval(&self, row: &steps::Model) -> Result<Value, Stop> {
+        let required = row.input.as_ref().and_then(|i| i["required"].as_u64()).unwrap_or(1);
+        loop {
+            // Listening before counting, so a decision made meanwhile is not missed.
+            let decided = self.approvals.notified();
+            tokio::pin!(decided);
+            decided.as_mut().enable();
+            let tally = approvals::tally(&self.db, row.id, usize::try_from(required).unwrap_or(1))
+                .await
+                .map_err(|e| Stop::Db(sea_orm::DbErr::Custom(e.to_string())))?;
+            match tally {
+                Tally::Approved(output) => {
+                    self.end_step(&self.db, row, StepStatus::Completed, Some(output.clone()), None).await?;
+                    return Ok(output);
+                }
+                Tally::Rejected(why) => return Err(self.fail(row, why).await),
+                Tally::Waiting => {
+                    tokio::select! {
+                        () = decided => {}
+                        () = tokio::time::sleep(POLL) => {}
+                    }
+                }
+            }
+        }
     }
 
     async fn wait_until(&self, row: &steps::Model, until: DateTime<Utc>) -> Result<Value, Stop> {

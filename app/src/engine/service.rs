@@ -14,7 +14,6 @@ use uuid::Uuid;
 
 use crate::auth;
 use crate::db;
-use crate::engine::actions;
 use crate::engine::model::{ExecutionDetail, ExecutionStatus, ExecutionSummary, Period, StepStatus, StepView};
 use crate::engine::plan::step_key;
 use crate::engine::runner::{Engine, PAYLOAD_LIMIT};
@@ -51,16 +50,6 @@ pub async fn start(
         .iter()
         .find(|n| n.config.kind() == NodeKind::Manual)
         .ok_or_else(|| AppError::validation("workflow", "Add a Manual trigger to run this workflow by hand."))?;
-    if let Some(n) = graph.nodes.iter().find(|n| !actions::runs(n.config.kind())) {
-        return Err(AppError::validation(
-            "workflow",
-            format!(
-                "“{}” ({}) is a kind of step the engine can't run yet; every other kind runs.",
-                n.name,
-                n.config.kind().label()
-            ),
-        ));
-    }
     // Templates reach steps by name in snake case; two nodes with one key would hide each other.
     let mut keys: HashMap<String, &str> = HashMap::new();
     for n in &graph.nodes {

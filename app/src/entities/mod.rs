@@ -1,9 +1,11 @@
 //! SeaORM entities, one file a table. Only the owning area's `service.rs` touches them.
 
+pub mod approvals;
 pub mod credentials;
 pub mod execution_steps;
 pub mod instance_settings;
 pub mod invitations;
+pub mod notifications;
 pub mod sessions;
 pub mod users;
 pub mod webhooks;

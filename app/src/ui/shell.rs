@@ -7,6 +7,7 @@ use leptos_router::hooks::use_location;
 use uuid::Uuid;
 use wasm_bindgen::JsCast;
 
+use crate::approvals::NotificationsMenu;
 use crate::auth::api::{Logout, current_viewer};
 use crate::auth::model::Viewer;
 use crate::error::AppError;
@@ -143,6 +144,7 @@ fn TopBar(viewer: Viewer) -> impl IntoView {
                 </div>
             </details>
             <div class="spacer"></div>
+            <NotificationsMenu/>
             <details class="menu user-menu">
                 <summary aria-label="Account menu" data-testid="user-menu">
                     <span class="avatar" aria-hidden="true">{initials(&viewer.name)}</span>

@@ -305,14 +305,6 @@ async fn runs_are_refused_with_the_reason(app: TestApp) {
     };
     let hook = json!({ "nodes": [node(1, "Hook", "webhook", json!({}))], "edges": [] });
     refused(hook, json!({}), "Add a Manual trigger").await;
-    let approval = json!({
-        "nodes": [
-            node(1, "Start", "manual", json!({})),
-            node(2, "Sign off", "approval", json!({ "approvers": ["a@example.com"], "required": 1, "message": "" })),
-        ],
-        "edges": [edge(1, 1, 2)],
-    });
-    refused(approval, json!({}), "“Sign off” (Approval) is a kind of step the engine can't run yet").await;
     refused(branching(), json!([1, 2]), "must be a JSON object").await;
     let twins = json!({
         "nodes": [

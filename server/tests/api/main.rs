@@ -4,6 +4,7 @@
 mod helpers;
 
 mod actions;
+mod approvals;
 mod auth;
 mod designer;
 mod engine;

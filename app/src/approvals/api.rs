@@ -1,0 +1,46 @@
+//! Approval and notification server functions: thin — session → guard → service.
+
+use leptos::prelude::*;
+use uuid::Uuid;
+
+use crate::approvals::model::{ApprovalView, NotificationView};
+use crate::error::AppError;
+#[cfg(feature = "ssr")]
+use crate::{approvals::service, guard::Ctx, workspaces::model::Permission};
+
+/// Approvals waiting for the signed-in member in the workspace, oldest first.
+#[server(endpoint = "approvals/mine")]
+pub async fn my_approvals(workspace_id: Uuid) -> Result<Vec<ApprovalView>, AppError> {
+    let ctx = Ctx::load().await?;
+    let me = ctx.require(workspace_id, Permission::View).await?;
+    service::pending(ctx.db(), &me).await
+}
+
+/// Approves or rejects, with an optional comment.
+#[server(endpoint = "approvals/decide")]
+pub async fn decide_approval(
+    workspace_id: Uuid,
+    approval_id: Uuid,
+    approve: bool,
+    comment: String,
+) -> Result<(), AppError> {
+    let ctx = Ctx::load().await?;
+    let me = ctx.require(workspace_id, Permission::View).await?;
+    service::decide(ctx.db(), &ctx.state.engine, &me, approval_id, approve, &comment).await
+}
+
+/// The signed-in person's latest notifications, newest first.
+#[server(endpoint = "notifications/list")]
+pub async fn list_notifications() -> Result<Vec<NotificationView>, AppError> {
+    let ctx = Ctx::load().await?;
+    let user = ctx.user().await?;
+    service::notifications(ctx.db(), user.id).await
+}
+
+/// Marks all of the signed-in person's notifications read.
+#[server(endpoint = "notifications/read")]
+pub async fn read_notifications() -> Result<(), AppError> {
+    let ctx = Ctx::load().await?;
+    let user = ctx.user().await?;
+    service::mark_read(ctx.db(), user.id).await
+}

@@ -1,0 +1,150 @@
+//! `/w/:ws/approvals`: what waits for the signed-in member's decision, with Approve and Reject
+//! and a comment; and the notifications menu of the top bar.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_meta::Title;
+use leptos_router::components::A;
+use uuid::Uuid;
+
+use crate::approvals::api::{DecideApproval, list_notifications, my_approvals, read_notifications};
+use crate::approvals::model::ApprovalView;
+use crate::ui::form::{ErrorPanel, Loading, confirm, short_time};
+use crate::workspaces::layout::workspace_param;
+
+#[component]
+pub fn ApprovalsPage() -> impl IntoView {
+    let ws = workspace_param();
+    let decide = ServerAction::<DecideApproval>::new();
+    let list = Resource::new(
+        move || (ws.get(), decide.version().get()),
+        |(ws, _)| async move {
+            match ws {
+                Some(ws) => my_approvals(ws).await,
+                None => Ok(Vec::new()),
+            }
+        },
+    );
+    view! {
+        <Title text="Approvals · Flowdeck"/>
+        <header class="page-header">
+            <h1>"Approvals"</h1>
+            <p class="muted">"Runs waiting for your decision. A run goes on once enough approvers approve, and fails when one rejects and too few are left."</p>
+        </header>
+        {move || decide.value().get().and_then(|r| r.err()).map(|e| view! { <p class="form-error" role="alert">{e.to_string()}</p> })}
+        <Transition fallback=Loading>
+            {move || Suspend::new(async move {
+                match list.await {
+                    Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                    Ok(items) if items.is_empty() => view! {
+                        <p class="panel muted" data-testid="no-approvals">"Nothing waits for your approval."</p>
+                    }
+                    .into_any(),
+                    Ok(items) => view! {
+                        <ul class="approvals" data-testid="approvals">
+                            {items.into_iter().map(|a| view! { <ApprovalCard a decide ws=ws.get_untracked().unwrap_or_default()/> }).collect_view()}
+                        </ul>
+                    }
+                    .into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn ApprovalCard(a: ApprovalView, decide: ServerAction<DecideApproval>, ws: Uuid) -> impl IntoView {
+    let comment = RwSignal::new(String::new());
+    let id = a.id;
+    let send = move |approve: bool| {
+        if !approve && !confirm("Reject? The run fails if too few approvers are left.") {
+            return;
+        }
+        decide.dispatch(DecideApproval {
+            workspace_id: ws,
+            approval_id: id,
+            approve,
+            comment: comment.get_untracked(),
+        });
+    };
+    view! {
+        <li class="panel approval">
+            <p class="row">
+                <strong>{a.step_name.clone()}</strong>
+                <span class="muted">" in "</span>
+                <A href=format!("/w/{ws}/workflows/{}", a.workflow_id)>{a.workflow_name.clone()}</A>
+            </p>
+            {(!a.message.is_empty()).then(|| view! { <p class="approval-message">{a.message.clone()}</p> })}
+            <p class="muted">
+                {format!(
+                    "Asked {} · {} of {} approvals so far · approvers: {}",
+                    short_time(&a.requested_at),
+                    a.approved,
+                    a.required,
+                    a.approvers.join(", "),
+                )}
+            </p>
+            <label>
+                "Comment (optional)"
+                <textarea
+                    name="comment"
+                    rows="2"
+                    maxlength="1000"
+                    prop:value=move || comment.get()
+                    on:input=move |ev| comment.set(event_target_value(&ev))
+                ></textarea>
+            </label>
+            <div class="row">
+                <button type="button" class="primary" disabled=move || decide.pending().get() on:click=move |_| send(true)>"Approve"</button>
+                <button type="button" class="ghost danger" disabled=move || decide.pending().get() on:click=move |_| send(false)>"Reject"</button>
+            </div>
+        </li>
+    }
+}
+
+/// The bell in the top bar: unread count, and the latest notifications when opened (which
+/// marks them read).
+#[component]
+pub fn NotificationsMenu() -> impl IntoView {
+    let refresh = RwSignal::new(0u32);
+    let list = LocalResource::new(move || {
+        refresh.track();
+        list_notifications()
+    });
+    let unread = move || list.get().and_then(|r| r.ok()).map_or(0, |l| l.iter().filter(|n| !n.read).count());
+    let opened = move |_| {
+        if unread() > 0 {
+            spawn_local(async move {
+                if read_notifications().await.is_ok() {
+                    refresh.try_update(|n| *n += 1);
+                }
+            });
+        }
+    };
+    view! {
+        <details class="menu notifications" on:toggle=opened>
+            <summary aria-label="Notifications" data-testid="notifications">
+                <svg viewBox="0 0 24 24" aria-hidden="true" class="bell"><path d="M6 16V11a6 6 0 0 1 12 0v5l2 2H4zM10 20a2 2 0 0 0 4 0"/></svg>
+                {move || (unread() > 0).then(|| view! { <span class="count" data-testid="unread">{unread()}</span> })}
+            </summary>
+            <div class="menu-list right" role="menu">
+                <p class="menu-heading">"Notifications"</p>
+                {move || match list.get() {
+                    None => view! { <p class="muted">"Loading…"</p> }.into_any(),
+                    Some(Err(e)) => view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
+                    Some(Ok(items)) if items.is_empty() => view! { <p class="muted">"Nothing new."</p> }.into_any(),
+                    Some(Ok(items)) => items
+                        .into_iter()
+                        .map(|n| view! {
+                            <a role="menuitem" href=n.link.clone() class:unread=!n.read>
+                                <span>{n.title.clone()}</span>
+                                <small class="muted">{short_time(&n.created_at)}</small>
+                            </a>
+                        })
+                        .collect_view()
+                        .into_any(),
+                }}
+            </div>
+        </details>
+    }
+}
