@@ -17,8 +17,10 @@ pid=$!
 base="http://127.0.0.1:$PORT"
 for _ in $(seq 50); do curl -fs "$base/healthz" >/dev/null && break; sleep 0.2; done
 jar="$dir/cookies"
-ws=$(curl -s -c "$jar" -o /dev/null -w '%{redirect_url}' "$base/api/auth/setup" \
-  --data 'name=Bench&email=bench@example.com&password=benchmark-password&workspace_name=Bench' | sed 's#.*/w/##')
+# The setup call answers with the new workspace in its Location header.
+ws=$(curl -s -c "$jar" -o /dev/null -D - "$base/api/auth/setup" \
+  --data 'name=Bench&email=bench@example.com&password=benchmark-password&workspace_name=Bench' \
+  | tr -d '\r' | sed -n 's#^[Ll]ocation: /w/##p')
 wf=$(curl -fs -b "$jar" "$base/api/workflows/create" --data "workspace_id=$ws&name=Hook&description=" | tr -d '"')
 hook=00000000-0000-0000-0000-000000000001
 graph='{"nodes":[

@@ -101,6 +101,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/workflows/:wf") view=workflows::EditorPage ssr=SsrMode::Async/>
                         <Route path=path!("/runs") view=engine::RunsPage ssr=SsrMode::Async/>
                         <Route path=path!("/approvals") view=approvals::ApprovalsPage ssr=SsrMode::Async/>
+                        <Route path=path!("/reports") view=engine::ReportsPage ssr=SsrMode::Async/>
                         <Route path=path!("/settings") view=workspaces::WorkspaceSettingsPage ssr=SsrMode::Async/>
                     </ParentRoute>
                 </ParentRoute>

@@ -4,7 +4,9 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 use uuid::Uuid;
 
-use crate::engine::model::{ExecutionDetail, ExecutionStatus, ExecutionSummary, Period, WebhookAddress};
+use crate::engine::model::{
+    ExecutionDetail, ExecutionStatus, ExecutionSummary, Granularity, Period, Report, WebhookAddress,
+};
 use crate::error::AppError;
 #[cfg(feature = "ssr")]
 use crate::{engine::service, guard::Ctx, workspaces::model::Permission};
@@ -79,4 +81,16 @@ pub async fn get_webhook_address(
     let ctx = Ctx::load().await?;
     let me = ctx.require(workspace_id, Permission::Edit).await?;
     crate::engine::hooks::address(ctx.db(), &ctx.state.engine.tools.sealer, &me, workflow_id, node_id, renew).await
+}
+
+/// Finished runs by day, week or month, of one workflow or (with none) the whole workspace.
+#[server(endpoint = "engine/report")]
+pub async fn run_report(
+    workspace_id: Uuid,
+    workflow_id: Option<Uuid>,
+    granularity: Granularity,
+) -> Result<Report, AppError> {
+    let ctx = Ctx::load().await?;
+    let me = ctx.require(workspace_id, Permission::View).await?;
+    crate::engine::reports::report(ctx.db(), &me, workflow_id, granularity).await
 }

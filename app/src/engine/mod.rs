@@ -13,6 +13,9 @@ pub mod model;
 pub mod page;
 #[cfg(feature = "ssr")]
 pub mod plan;
+pub mod report_page;
+#[cfg(feature = "ssr")]
+pub mod reports;
 #[cfg(feature = "ssr")]
 pub mod runner;
 #[cfg(feature = "ssr")]
@@ -23,3 +26,4 @@ mod template;
 pub mod triggers;
 
 pub use page::RunsPage;
+pub use report_page::ReportsPage;

@@ -185,3 +185,58 @@ pub struct WebhookAddress {
     /// Whether calls start runs now (the workflow is active with this node).
     pub active: bool,
 }
+
+/// How a report groups runs: by day (the last 14), week (12) or month (12), in the reader's time zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Granularity {
+    Day,
+    Week,
+    Month,
+}
+
+impl Granularity {
+    pub const ALL: [Granularity; 3] = [Granularity::Day, Granularity::Week, Granularity::Month];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Granularity::Day => "day",
+            Granularity::Week => "week",
+            Granularity::Month => "month",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Granularity::Day => "Daily (14 days)",
+            Granularity::Week => "Weekly (12 weeks)",
+            Granularity::Month => "Monthly (12 months)",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Granularity> {
+        Granularity::ALL.into_iter().find(|g| g.as_str() == value)
+    }
+}
+
+/// Finished runs of one day, week or month.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReportBucket {
+    /// "30 Nov", "Week of 23 Nov", "Nov 2026".
+    pub label: String,
+    pub completed: u32,
+    pub failed: u32,
+    pub cancelled: u32,
+    /// Of completed and failed runs, start to end.
+    pub avg_ms: Option<i64>,
+    pub p95_ms: Option<i64>,
+}
+
+/// A workflow's (or the workspace's) finished runs over time.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// Oldest first; every bucket of the range, empty ones included.
+    pub buckets: Vec<ReportBucket>,
+    /// All buckets together.
+    pub total: ReportBucket,
+}

@@ -110,7 +110,7 @@ fn Runs(w: WorkspaceView) -> impl IntoView {
                 Some(Err(e)) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
                 Some(Ok(list)) if list.is_empty() => view! {
                     <p class="muted" data-testid="no-runs">
-                        "No runs match. Runs appear here when a workflow is run — from the Runs panel of the designer, for now."
+                        "No runs match. Runs appear here when a workflow runs — from the designer's Runs panel, or from its schedule, webhook or event trigger once it is active."
                     </p>
                 }
                 .into_any(),

@@ -279,6 +279,15 @@ impl Engine {
             tracing::warn!(chain, "engine: not publishing {event}: too many workflows started one another");
             return;
         }
+        // Most runs have nobody listening: one query, and nothing more then.
+        let listeners = match triggers::listeners(&self.db, row.workspace_id, event, Some(row.workflow_id)).await {
+            Ok(found) if found.is_empty() => return,
+            Ok(found) => found,
+            Err(e) => {
+                tracing::warn!(error = %e, "engine: could not look for {event} listeners");
+                return;
+            }
+        };
         let name = crate::workflows::service::title(&self.db, row.workflow_id).await.ok().flatten();
         let payload = json!({
             "workflow_id": row.workflow_id,
@@ -288,8 +297,9 @@ impl Engine {
             "error": error,
             "chain": chain,
         });
-        if let Err(e) = self.publish(row.workspace_id, event, Some(row.workflow_id), payload).await {
-            tracing::warn!(error = %e, "engine: could not publish {event}");
+        match triggers::publish_to(&self.db, &listeners, event, payload).await {
+            Ok(_) => self.wake(),
+            Err(e) => tracing::warn!(error = %e, "engine: could not publish {event}"),
         }
     }
 

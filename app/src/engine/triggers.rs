@@ -145,14 +145,35 @@ pub async fn publish(
     source_workflow: Option<Uuid>,
     payload: Value,
 ) -> Result<Vec<Uuid>, AppError> {
-    let listeners = triggers::Entity::find()
+    let found = listeners(db, workspace_id, event, source_workflow).await?;
+    publish_to(db, &found, event, payload).await
+}
+
+/// The event triggers of the workspace's active workflows waiting for `event`, but the source's.
+pub async fn listeners(
+    db: &impl ConnectionTrait,
+    workspace_id: Uuid,
+    event: &str,
+    source_workflow: Option<Uuid>,
+) -> Result<Vec<triggers::Model>, sea_orm::DbErr> {
+    let found = triggers::Entity::find()
         .filter(triggers::Column::Kind.eq(NodeKind::Event.as_str()))
         .filter(triggers::Column::Event.eq(event))
         .filter(triggers::Column::WorkspaceId.eq(workspace_id))
         .all(db)
         .await?;
+    Ok(found.into_iter().filter(|t| Some(t.workflow_id) != source_workflow).collect())
+}
+
+/// Queues a run of each of `listeners` for `event` with `payload`.
+pub async fn publish_to(
+    db: &impl ConnectionTrait,
+    listeners: &[triggers::Model],
+    event: &str,
+    payload: Value,
+) -> Result<Vec<Uuid>, AppError> {
     let mut started = Vec::new();
-    for trigger in listeners.iter().filter(|t| Some(t.workflow_id) != source_workflow) {
+    for trigger in listeners {
         let payload = json!({ "event": event, "data": payload });
         started.push(fire(db, trigger, payload).await?);
     }

@@ -57,6 +57,7 @@ pub fn WorkspaceLayout() -> impl IntoView {
                                     <A href=href("") exact=true>"Overview"</A>
                                     <A href=href("/workflows")>"Workflows"</A>
                                     <A href=href("/runs")>"Runs"</A>
+                                    <A href=href("/reports")>"Reports"</A>
                                     <A href=href("/approvals")>"Approvals"</A>
                                     <A href=href("/members")>"Members"</A>
                                     {settings.then(|| view! { <A href=href("/settings")>"Settings"</A> })}

@@ -29,6 +29,7 @@ db_tests!(
     a_killed_server_leaves_no_run_behind_and_repeats_no_completed_step,
     two_instances_on_one_database_run_each_run_once,
     failed_calls_are_retried_with_backoff_and_a_run_continues_from_its_failed_step,
+    reports_count_finished_runs_by_period,
 );
 
 pub(crate) fn id(n: u128) -> Uuid {
@@ -641,4 +642,54 @@ async fn failed_calls_are_retried_with_backoff_and_a_run_continues_from_its_fail
     let wf = app.new_workflow(&owner, ws, "Bad retries").await;
     let err = expect_error(app.save_graph(&owner, ws, wf, 1, &bad).await, StatusCode::BAD_REQUEST).await;
     assert!(err["message"].as_str().is_some_and(|m| m.contains("in its retries, tries must be 1 to 10")), "{err}");
+}
+
+async fn report(
+    app: &TestApp,
+    client: &Client,
+    ws: Uuid,
+    workflow: Option<Uuid>,
+    granularity: &str,
+) -> reqwest::Response {
+    let w = ws.to_string();
+    let f = workflow.map(|f| f.to_string());
+    let mut form = vec![("workspace_id", w.as_str()), ("granularity", granularity)];
+    if let Some(f) = &f {
+        form.push(("workflow_id", f.as_str()));
+    }
+    app.call(client, "engine/report", &form).await
+}
+
+async fn reports_count_finished_runs_by_period(app: TestApp) {
+    let owner = browser();
+    let ws = app.setup_owner(&owner).await;
+    let minutes = json!({
+        "nodes": [
+            node(1, "Start", "manual", json!({})),
+            node(2, "Minutes", "document", json!({ "title": "m", "template": "{{ trigger.title }}" })),
+        ],
+        "edges": [edge(1, 1, 2)],
+    });
+    let a = workflow(&app, &owner, ws, &minutes).await;
+    let b = workflow(&app, &owner, ws, &minutes).await;
+    for (wf, input) in
+        [(a, json!({ "title": "x" })), (a, json!({ "title": "y" })), (a, json!({})), (b, json!({ "title": "z" }))]
+    {
+        finished(&app, &owner, ws, started(&app, &owner, ws, wf, input).await).await;
+    }
+    let sim = run(&app, &owner, ws, a, json!({ "title": "s" }), true).await.json::<Uuid>().await.expect("id");
+    finished(&app, &owner, ws, sim).await;
+
+    let all: Value = report(&app, &owner, ws, None, "day").await.json().await.expect("json");
+    assert_eq!(all["buckets"].as_array().map(Vec::len), Some(14));
+    assert_eq!((all["total"]["completed"].as_u64(), all["total"]["failed"].as_u64()), (Some(3), Some(1)), "{all}");
+    let today = &all["buckets"][13];
+    assert_eq!(today["completed"], 3, "simulations are left out");
+    assert_eq!(today["label"], chrono::Utc::now().format("%-d %b").to_string());
+    assert!(today["avg_ms"].is_i64() && today["p95_ms"].as_i64() >= today["avg_ms"].as_i64());
+    let one: Value = report(&app, &owner, ws, Some(a), "month").await.json().await.expect("json");
+    assert_eq!((one["total"]["completed"].as_u64(), one["total"]["failed"].as_u64()), (Some(2), Some(1)));
+    assert_eq!(one["buckets"].as_array().map(Vec::len), Some(12));
+    assert_eq!(report(&app, &owner, ws, None, "year").await.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(report(&app, &owner, ws, Some(Uuid::now_v7()), "week").await.status(), StatusCode::NOT_FOUND);
 }
