@@ -504,12 +504,12 @@ impl Engine {
     }
 
     /// Stores a step row: a new one, or the reserved WAITING row of this try.
-    async fn write_step(&self, row: steps::Model, reserved: bool) -> Result<(), sea_orm::DbErr> {
+    async fn write_step(db: &impl ConnectionTrait, row: steps::Model, reserved: bool) -> Result<(), sea_orm::DbErr> {
         let active = row.into_active_model().reset_all();
         if reserved {
-            steps::Entity::update(active).exec(&self.db).await?;
+            steps::Entity::update(active).exec(db).await?;
         } else {
-            steps::Entity::insert(active).exec_without_returning(&self.db).await?;
+            steps::Entity::insert(active).exec_without_returning(db).await?;
         }
         Ok(())
     }
@@ -563,7 +563,7 @@ impl Engine {
             Err(e) => Err(e),
             Ok(config) => {
                 if lasting {
-                    self.write_step(row.clone(), is_reserved).await?;
+                    Self::write_step(&self.db, row.clone(), is_reserved).await?;
                 }
                 if let Some(until) = delay {
                     return self.wait_until(&row, until).await.map(Tried::Done);
@@ -602,7 +602,7 @@ impl Engine {
                 Err(failed(&row.node_name, &e))
             }
         };
-        self.write_step(row, is_reserved).await?;
+        Self::write_step(&self.db, row, is_reserved).await?;
         outcome
     }
 
@@ -645,7 +645,7 @@ impl Engine {
                 row.error = Some(clean(&e));
                 row.finished_at = Some(Utc::now());
                 row.duration_ms = Some(0);
-                self.write_step(row, is_reserved).await?;
+                Self::write_step(&self.db, row, is_reserved).await?;
                 return Err(failed(&node.name, &e));
             }
         };
@@ -655,12 +655,7 @@ impl Engine {
             crate::workflows::service::title(&self.db, run.workflow_id).await.ok().flatten().unwrap_or_default();
         let title = format!("Approval needed: {workflow} — {}", node.name);
         let txn = crate::db::begin_write(&self.db).await?;
-        let active = row.clone().into_active_model().reset_all();
-        if is_reserved {
-            steps::Entity::update(active).exec(&txn).await?;
-        } else {
-            steps::Entity::insert(active).exec_without_returning(&txn).await?;
-        }
+        Self::write_step(&txn, row.clone(), is_reserved).await?;
         approvals::request(&txn, run, &row, &asked, &title, &c.message).await?;
         txn.commit().await?;
         if let Some(mailer) = &self.tools.mailer {
