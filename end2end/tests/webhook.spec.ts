@@ -1,7 +1,7 @@
 /**
  * A webhook trigger from the designer: its address appears once the node is saved, it takes
  * calls once the workflow is active, a call runs the workflow and returns the last step's output,
- * and the run shows up in the runs panel with its nodes coloured.
+ * and the run shows up in the runs panel, started by "Webhook", with its nodes coloured.
  */
 import { expect, test } from '@playwright/test';
 
@@ -61,7 +61,7 @@ test('a webhook node shows its address, and a call to it runs the active workflo
   const panel = page.getByRole('complementary', { name: 'Runs' });
   const runs = panel.getByTestId('runs').locator('li');
   await expect(runs).toHaveCount(1);
-  await expect(runs.first()).toContainText('Trigger');
+  await expect(runs.first()).toContainText('Webhook');
   await runs.first().getByRole('button').first().click();
   await expect(canvas.locator('.node.run-completed')).toHaveCount(2);
   await expect(panel.getByTestId('run').locator('.badge').first()).toHaveText('Completed');

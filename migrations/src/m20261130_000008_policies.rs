@@ -1,5 +1,5 @@
-//! Retry policies: a node's retries and timeout (null while it has the default), and the run a
-//! "retry from the failed step" run continues.
+//! Retry policies: a node's retries and timeout (null while it has the default); the run a
+//! "retry from the failed step" run continues, and the kind of trigger that started a run.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -12,10 +12,16 @@ impl MigrationTrait for Migration {
         manager
             .alter_table(Table::alter().table("workflow_steps").add_column(json_binary_null("policy")).take())
             .await?;
-        manager.alter_table(Table::alter().table("workflow_executions").add_column(uuid_null("retry_of")).take()).await
+        manager
+            .alter_table(Table::alter().table("workflow_executions").add_column(uuid_null("retry_of")).take())
+            .await?;
+        manager
+            .alter_table(Table::alter().table("workflow_executions").add_column(string_null("trigger_kind")).take())
+            .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager.alter_table(Table::alter().table("workflow_executions").drop_column("trigger_kind").take()).await?;
         manager.alter_table(Table::alter().table("workflow_executions").drop_column("retry_of").take()).await?;
         manager.alter_table(Table::alter().table("workflow_steps").drop_column("policy").take()).await
     }

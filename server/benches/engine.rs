@@ -122,6 +122,7 @@ impl Bench {
                 started_at: Set(None),
                 finished_at: Set(None),
                 retry_of: Set(None),
+                trigger_kind: Set(Some("manual".into())),
             })
             .collect();
         for batch in rows.chunks(500) {

@@ -76,6 +76,7 @@ pub async fn start(
         started_by: Some(me.user.id),
         simulation,
         retry_of: None,
+        trigger_kind: Some(NodeKind::Manual.as_str().to_owned()),
     };
     let id = queue(db, run).await?;
     engine.wake();
@@ -93,6 +94,8 @@ pub(crate) struct NewRun<'g> {
     pub started_by: Option<Uuid>,
     pub simulation: bool,
     pub retry_of: Option<Uuid>,
+    /// The kind of the node `trigger` (shown as who started a run nobody pressed Run for).
+    pub trigger_kind: Option<String>,
 }
 
 impl<'g> NewRun<'g> {
@@ -107,6 +110,7 @@ impl<'g> NewRun<'g> {
             started_by: None,
             simulation: false,
             retry_of: None,
+            trigger_kind: Some(trigger.kind.clone()),
         }
     }
 }
@@ -131,6 +135,7 @@ pub(crate) async fn queue(db: &impl ConnectionTrait, run: NewRun<'_>) -> Result<
         started_at: Set(None),
         finished_at: Set(None),
         retry_of: Set(run.retry_of),
+        trigger_kind: Set(run.trigger_kind),
     };
     executions::Entity::insert(row).exec_without_returning(db).await?;
     Ok(id)
@@ -143,7 +148,10 @@ fn summary(row: &executions::Model, names: &auth::service::Names, workflow: Stri
         workflow_name: workflow,
         status: ExecutionStatus::parse(&row.status).unwrap_or(ExecutionStatus::Pending),
         simulation: row.simulation,
-        started_by: row.started_by.map_or_else(|| "Trigger".to_owned(), |id| names.of(id)),
+        started_by: match row.started_by {
+            Some(id) => names.of(id),
+            None => row.trigger_kind.as_deref().and_then(NodeKind::parse).map_or("Trigger", NodeKind::label).to_owned(),
+        },
         created_at: row.created_at,
         finished_at: row.finished_at,
         duration_ms: row.started_at.zip(row.finished_at).map(|(a, b)| (b - a).num_milliseconds()),
@@ -297,6 +305,7 @@ pub async fn retry(db: &DatabaseConnection, engine: &Engine, me: &Membership, id
         started_by: Some(me.user.id),
         simulation: row.simulation,
         retry_of: Some(id),
+        trigger_kind: row.trigger_kind.clone(),
     };
     let new_id = queue(&txn, run).await?;
     let copies: Vec<steps::ActiveModel> = latest

@@ -30,6 +30,8 @@ pub struct Model {
     pub finished_at: Option<DateTimeUtc>,
     /// The failed or cancelled run this one continues (retry from the failed step).
     pub retry_of: Option<Uuid>,
+    /// The kind of the node that started it (`manual`, `schedule`, `webhook`, `event`).
+    pub trigger_kind: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -107,7 +107,7 @@ async fn a_webhook_starts_the_active_version_and_answers_with_the_run(app: TestA
     assert_eq!((trigger["method"].as_str(), &trigger["body"]), (Some("POST"), &json!({ "id": 7 })));
     assert_eq!(trigger["headers"]["x-shop"], "north");
     assert!(trigger["headers"].get("authorization").is_none(), "credentials are not stored: {trigger}");
-    assert_eq!(done["summary"]["started_by"], "Trigger");
+    assert_eq!(done["summary"]["started_by"], "Webhook", "who started it: the trigger, by kind");
     assert_eq!(step(&done, "Remember")["output"]["value"], 7);
 
     // Waiting for the result: the last step's output.
@@ -238,6 +238,7 @@ async fn a_missed_schedule_fires_once(app: TestApp) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(fired.len(), 1, "{fired:?}");
+    assert_eq!(fired[0]["started_by"], "Schedule");
     let run: Uuid = fired[0]["id"].as_str().expect("id").parse().expect("uuid");
     let done = finished(&app, &owner, ws, run).await;
     assert_eq!(done["summary"]["status"], "COMPLETED", "{done}");
@@ -283,6 +284,7 @@ async fn a_workflow_ending_starts_the_workflows_waiting_for_it(app: TestApp) {
     let follow: Uuid = followed[0]["id"].as_str().expect("id").parse().expect("uuid");
     let done = finished(&app, &owner, ws, follow).await;
     assert_eq!(done["summary"]["workflow_id"], on_done.to_string());
+    assert_eq!(done["summary"]["started_by"], "Event");
     assert_eq!(step(&done, "Follow up")["output"]["markdown"], "Orders done");
     assert_eq!(step(&done, "On end")["output"]["data"]["execution_id"], ok.to_string());
 
