@@ -351,26 +351,9 @@ impl Engine {
         let mut plan = Plan::new(&graph, row.trigger_node, scope_payload);
         plan.set_data(actions::load_data(&self.db, row.workflow_id).await?);
         // Pick up where an earlier holder of the lease stopped.
-        let earlier = steps::Entity::find()
-            .filter(steps::Column::ExecutionId.eq(row.id))
-            .order_by_asc(steps::Column::StartedAt)
-            .order_by_asc(steps::Column::Attempt)
-            .all(&self.db)
-            .await?;
-        // Each node's latest attempt counts, in the order the nodes first ran.
-        let mut order = Vec::new();
-        let mut latest: HashMap<Uuid, steps::Model> = HashMap::new();
-        for step in earlier {
-            match latest.get(&step.node_id) {
-                None => order.push(step.node_id),
-                Some(seen) if seen.attempt > step.attempt => continue,
-                Some(_) => {}
-            }
-            latest.insert(step.node_id, step);
-        }
         let mut open = HashMap::new();
-        for node in order {
-            let Some(step) = latest.remove(&node) else { continue };
+        for step in latest_steps(&self.db, row.id).await? {
+            let node = step.node_id;
             match StepStatus::parse(&step.status) {
                 Some(StepStatus::Completed) => plan.complete(node, step.output.clone().unwrap_or(Value::Null)),
                 Some(StepStatus::Skipped) => plan.skip(node),
@@ -740,6 +723,32 @@ impl Engine {
             .await?;
         Ok(())
     }
+}
+
+/// Each node's latest attempt in a run, in the order the nodes first ran: where a run stands.
+pub(crate) async fn latest_steps(
+    db: &impl ConnectionTrait,
+    execution: Uuid,
+) -> Result<Vec<steps::Model>, sea_orm::DbErr> {
+    let all = steps::Entity::find()
+        .filter(steps::Column::ExecutionId.eq(execution))
+        .order_by_asc(steps::Column::StartedAt)
+        .order_by_asc(steps::Column::Attempt)
+        .all(db)
+        .await?;
+    let mut at: HashMap<Uuid, usize> = HashMap::new();
+    let mut latest: Vec<steps::Model> = Vec::new();
+    for step in all {
+        match at.get(&step.node_id) {
+            None => {
+                at.insert(step.node_id, latest.len());
+                latest.push(step);
+            }
+            Some(&i) if latest[i].attempt <= step.attempt => latest[i] = step,
+            Some(_) => {}
+        }
+    }
+    Ok(latest)
 }
 
 /// The run's error when a step fails: the step by name, then why.

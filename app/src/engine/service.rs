@@ -16,7 +16,7 @@ use crate::auth;
 use crate::db;
 use crate::engine::model::{ExecutionDetail, ExecutionStatus, ExecutionSummary, Period, StepStatus, StepView};
 use crate::engine::plan::step_key;
-use crate::engine::runner::{Engine, PAYLOAD_LIMIT};
+use crate::engine::runner::{Engine, PAYLOAD_LIMIT, latest_steps};
 use crate::entities::{execution_steps as steps, workflow_executions as executions};
 use crate::error::AppError;
 use crate::guard::Membership;
@@ -279,21 +279,8 @@ pub async fn retry(db: &DatabaseConnection, engine: &Engine, me: &Membership, id
         return Err(AppError::conflict("Only a failed or cancelled run can be retried from where it stopped."));
     }
     let graph: Graph = serde_json::from_value(row.graph.clone()).map_err(AppError::internal)?;
-    let earlier = steps::Entity::find()
-        .filter(steps::Column::ExecutionId.eq(id))
-        .order_by_asc(steps::Column::StartedAt)
-        .order_by_asc(steps::Column::Attempt)
-        .all(db)
-        .await?;
     // Each node's latest try counts; the ones that ended well are kept.
-    let mut latest: Vec<steps::Model> = Vec::new();
-    for step in earlier {
-        match latest.iter_mut().find(|s| s.node_id == step.node_id) {
-            Some(seen) if seen.attempt <= step.attempt => *seen = step,
-            Some(_) => {}
-            None => latest.push(step),
-        }
-    }
+    let latest = latest_steps(db, id).await?;
     let kept = [StepStatus::Completed.as_str(), StepStatus::Skipped.as_str()];
     let txn = db::begin_write(db).await?;
     let run = NewRun {
