@@ -1,7 +1,8 @@
 /**
  * A webhook trigger from the designer: its address appears once the node is saved, it takes
  * calls once the workflow is active, a call runs the workflow and returns the last step's output,
- * and the run shows up in the runs panel, started by "Webhook", with its nodes coloured.
+ * and the run shows up in the runs panel, started by "Webhook", with its nodes coloured; later
+ * calls appear in the open list as they happen.
  */
 import { expect, test } from '@playwright/test';
 
@@ -65,4 +66,11 @@ test('a webhook node shows its address, and a call to it runs the active workflo
   await runs.first().getByRole('button').first().click();
   await expect(canvas.locator('.node.run-completed')).toHaveCount(2);
   await expect(panel.getByTestId('run').locator('.badge').first()).toHaveText('Completed');
+
+  // The list is live (server-sent events): a call made now shows up without a click or reload.
+  await panel.getByRole('button', { name: '← All runs' }).click();
+  await expect(runs).toHaveCount(1);
+  expect((await page.request.post(address, { data: { id: 78, customer: 'Bo' } })).status()).toBe(202);
+  await expect(runs).toHaveCount(2);
+  await expect(runs.first().locator('.badge').first()).toHaveText('Completed');
 });

@@ -136,6 +136,7 @@ pub async fn app(config: &Config) -> anyhow::Result<Instance> {
                 move || shell(options.clone())
             },
         )
+        .merge(app::engine::live::router())
         .nest_service("/pkg", pkg)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn_with_state(guard_state.clone(), guards::page_guard))
@@ -170,6 +171,7 @@ pub async fn serve(instance: Instance, listener: tokio::net::TcpListener) -> any
     // Dropped with this future (even when it is aborted), taking the engine's runs with it.
     let _engine = AbortOnDrop(tokio::spawn(state.engine.clone().run()));
     let _schedules = AbortOnDrop(tokio::spawn(state.engine.clone().schedules()));
+    let engine = state.engine.clone();
     let housekeeping = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         let mut n: u64 = 0;
@@ -188,6 +190,8 @@ pub async fn serve(instance: Instance, listener: tokio::net::TcpListener) -> any
         .with_graceful_shutdown(async move {
             shutdown_signal().await;
             tracing::info!("shutting down: finishing open requests");
+            // Live views end, so their connections do not hold the shutdown open.
+            engine.close();
         })
         .await?;
     housekeeping.abort();

@@ -7,6 +7,7 @@ pub mod api;
 pub mod hooks;
 #[cfg(feature = "ssr")]
 pub mod http;
+pub mod live;
 #[cfg(feature = "ssr")]
 pub mod mail;
 pub mod model;

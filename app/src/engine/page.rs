@@ -1,22 +1,16 @@
-//! The workspace's runs across its workflows: filter by status and period; unfinished runs are
-//! fetched again every two seconds. A row opens its workflow in the designer.
-
-use std::time::Duration;
+//! The workspace's runs across its workflows: filter by status and period; the list is live
+//! (pushed by the server as runs change). A row opens its workflow in the designer.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use leptos_meta::Title;
 use leptos_router::components::A;
 
-use crate::engine::api::list_workspace_executions;
+use crate::engine::live::{Follow, follow};
 use crate::engine::model::{ExecutionStatus, ExecutionSummary, Period};
 use crate::error::AppError;
 use crate::ui::form::{loaded, short_time};
 use crate::workspaces::layout::use_workspace;
 use crate::workspaces::model::WorkspaceView;
-
-/// How often the page looks again while a listed run is unfinished.
-const POLL_EVERY: Duration = Duration::from_secs(2);
 
 pub fn status_badge(status: ExecutionStatus, simulation: bool) -> impl IntoView {
     view! {
@@ -48,36 +42,20 @@ fn Runs(w: WorkspaceView) -> impl IntoView {
     let status = RwSignal::new(None::<ExecutionStatus>);
     let period = RwSignal::new(Period::Week);
     let runs = RwSignal::new(None::<Result<Vec<ExecutionSummary>, AppError>>);
-    let fetch = move || {
-        let (s, p) = (status.get_untracked(), period.get_untracked());
-        spawn_local(async move {
-            let result = list_workspace_executions(workspace_id, s, p).await;
-            // A slower answer for filters changed meanwhile is dropped.
-            if (status.get_untracked(), period.get_untracked()) == (s, p) {
-                runs.set(Some(result));
-            }
-        });
-    };
-    Effect::new(move |_| {
-        status.track();
-        period.track();
-        fetch();
-    });
-    Effect::new(move |started: Option<()>| {
-        if started.is_some() {
-            return;
-        }
-        if let Ok(handle) = set_interval_with_handle(
-            move || {
-                if runs.with_untracked(|r| matches!(r, Some(Ok(list)) if list.iter().any(|e| !e.status.finished()))) {
-                    fetch();
-                }
-            },
-            POLL_EVERY,
-        ) {
-            on_cleanup(move || handle.clear());
-        }
-    });
+    // The server pushes the list whenever a run in it changes (server-sent events).
+    follow(
+        move || Follow {
+            workspace: workspace_id,
+            workflow: None,
+            status: status.get(),
+            period: Some(period.get()),
+            run: None,
+        },
+        move |result| {
+            runs.try_set(Some(result));
+        },
+        |_| {},
+    );
     view! {
         <header class="page-header">
             <div>

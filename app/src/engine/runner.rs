@@ -83,6 +83,18 @@ pub struct Engine {
     finished: broadcast::Sender<(Uuid, ExecutionStatus)>,
     /// Runs this instance drives, with the switch that stops one at once (cancel).
     running: Mutex<HashMap<Uuid, watch::Sender<bool>>>,
+    /// Each change of a run this instance makes (live views follow it).
+    changes: broadcast::Sender<Changed>,
+    /// Set when the server shuts down: live views end so open connections close.
+    closing: watch::Sender<bool>,
+}
+
+/// A run changed: it was queued, claimed, cancelled or ended, or one of its steps was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Changed {
+    pub workspace_id: Uuid,
+    pub workflow_id: Uuid,
+    pub execution_id: Uuid,
 }
 
 impl Engine {
@@ -97,6 +109,8 @@ impl Engine {
             approvals: Notify::new(),
             finished: broadcast::channel(1024).0,
             running: Mutex::new(HashMap::new()),
+            changes: broadcast::channel(1024).0,
+            closing: watch::channel(false).0,
         })
     }
 
@@ -113,6 +127,30 @@ impl Engine {
     /// Runs this instance ends from now on, with how they ended.
     pub fn finished(&self) -> broadcast::Receiver<(Uuid, ExecutionStatus)> {
         self.finished.subscribe()
+    }
+
+    /// Changes of runs on this instance from now on (other instances' changes are not seen here).
+    pub fn changes(&self) -> broadcast::Receiver<Changed> {
+        self.changes.subscribe()
+    }
+
+    /// Tells live views that a run changed (costs nothing when nobody follows).
+    pub fn touched(&self, workspace_id: Uuid, workflow_id: Uuid, execution_id: Uuid) {
+        let _ = self.changes.send(Changed { workspace_id, workflow_id, execution_id });
+    }
+
+    fn touch(&self, run: &executions::Model) {
+        self.touched(run.workspace_id, run.workflow_id, run.id);
+    }
+
+    /// Ends live views: the server is shutting down.
+    pub fn close(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Becomes `true` when the server shuts down.
+    pub fn closing(&self) -> watch::Receiver<bool> {
+        self.closing.subscribe()
     }
 
     /// Starts the runs of every active workflow of the workspace waiting for `event`.
@@ -237,6 +275,7 @@ impl Engine {
         if let Ok(mut running) = self.running.lock() {
             running.insert(row.id, switch);
         }
+        self.touch(&row);
         let result = tokio::select! {
             r = self.drive(&row) => r,
             stop = self.hold_lease(row.id, stopped) => Err(stop),
@@ -255,6 +294,7 @@ impl Engine {
         };
         match self.finish(row.id, status, error.clone()).await {
             Ok(true) => {
+                self.touch(&row);
                 let _ = self.finished.send((row.id, status));
                 self.announce(&row, status, error).await;
             }
@@ -368,23 +408,24 @@ impl Engine {
         }
         loop {
             let Advance { ready, skipped } = plan.advance();
-            self.record_skipped(row.id, &graph, &skipped).await?;
+            if !skipped.is_empty() {
+                self.record_skipped(row.id, &graph, &skipped).await?;
+                self.touch(row);
+            }
             if ready.is_empty() {
                 return Ok(());
             }
             for id in ready {
                 let Some(node) = graph.nodes.iter().find(|n| n.id == id) else { continue };
                 let span = tracing::info_span!("step", node = %node.name, kind = node.config.kind().as_str());
-                let output = self.step(row, node, plan.scope(), open.remove(&id)).instrument(span).await?;
-                plan.complete(id, output);
+                let output = self.step(row, node, plan.scope(), open.remove(&id)).instrument(span).await;
+                self.touch(row);
+                plan.complete(id, output?);
             }
         }
     }
 
     async fn record_skipped(&self, execution: Uuid, graph: &Graph, skipped: &[Uuid]) -> Result<(), Stop> {
-        if skipped.is_empty() {
-            return Ok(());
-        }
         let now = Utc::now();
         let rows = graph.nodes.iter().filter(|n| skipped.contains(&n.id)).map(|n| steps::ActiveModel {
             id: Set(Uuid::now_v7()),
@@ -457,6 +498,7 @@ impl Engine {
             }
             let wait = node.policy.backoff(u32::try_from(attempt).unwrap_or(1), rand::random::<f64>());
             let next = self.retry_later(&row, error, wait).await?;
+            self.touch(run);
             tokio::time::sleep(wait).await;
             attempt = next.attempt;
             reserved = Some(next);
@@ -547,6 +589,7 @@ impl Engine {
             Ok(config) => {
                 if lasting {
                     Self::write_step(&self.db, row.clone(), is_reserved).await?;
+                    self.touch(run);
                 }
                 if let Some(until) = delay {
                     return self.wait_until(&row, until).await.map(Tried::Done);
@@ -641,6 +684,7 @@ impl Engine {
         Self::write_step(&txn, row.clone(), is_reserved).await?;
         approvals::request(&txn, run, &row, &asked, &title, &c.message).await?;
         txn.commit().await?;
+        self.touch(run);
         if let Some(mailer) = &self.tools.mailer {
             let link = format!("{}/w/{}/approvals", self.tools.origin, run.workspace_id);
             for a in &asked {

@@ -242,7 +242,7 @@ pub async fn get(db: &DatabaseConnection, me: &Membership, id: Uuid) -> Result<E
 
 /// Cancels a run that has not finished: its open steps fail with "Cancelled by …".
 pub async fn cancel(db: &DatabaseConnection, engine: &Engine, me: &Membership, id: Uuid) -> Result<(), AppError> {
-    find(db, me, id).await?;
+    let row = find(db, me, id).await?;
     let now = Utc::now();
     let open = [ExecutionStatus::Pending.as_str(), ExecutionStatus::Running.as_str()];
     let txn = db::begin_write(db).await?;
@@ -267,6 +267,7 @@ pub async fn cancel(db: &DatabaseConnection, engine: &Engine, me: &Membership, i
         .await?;
     txn.commit().await?;
     engine.stop(id);
+    engine.touched(me.workspace_id, row.workflow_id, id);
     Ok(())
 }
 

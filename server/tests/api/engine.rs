@@ -236,7 +236,7 @@ async fn a_simulation_stores_nothing(app: TestApp) {
     assert!(done["summary"]["error"].as_str().is_some_and(|e| e.contains("Note small")));
 }
 
-fn delayed(seconds: u32) -> Value {
+pub(crate) fn delayed(seconds: u32) -> Value {
     json!({
         "nodes": [
             node(1, "Start", "manual", json!({})),
@@ -247,7 +247,7 @@ fn delayed(seconds: u32) -> Value {
     })
 }
 
-fn waiting(d: &Value) -> bool {
+pub(crate) fn waiting(d: &Value) -> bool {
     steps(d).contains(&("Wait".to_owned(), "WAITING".to_owned()))
 }
 

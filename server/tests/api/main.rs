@@ -8,6 +8,7 @@ mod approvals;
 mod auth;
 mod designer;
 mod engine;
+mod live;
 mod security;
 mod triggers;
 mod workflows;

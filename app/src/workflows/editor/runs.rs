@@ -1,23 +1,20 @@
 //! The runs panel: start a run from the Manual trigger (optionally as a simulation), see the
 //! workflow's runs, and follow one step by step — the canvas colours each node by its step's
-//! status while a run is open. Unfinished runs are polled every second.
+//! status while a run is open. The server pushes each change of the list and the open run.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use uuid::Uuid;
 
-use crate::engine::api::{cancel_execution, get_execution, list_executions, retry_execution, run_workflow};
+use crate::engine::api::{cancel_execution, retry_execution, run_workflow};
+use crate::engine::live::{Follow, follow};
 use crate::engine::model::{ExecutionDetail, ExecutionStatus, ExecutionSummary, StepStatus, StepView};
 use crate::engine::page::{duration, status_badge};
 use crate::error::AppError;
 use crate::ui::form::short_time;
 use crate::workflows::editor::Session;
-
-/// How often unfinished runs are fetched again.
-const POLL_EVERY: Duration = Duration::from_secs(1);
 
 #[component]
 pub fn RunsPanel(session: Session, can_run: bool) -> impl IntoView {
@@ -27,73 +24,34 @@ pub fn RunsPanel(session: Session, can_run: bool) -> impl IntoView {
     let open = RwSignal::new(None::<Uuid>);
     let detail = RwSignal::new(None::<Result<ExecutionDetail, AppError>>);
 
-    // Answers may arrive after the panel closed: `try_` reads and writes then do nothing.
-    let fetch_list = move || {
-        spawn_local(async move {
-            let result = list_executions(ws, wf).await;
-            if runs.try_with_untracked(|r| r.as_ref() != Some(&result)) == Some(true) {
-                runs.try_set(Some(result));
-            }
-        })
-    };
-    let fetch_detail = move || {
-        let Some(id) = open.get_untracked() else { return };
-        spawn_local(async move {
-            let result = get_execution(ws, id).await;
-            // Only the run still open is shown (a click may have moved on meanwhile), and only a
-            // change redraws it (so open Input/Output sections stay open).
-            if open.try_get_untracked().flatten() != Some(id)
-                || detail.try_with_untracked(|d| d.as_ref() == Some(&result)) != Some(false)
-            {
-                return;
-            }
+    // The server pushes the list and the open run whenever they change (server-sent events).
+    follow(
+        move || Follow { workspace: ws, workflow: Some(wf), status: None, period: None, run: open.get() },
+        move |result| {
+            runs.try_set(Some(result));
+        },
+        move |result: Result<ExecutionDetail, AppError>| {
+            // Only the run still open is shown (a click may have moved on meanwhile).
             if let Ok(d) = &result {
+                if open.try_get_untracked().flatten() != Some(d.summary.id) {
+                    return;
+                }
                 editor.run.try_set(d.steps.iter().map(|s| (s.node_id, s.status)).collect());
             }
             detail.try_set(Some(result));
-        })
-    };
-    let unfinished = move || {
-        let listed = runs.with_untracked(|r| matches!(r, Some(Ok(list)) if list.iter().any(|e| !e.status.finished())));
-        let shown = detail.with_untracked(|d| matches!(d, Some(Ok(d)) if !d.summary.status.finished()));
-        listed || shown
-    };
-    Effect::new(move |started: Option<()>| {
-        if started.is_some() {
-            return;
-        }
-        fetch_list();
-        if let Ok(handle) = set_interval_with_handle(
-            move || {
-                if unfinished() {
-                    fetch_list();
-                    fetch_detail();
-                }
-            },
-            POLL_EVERY,
-        ) {
-            on_cleanup(move || {
-                handle.clear();
-                editor.run.set(HashMap::new());
-            });
-        }
-    });
+        },
+    );
     Effect::new(move |_| {
         if open.get().is_some() {
             detail.set(None);
-            fetch_detail();
         } else {
             editor.run.set(HashMap::new());
         }
     });
-    let started = Callback::new(move |id: Uuid| {
-        open.set(Some(id));
-        fetch_list();
+    on_cleanup(move || {
+        editor.run.try_set(HashMap::new());
     });
-    let changed = Callback::new(move |()| {
-        fetch_list();
-        fetch_detail();
-    });
+    let started = Callback::new(move |id: Uuid| open.set(Some(id)));
 
     view! {
         <aside class="inspector runs" aria-label="Runs">
@@ -105,7 +63,7 @@ pub fn RunsPanel(session: Session, can_run: bool) -> impl IntoView {
                     {move || match detail.get() {
                         None => view! { <p class="loading" aria-live="polite">"Loading…"</p> }.into_any(),
                         Some(Err(e)) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
-                        Some(Ok(d)) => view! { <RunDetail session d can_run changed started/> }.into_any(),
+                        Some(Ok(d)) => view! { <RunDetail session d can_run started/> }.into_any(),
                     }}
                 }
                 .into_any(),
@@ -214,13 +172,7 @@ fn RunList(
 }
 
 #[component]
-fn RunDetail(
-    session: Session,
-    d: ExecutionDetail,
-    can_run: bool,
-    changed: Callback<()>,
-    started: Callback<Uuid>,
-) -> impl IntoView {
+fn RunDetail(session: Session, d: ExecutionDetail, can_run: bool, started: Callback<Uuid>) -> impl IntoView {
     let id = d.summary.id;
     let error = RwSignal::new(None::<String>);
     let retrying = RwSignal::new(false);
@@ -239,15 +191,9 @@ fn RunDetail(
     let retryable = matches!(d.summary.status, ExecutionStatus::Failed | ExecutionStatus::Cancelled);
     let cancel = move |_| {
         spawn_local(async move {
-            match cancel_execution(session.workspace_id, id).await {
-                Ok(()) => {
-                    if error.try_get_untracked().is_some() {
-                        changed.run(());
-                    }
-                }
-                Err(e) => {
-                    error.try_set(Some(e.to_string()));
-                }
+            // The cancelled run arrives through the live stream.
+            if let Err(e) = cancel_execution(session.workspace_id, id).await {
+                error.try_set(Some(e.to_string()));
             }
         });
     };
