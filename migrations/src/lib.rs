@@ -12,6 +12,7 @@ mod m20261130_000006_triggers;
 mod m20261130_000007_credentials;
 mod m20261130_000008_policies;
 mod m20261130_000009_approvals;
+mod m20261130_000010_error_workflows;
 
 /// Every migration, in the order it is applied.
 pub struct Migrator;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000007_credentials::Migration),
             Box::new(m20261130_000008_policies::Migration),
             Box::new(m20261130_000009_approvals::Migration),
+            Box::new(m20261130_000010_error_workflows::Migration),
         ]
     }
 }

@@ -25,7 +25,7 @@ use crate::engine::actions::{self, Tools};
 use crate::engine::model::{ExecutionStatus, StepStatus};
 use crate::engine::plan::{Advance, Plan};
 use crate::engine::template;
-use crate::engine::triggers;
+use crate::engine::{service, triggers};
 use crate::entities::{execution_steps as steps, workflow_executions as executions};
 use crate::workflows::graph::{Graph, Node};
 use crate::workflows::kinds::{ApprovalConfig, EmailConfig, NodeConfig, NodeKind};
@@ -319,6 +319,26 @@ impl Engine {
             tracing::warn!(chain, "engine: not publishing {event}: too many workflows started one another");
             return;
         }
+        let payload = || async {
+            let name = crate::workflows::service::title(&self.db, row.workflow_id).await.ok().flatten();
+            json!({
+                "workflow_id": row.workflow_id,
+                "workflow_name": name,
+                "execution_id": row.id,
+                "status": status.as_str(),
+                "error": error,
+                "chain": chain,
+            })
+        };
+        // A failed run starts its workflow's error workflow, if it has one.
+        if status == ExecutionStatus::Failed {
+            let event = json!({ "event": event, "data": payload().await });
+            match service::start_error_workflow(&self.db, row, event).await {
+                Ok(Some(_)) => self.wake(),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "engine: could not start the error workflow"),
+            }
+        }
         // Most runs have nobody listening: one query, and nothing more then.
         let listeners = match triggers::listeners(&self.db, row.workspace_id, event, Some(row.workflow_id)).await {
             Ok(found) if found.is_empty() => return,
@@ -328,16 +348,7 @@ impl Engine {
                 return;
             }
         };
-        let name = crate::workflows::service::title(&self.db, row.workflow_id).await.ok().flatten();
-        let payload = json!({
-            "workflow_id": row.workflow_id,
-            "workflow_name": name,
-            "execution_id": row.id,
-            "status": status.as_str(),
-            "error": error,
-            "chain": chain,
-        });
-        match triggers::publish_to(&self.db, &listeners, event, payload).await {
+        match triggers::publish_to(&self.db, &listeners, event, payload().await).await {
             Ok(_) => self.wake(),
             Err(e) => tracing::warn!(error = %e, "engine: could not publish {event}"),
         }

@@ -83,6 +83,46 @@ pub async fn start(
     Ok(id)
 }
 
+/// What `trigger_kind` says of runs an error workflow setting started.
+pub const ERROR_TRIGGER: &str = "error";
+
+/// Starts the error workflow of a failed run's workflow, if it has one, from its Manual trigger
+/// with `payload` (the `workflow.failed` event); returns the new run's id. A workflow that is
+/// gone, archived or without a Manual trigger by now starts nothing.
+pub(crate) async fn start_error_workflow(
+    db: &DatabaseConnection,
+    failed: &executions::Model,
+    payload: Value,
+) -> Result<Option<Uuid>, AppError> {
+    use crate::entities::workflows as wf;
+    let target = wf::Entity::find_by_id(failed.workflow_id).one(db).await?.and_then(|w| w.error_workflow_id);
+    let Some(target) = target else { return Ok(None) };
+    let Some(row) = wf::Entity::find_by_id(target)
+        .filter(wf::Column::WorkspaceId.eq(failed.workspace_id))
+        .one(db)
+        .await?
+        .filter(|w| w.status != workflows::model::WorkflowStatus::Archived.as_str())
+    else {
+        return Ok(None);
+    };
+    let graph = workflows::service::load_graph(db, row.id).await?;
+    let Some(trigger) = graph.nodes.iter().find(|n| n.config.kind() == NodeKind::Manual) else {
+        return Ok(None);
+    };
+    let run = NewRun {
+        workspace_id: failed.workspace_id,
+        workflow_id: row.id,
+        trigger: trigger.id,
+        graph: &graph,
+        payload,
+        started_by: None,
+        simulation: false,
+        retry_of: None,
+        trigger_kind: Some(ERROR_TRIGGER.to_owned()),
+    };
+    queue(db, run).await.map(Some)
+}
+
 /// A run to store: `graph` from its node `trigger` with `payload`.
 pub(crate) struct NewRun<'g> {
     pub workspace_id: Uuid,
@@ -150,7 +190,10 @@ fn summary(row: &executions::Model, names: &auth::service::Names, workflow: Stri
         simulation: row.simulation,
         started_by: match row.started_by {
             Some(id) => names.of(id),
-            None => row.trigger_kind.as_deref().and_then(NodeKind::parse).map_or("Trigger", NodeKind::label).to_owned(),
+            None => match row.trigger_kind.as_deref() {
+                Some(ERROR_TRIGGER) => "Another workflow's failure".to_owned(),
+                kind => kind.and_then(NodeKind::parse).map_or("Trigger", NodeKind::label).to_owned(),
+            },
         },
         created_at: row.created_at,
         finished_at: row.finished_at,

@@ -17,6 +17,8 @@ pub struct Model {
     pub updated_by: Uuid,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Started from its Manual trigger when a run of this workflow fails.
+    pub error_workflow_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -141,3 +141,24 @@ pub async fn workflow_presence(workspace_id: Uuid, workflow_id: Uuid, open: bool
     let me = ctx.require(workspace_id, Permission::View).await?;
     service::presence(ctx.db(), &ctx.state.presence, &me, workflow_id, open).await
 }
+
+/// The workflow started when a run of this one fails, if any.
+#[server(endpoint = "workflows/error_workflow")]
+pub async fn get_error_workflow(workspace_id: Uuid, workflow_id: Uuid) -> Result<Option<Uuid>, AppError> {
+    let ctx = Ctx::load().await?;
+    let me = ctx.require(workspace_id, Permission::View).await?;
+    service::error_workflow(ctx.db(), &me, workflow_id).await
+}
+
+/// Sets (or clears, with none) the workflow started from its Manual trigger when a run of this
+/// one fails.
+#[server(endpoint = "workflows/set_error_workflow")]
+pub async fn set_error_workflow(
+    workspace_id: Uuid,
+    workflow_id: Uuid,
+    error_workflow_id: Option<Uuid>,
+) -> Result<(), AppError> {
+    let ctx = Ctx::load().await?;
+    let me = ctx.require(workspace_id, Permission::Edit).await?;
+    service::set_error_workflow(ctx.db(), &me, workflow_id, error_workflow_id).await
+}

@@ -109,6 +109,7 @@ async fn insert(
         updated_by: Set(me.user.id),
         created_at: Set(now),
         updated_at: Set(now),
+        error_workflow_id: Set(None),
     }
     .insert(db)
     .await?;
@@ -288,7 +289,58 @@ pub async fn load_graph(db: &impl ConnectionTrait, workflow_id: Uuid) -> Result<
 /// Deletes a workflow.
 pub async fn delete(db: &DatabaseConnection, me: &Membership, id: Uuid) -> Result<(), AppError> {
     let row = find(db, me, id).await?;
-    workflows::Entity::delete_by_id(row.id).exec(db).await?;
+    let txn = db::begin_write(db).await?;
+    // Workflows that started this one when they failed start nothing now.
+    workflows::Entity::update_many()
+        .col_expr(workflows::Column::ErrorWorkflowId, Expr::value(None::<Uuid>))
+        .filter(workflows::Column::ErrorWorkflowId.eq(row.id))
+        .exec(&txn)
+        .await?;
+    workflows::Entity::delete_by_id(row.id).exec(&txn).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// The workflow started when a run of `id` fails, if one is set.
+pub async fn error_workflow(db: &DatabaseConnection, me: &Membership, id: Uuid) -> Result<Option<Uuid>, AppError> {
+    Ok(find(db, me, id).await?.error_workflow_id)
+}
+
+/// Sets (or with `None` clears) the workflow started from its Manual trigger when a run of `id`
+/// fails. It must be another workflow of the workspace, not archived, with a Manual trigger.
+pub async fn set_error_workflow(
+    db: &DatabaseConnection,
+    me: &Membership,
+    id: Uuid,
+    target: Option<Uuid>,
+) -> Result<(), AppError> {
+    let row = find(db, me, id).await?;
+    if status_of(&row) == WorkflowStatus::Archived {
+        return Err(archived());
+    }
+    if let Some(target) = target {
+        const FIELD: &str = "error_workflow";
+        if target == id {
+            return Err(AppError::validation(FIELD, "A workflow can't be its own error workflow."));
+        }
+        let other = find(db, me, target)
+            .await
+            .map_err(|_| AppError::validation(FIELD, "That workflow does not exist in this workspace."))?;
+        if status_of(&other) == WorkflowStatus::Archived {
+            return Err(AppError::validation(FIELD, format!("“{}” is archived.", other.name)));
+        }
+        if !load_graph(db, target).await?.nodes.iter().any(|n| n.config.kind() == NodeKind::Manual) {
+            return Err(AppError::validation(
+                FIELD,
+                format!("“{}” has no Manual trigger to start from. Add one to it first.", other.name),
+            ));
+        }
+    }
+    workflows::Entity::update_many()
+        .col_expr(workflows::Column::ErrorWorkflowId, Expr::value(target))
+        .filter(workflows::Column::Id.eq(row.id))
+        .exec(db)
+        .await?;
     Ok(())
 }
 

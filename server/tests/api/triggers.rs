@@ -22,6 +22,7 @@ db_tests!(
     a_signed_webhook_takes_only_signed_bodies,
     a_missed_schedule_fires_once,
     a_workflow_ending_starts_the_workflows_waiting_for_it,
+    a_failed_run_starts_its_workflows_error_workflow,
 );
 
 async fn set_status(app: &TestApp, client: &Client, ws: Uuid, wf: Uuid, version: i64, transition: &str) {
@@ -306,6 +307,101 @@ async fn a_workflow_ending_starts_the_workflows_waiting_for_it(app: TestApp) {
     let all = runs(&app, &owner, ws).await;
     assert_eq!(all.len(), 5, "{all:?}");
     assert!(steps(&again).iter().all(|(_, s)| s == "COMPLETED"));
+}
+
+async fn set_error_workflow(
+    app: &TestApp,
+    client: &Client,
+    ws: Uuid,
+    wf: Uuid,
+    target: Option<Uuid>,
+) -> reqwest::Response {
+    let (w, f) = (ws.to_string(), wf.to_string());
+    let mut form = vec![("workspace_id", w.clone()), ("workflow_id", f)];
+    if let Some(t) = target {
+        form.push(("error_workflow_id", t.to_string()));
+    }
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    app.call(client, "workflows/set_error_workflow", &form).await
+}
+
+async fn error_workflow_of(app: &TestApp, client: &Client, ws: Uuid, wf: Uuid) -> Value {
+    let (w, f) = (ws.to_string(), wf.to_string());
+    let res = app.call(client, "workflows/error_workflow", &[("workspace_id", &w), ("workflow_id", &f)]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    res.json().await.expect("json")
+}
+
+async fn a_failed_run_starts_its_workflows_error_workflow(app: TestApp) {
+    let owner = browser();
+    let ws = app.setup_owner(&owner).await;
+    let source = json!({
+        "nodes": [
+            node(1, "Start", "manual", json!({})),
+            node(2, "Work", "document", json!({ "title": "Work", "template": "x = {{ trigger.x }}" })),
+        ],
+        "edges": [edge(1, 1, 2)],
+    });
+    let a = workflow(&app, &owner, ws, &source).await;
+    let handler = json!({
+        "nodes": [
+            node(1, "Failure", "manual", json!({})),
+            node(2, "Report", "document", json!({
+                "title": "Failure",
+                "template": "{{ trigger.data.workflow_name }}: {{ trigger.data.error }}"
+            })),
+        ],
+        "edges": [edge(1, 1, 2)],
+    });
+    let b = workflow(&app, &owner, ws, &handler).await;
+    let no_manual =
+        json!({ "nodes": [node(1, "On end", "event", json!({ "event": "workflow.failed" }))], "edges": [] });
+    let c = workflow(&app, &owner, ws, &no_manual).await;
+
+    // Refusals: itself, a workflow without a Manual trigger, one of no workspace, a viewer.
+    let refused = expect_error(set_error_workflow(&app, &owner, ws, a, Some(a)).await, StatusCode::BAD_REQUEST).await;
+    assert_eq!(refused["message"], "A workflow can't be its own error workflow.");
+    let refused = expect_error(set_error_workflow(&app, &owner, ws, a, Some(c)).await, StatusCode::BAD_REQUEST).await;
+    assert_eq!(refused["message"], "“Orders” has no Manual trigger to start from. Add one to it first.");
+    let unknown = Uuid::now_v7();
+    let refused =
+        expect_error(set_error_workflow(&app, &owner, ws, a, Some(unknown)).await, StatusCode::BAD_REQUEST).await;
+    assert_eq!(refused["field"], "error_workflow");
+    let (viewer, _) = app.join_as(&owner, ws, "viewer", "vic@example.com").await;
+    assert_eq!(set_error_workflow(&app, &viewer, ws, a, Some(b)).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_workflow_of(&app, &owner, ws, a).await, Value::Null, "nothing was stored");
+
+    assert_eq!(set_error_workflow(&app, &owner, ws, a, Some(b)).await.status(), StatusCode::OK);
+    assert_eq!(error_workflow_of(&app, &viewer, ws, a).await, json!(b));
+
+    // A completed run and a simulation start nothing; a failed run starts B with the failure.
+    let ok = started(&app, &owner, ws, a, json!({ "x": 1 })).await;
+    finished(&app, &owner, ws, ok).await;
+    let sim = crate::engine::run(&app, &owner, ws, a, json!({}), true).await.json::<Uuid>().await.expect("id");
+    assert_eq!(finished(&app, &owner, ws, sim).await["summary"]["status"], "FAILED");
+    let bad = started(&app, &owner, ws, a, json!({})).await;
+    assert_eq!(finished(&app, &owner, ws, bad).await["summary"]["status"], "FAILED");
+    let all = wait_for_runs(&app, &owner, ws, 4).await;
+    let handled: Vec<&Value> = all.iter().filter(|r| r["workflow_id"] == b.to_string()).collect();
+    assert_eq!(handled.len(), 1, "{all:?}");
+    assert_eq!(handled[0]["started_by"], "Another workflow's failure");
+    let run: Uuid = handled[0]["id"].as_str().expect("id").parse().expect("uuid");
+    let done = finished(&app, &owner, ws, run).await;
+    assert_eq!(done["summary"]["status"], "COMPLETED", "{done}");
+    let report = step(&done, "Report")["output"]["markdown"].as_str().unwrap_or_default().to_owned();
+    assert!(report.starts_with("Orders: “Work” failed: In “template”"), "{report}");
+    assert_eq!(step(&done, "Failure")["output"]["data"]["execution_id"], bad.to_string());
+
+    // Deleting B clears the setting; another failure starts nothing.
+    let (w, f) = (ws.to_string(), b.to_string());
+    let res = app.call(&owner, "workflows/delete", &[("workspace_id", &w), ("workflow_id", &f)]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(error_workflow_of(&app, &owner, ws, a).await, Value::Null);
+    let bad = started(&app, &owner, ws, a, json!({})).await;
+    finished(&app, &owner, ws, bad).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let after = runs(&app, &owner, ws).await;
+    assert_eq!(after.len(), 4, "B's run went with it, and A's failure started nothing: {after:?}");
 }
 
 /// Polls until the workspace has `n` runs.

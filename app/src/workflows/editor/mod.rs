@@ -8,6 +8,7 @@ mod inspector;
 mod lifecycle;
 mod palette;
 mod runs;
+mod settings;
 mod state;
 mod webhook;
 
@@ -38,6 +39,7 @@ use inspector::Inspector;
 use lifecycle::Lifecycle;
 use palette::Palette;
 use runs::RunsPanel;
+use settings::SettingsPanel;
 use state::{Editor, Viewport};
 
 /// How often an open designer tells the server it is still open.
@@ -277,6 +279,7 @@ fn Designer(doc: WorkflowDoc, workspace_id: Uuid, can_edit: bool, reload: RwSign
                 {move || match panel.get() {
                     Panel::History => view! { <HistoryPanel session viewing/> }.into_any(),
                     Panel::Runs => view! { <RunsPanel session can_run=can_edit/> }.into_any(),
+                    Panel::Settings => view! { <SettingsPanel session can_edit/> }.into_any(),
                     Panel::Details => view! { <Inspector session diagnostics/> }.into_any(),
                 }}
             </div>
@@ -293,6 +296,7 @@ enum Panel {
     Details,
     History,
     Runs,
+    Settings,
 }
 
 /// A toolbar button that opens `which` in the side panel, or closes it back to the details.
@@ -350,6 +354,7 @@ fn DesignerBar(
                 <button type="button" class="ghost" title="Zoom to fit (F)" on:click=move |_| fit.run(())>"Fit"</button>
                 <PanelToggle panel which=Panel::History label="History"/>
                 <PanelToggle panel which=Panel::Runs label="Runs"/>
+                <PanelToggle panel which=Panel::Settings label="Settings"/>
                 <a
                     class="button ghost"
                     download
