@@ -37,7 +37,7 @@ test('a workflow built on the canvas runs, and each step shows its status and ou
   await expect(run.locator('.badge').first()).toHaveText('Completed');
   await expect(page.getByTestId('save-status')).toHaveText('All changes saved');
   const minutes = run.locator('li.step', { hasText: 'Minutes' });
-  await minutes.getByText('Output').click();
+  await minutes.getByText('Output', { exact: true }).click();
   const output = minutes.locator('details', { hasText: 'Output' }).locator('pre');
   await expect(output).toBeVisible();
   await expect(output).toContainText('"markdown": "# Kick-off\\nAttendees: 4"');

@@ -50,6 +50,6 @@ test('a run waits for approval, and the approver approves it from the Approvals 
   await expect(panel.getByTestId('run').locator('.badge').first()).toHaveText('Completed');
   await expect(canvas.locator('.node.run-completed')).toHaveCount(3);
   const paid = panel.getByTestId('run').locator('li.step', { hasText: 'Generate document' });
-  await paid.getByText('Output').click();
+  await paid.getByText('Output', { exact: true }).click();
   await expect(paid.locator('details', { hasText: 'Output' }).locator('pre')).toContainText('Paid after Olivia Owner');
 });

@@ -13,6 +13,7 @@ mod m20261130_000007_credentials;
 mod m20261130_000008_policies;
 mod m20261130_000009_approvals;
 mod m20261130_000010_error_workflows;
+mod m20261130_000011_pinned_data;
 
 /// Every migration, in the order it is applied.
 pub struct Migrator;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000008_policies::Migration),
             Box::new(m20261130_000009_approvals::Migration),
             Box::new(m20261130_000010_error_workflows::Migration),
+            Box::new(m20261130_000011_pinned_data::Migration),
         ]
     }
 }

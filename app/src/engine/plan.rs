@@ -238,7 +238,7 @@ mod tests {
     }
 
     fn node(n: u128, name: &str, config: NodeConfig) -> Node {
-        Node { id: id(n), name: name.into(), x: 0.0, y: 0.0, config, policy: Policy::default() }
+        Node { id: id(n), name: name.into(), x: 0.0, y: 0.0, config, policy: Policy::default(), pinned: None }
     }
 
     fn edge(n: u128, from: u128, to: u128) -> Edge {

@@ -467,6 +467,10 @@ impl Engine {
         scope: &Value,
         earlier: Option<steps::Model>,
     ) -> Result<Value, Stop> {
+        // Runs started by hand take a node's pinned test data as its output.
+        if let Some(pinned) = node.pinned.as_ref().filter(|_| by_hand(run)) {
+            return self.pinned(run, node, pinned.clone(), earlier).await;
+        }
         let waiting = earlier.as_ref().filter(|s| s.status == StepStatus::Waiting.as_str());
         // A delay that was waiting goes on waiting for what is left of it.
         if let Some(w) = waiting
@@ -514,6 +518,34 @@ impl Engine {
             attempt = next.attempt;
             reserved = Some(next);
         }
+    }
+
+    /// A step that is not run: its pinned test data is its output.
+    async fn pinned(
+        &self,
+        run: &executions::Model,
+        node: &Node,
+        output: Value,
+        earlier: Option<steps::Model>,
+    ) -> Result<Value, Stop> {
+        let now = Utc::now();
+        let row = steps::Model {
+            id: Uuid::now_v7(),
+            execution_id: run.id,
+            node_id: node.id,
+            node_name: node.name.clone(),
+            kind: node.config.kind().as_str().to_owned(),
+            status: StepStatus::Completed.as_str().to_owned(),
+            attempt: earlier.map_or(1, |e| e.attempt + 1),
+            input: Some(json!({ "pinned": true })),
+            output: Some(output.clone()),
+            error: None,
+            started_at: now,
+            finished_at: Some(now),
+            duration_ms: Some(0),
+        };
+        Self::write_step(&self.db, row, false).await?;
+        Ok(output)
     }
 
     /// Ends a failed try and stores the next one as WAITING until its time, in one transaction.
@@ -804,6 +836,12 @@ pub(crate) async fn latest_steps(
         }
     }
     Ok(latest)
+}
+
+/// Whether a person started the run with the Run button (or retried such a run): pinned test
+/// data stands in for nodes then, as in n8n's manual executions; triggered runs ignore it.
+fn by_hand(run: &executions::Model) -> bool {
+    run.started_by.is_some() && run.trigger_kind.as_deref() == Some(NodeKind::Manual.as_str())
 }
 
 /// The run's error when a step fails: the step by name, then why.

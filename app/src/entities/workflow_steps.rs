@@ -20,6 +20,9 @@ pub struct Model {
     /// Retries and timeout; null while they are the default.
     #[sea_orm(column_type = "JsonBinary", nullable)]
     pub policy: Option<Json>,
+    /// Pinned test data: the output runs started by hand use instead of running the node.
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub pinned: Option<Json>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -24,6 +24,11 @@ fn config(node: &Node) -> Result<(), String> {
     if let Some(problem) = node.policy.problem() {
         return Err(format!("in its retries, {problem}"));
     }
+    if let Some(pinned) = &node.pinned
+        && serde_json::to_vec(pinned).map(|v| v.len()).unwrap_or(usize::MAX) > crate::engine::runner::PAYLOAD_LIMIT
+    {
+        return Err("its pinned test data is larger than 1 MiB.".to_owned());
+    }
     if serde_json::to_vec(&node.config).map(|v| v.len()).unwrap_or(usize::MAX) > CONFIG_MAX_BYTES {
         return Err(format!("the configuration is larger than {} KiB.", CONFIG_MAX_BYTES / 1024));
     }
@@ -127,6 +132,7 @@ mod tests {
                 y: 0.0,
                 config,
                 policy: Policy::default(),
+                pinned: None,
             }],
             edges: vec![],
         })

@@ -40,6 +40,10 @@ pub struct Node {
     /// Retries and timeout; left out of the JSON while it is the default.
     #[serde(default, skip_serializing_if = "Policy::is_default")]
     pub policy: Policy,
+    /// Pinned test data: runs started by hand take it as the node's output instead of running
+    /// the node (runs a trigger starts ignore it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pinned: Option<serde_json::Value>,
 }
 
 /// How a step that reaches another system (HTTP, email, chat, AI) is tried again when it fails,
@@ -535,6 +539,7 @@ mod tests {
             y: 0.0,
             config: kind.default_config(),
             policy: Policy::default(),
+            pinned: None,
         }
     }
 

@@ -218,6 +218,7 @@ async fn write_graph(txn: &impl ConnectionTrait, workflow_id: Uuid, graph: &Grap
             x: Set(n.x),
             y: Set(n.y),
             policy: Set((!n.policy.is_default()).then(|| serde_json::to_value(n.policy).ok()).flatten()),
+            pinned: Set(n.pinned.clone()),
         });
         workflow_steps::Entity::insert_many(rows).exec_without_returning(txn).await?;
     }
@@ -265,6 +266,7 @@ pub async fn load_graph(db: &impl ConnectionTrait, workflow_id: Uuid) -> Result<
                             y: s.y,
                             config,
                             policy: policy.unwrap_or_default(),
+                            pinned: s.pinned,
                         }),
                         Err(e) => Err(AppError::internal(format!("stored step {} of {workflow_id}: {e}", s.id))),
                     }

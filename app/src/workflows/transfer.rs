@@ -136,6 +136,7 @@ fn n8n(top: &Map<String, Value>) -> Result<Parsed, String> {
             y: (y * N8N_SCALE / 20.0).round() * 20.0,
             config,
             policy: Policy::default(),
+            pinned: None,
         });
     }
     let kinds: std::collections::HashMap<Uuid, NodeKind> = nodes.iter().map(|n| (n.id, n.kind())).collect();
@@ -394,6 +395,7 @@ mod tests {
                 y: 40.0,
                 config: NodeKind::Manual.default_config(),
                 policy: Policy::default(),
+                pinned: None,
             }],
             edges: vec![],
         };

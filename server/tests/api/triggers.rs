@@ -23,6 +23,7 @@ db_tests!(
     a_missed_schedule_fires_once,
     a_workflow_ending_starts_the_workflows_waiting_for_it,
     a_failed_run_starts_its_workflows_error_workflow,
+    pinned_test_data_stands_in_for_a_step_in_runs_started_by_hand,
 );
 
 async fn set_status(app: &TestApp, client: &Client, ws: Uuid, wf: Uuid, version: i64, transition: &str) {
@@ -402,6 +403,55 @@ async fn a_failed_run_starts_its_workflows_error_workflow(app: TestApp) {
     tokio::time::sleep(Duration::from_millis(1000)).await;
     let after = runs(&app, &owner, ws).await;
     assert_eq!(after.len(), 4, "B's run went with it, and A's failure started nothing: {after:?}");
+}
+
+async fn pinned_test_data_stands_in_for_a_step_in_runs_started_by_hand(app: TestApp) {
+    let owner = browser();
+    let ws = app.setup_owner(&owner).await;
+    // Fetch calls a loopback address, which the HTTP step refuses: only its pinned output passes.
+    let mut fetch = node(3, "Fetch", "http", json!({ "method": "GET", "url": "http://127.0.0.1:9/orders/7" }));
+    fetch["pinned"] = json!({ "status": 200, "body": { "id": 7, "total": 42 } });
+    let graph = json!({
+        "nodes": [
+            node(1, "Start", "manual", json!({})),
+            node(2, "Hook", "webhook", json!({ "method": "POST" })),
+            fetch,
+            node(4, "Receipt", "document", json!({
+                "title": "Receipt", "template": "Order {{ steps.fetch.output.body.id }}: {{ steps.fetch.output.body.total }}"
+            })),
+        ],
+        "edges": [edge(1, 1, 3), edge(2, 2, 3), edge(3, 3, 4)],
+    });
+    let wf = workflow(&app, &owner, ws, &graph).await;
+    let (w, f) = (ws.to_string(), wf.to_string());
+    let res = app.call(&owner, "workflows/get", &[("workspace_id", &w), ("workflow_id", &f)]).await;
+    let doc: Value = res.json().await.expect("json");
+    let stored = doc["graph"]["nodes"].as_array().and_then(|n| n.iter().find(|n| n["name"] == "Fetch").cloned());
+    assert_eq!(stored.expect("Fetch")["pinned"]["body"]["total"], 42, "pinned data is saved with the node");
+
+    // By hand: Fetch is not run; its pinned output feeds the next step.
+    let run = started(&app, &owner, ws, wf, json!({})).await;
+    let done = finished(&app, &owner, ws, run).await;
+    assert_eq!(done["summary"]["status"], "COMPLETED", "{done}");
+    assert_eq!(step(&done, "Fetch")["input"], json!({ "pinned": true }));
+    assert_eq!(step(&done, "Fetch")["output"]["status"], 200);
+    assert_eq!(step(&done, "Receipt")["output"]["markdown"], "Order 7: 42");
+
+    // A webhook call runs the active version for real: the step runs, and is refused.
+    set_status(&app, &owner, ws, wf, 2, "activate").await;
+    let hook = hook_address(&app, &owner, ws, wf, crate::engine::id(2)).await;
+    let url = format!("{}{}?wait=true", app.base, hook["path"].as_str().expect("path"));
+    let res = Client::new().post(&url).json(&json!({})).send().await.expect("call");
+    assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let body: Value = res.json().await.expect("json");
+    assert!(body["error"].as_str().is_some_and(|e| e.starts_with("“Fetch” failed")), "{body}");
+
+    // Pinned data is checked like any value: over 1 MiB is refused, and nothing is stored.
+    let mut big = graph.clone();
+    big["nodes"][2]["pinned"] = json!({ "blob": "x".repeat(1024 * 1024) });
+    let res = app.save_graph(&owner, ws, wf, 2, &big).await;
+    let err = expect_error(res, StatusCode::BAD_REQUEST).await;
+    assert_eq!(err["message"], "Node “Fetch”: its pinned test data is larger than 1 MiB.");
 }
 
 /// Polls until the workspace has `n` runs.

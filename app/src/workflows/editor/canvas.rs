@@ -494,6 +494,7 @@ fn NodeBox(editor: Editor, node: NodeView, by_node: Memo<HashMap<Uuid, Vec<Strin
             }
             class:selected=move || editor.selected.with(|s| s.contains(&id))
             class:invalid=move || !problems.with(Vec::is_empty)
+            class:pinned=move || node.data.with(|d| d.pinned.is_some())
             style:left=left
             style:top=top
             data-node=id.to_string()

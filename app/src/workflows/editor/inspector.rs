@@ -6,6 +6,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::workflows::editor::Session;
+use crate::workflows::editor::runs::pretty;
 use crate::workflows::editor::state::{Editor, NodeView};
 use crate::workflows::editor::webhook::WebhookPanel;
 use crate::workflows::graph::{Condition, Diagnostic, NAME_MAX, Operator, Policy};
@@ -142,6 +143,7 @@ fn NodeForm(session: Session, node: NodeView, diagnostics: Memo<Vec<Diagnostic>>
             </label>
             {fields}
             {kind.reaches_out().then(|| view! { <PolicyFields editor node/> })}
+            <PinnedData editor node/>
         </form>
         {(kind == NodeKind::Webhook && !disabled)
             .then(|| {
@@ -158,6 +160,57 @@ fn NodeForm(session: Session, node: NodeView, diagnostics: Memo<Vec<Diagnostic>>
                     </button>
                 }
             })}
+    }
+}
+
+/// Pinned test data: the output runs started by hand take instead of running the node.
+#[component]
+fn PinnedData(editor: Editor, node: NodeView) -> impl IntoView {
+    let disabled = editor.read_only;
+    let pinned = Memo::new(move |_| node.data.with(|d| d.pinned.clone()));
+    let draft = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let pin = move |_| match serde_json::from_str::<Value>(&draft.get_untracked()) {
+        Ok(Value::Null) => error.set(Some("Pin a value: an object, a list, text or a number.".to_owned())),
+        Ok(value) => {
+            node.data.update(|d| d.pinned = Some(value));
+            editor.commit();
+            draft.set(String::new());
+            error.set(None);
+        }
+        Err(e) => error.set(Some(format!("This is not valid JSON: {e}"))),
+    };
+    let unpin = move |_| {
+        node.data.update(|d| d.pinned = None);
+        editor.commit();
+    };
+    view! {
+        <fieldset class="pinned-data">
+            <legend>"Test data"</legend>
+            {move || match pinned.get() {
+                Some(value) => view! {
+                    <p class="hint">"Pinned: runs started here take this as the step's output instead of running it. Runs a trigger starts ignore it."</p>
+                    <pre class="json" data-testid="pinned">{pretty(&value)}</pre>
+                    <button type="button" class="ghost" disabled=disabled on:click=unpin>"Unpin"</button>
+                }
+                .into_any(),
+                None => view! {
+                    <p class="hint">"Pin an output to try the steps after this one without running it (no call to the service, no email)."</p>
+                    <textarea
+                        name="pinned-data"
+                        rows="3"
+                        spellcheck="false"
+                        disabled=disabled
+                        placeholder="{\"status\": 200}"
+                        prop:value=move || draft.get()
+                        on:input=move |ev| draft.set(event_target_value(&ev))
+                    ></textarea>
+                    <button type="button" disabled=move || disabled || draft.with(|d| d.trim().is_empty()) on:click=pin>"Pin output"</button>
+                    {move || error.get().map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
+                }
+                .into_any(),
+            }}
+        </fieldset>
     }
 }
 

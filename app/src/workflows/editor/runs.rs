@@ -15,6 +15,7 @@ use crate::engine::page::{duration, status_badge};
 use crate::error::AppError;
 use crate::ui::form::short_time;
 use crate::workflows::editor::Session;
+use crate::workflows::editor::state::Editor;
 
 #[component]
 pub fn RunsPanel(session: Session, can_run: bool) -> impl IntoView {
@@ -218,18 +219,18 @@ fn RunDetail(session: Session, d: ExecutionDetail, can_run: bool, started: Callb
                 <pre class="json">{pretty(&d.payload)}</pre>
             </details>
             <ol class="steps" data-testid="steps">
-                {d.steps.into_iter().map(|step| view! { <StepRow step/> }).collect_view()}
+                {d.steps.into_iter().map(|step| view! { <StepRow step editor=session.editor can_pin=can_run/> }).collect_view()}
             </ol>
         </div>
     }
 }
 
-fn pretty(v: &serde_json::Value) -> String {
+pub(crate) fn pretty(v: &serde_json::Value) -> String {
     serde_json::to_string_pretty(v).unwrap_or_default()
 }
 
 #[component]
-fn StepRow(step: StepView) -> impl IntoView {
+fn StepRow(step: StepView, editor: Editor, can_pin: bool) -> impl IntoView {
     let status = step.status.as_str().to_lowercase();
     let label = match step.status {
         StepStatus::Running => "Running",
@@ -248,7 +249,28 @@ fn StepRow(step: StepView) -> impl IntoView {
             </span>
             {step.error.map(|e| view! { <p class="form-error">{e}</p> })}
             {step.input.map(|v| view! { <details><summary>"Input"</summary><pre class="json">{pretty(&v)}</pre></details> })}
-            {step.output.map(|v| view! { <details><summary>"Output"</summary><pre class="json">{pretty(&v)}</pre></details> })}
+            {step.output.map(|v| {
+                // A completed step's output can be pinned as its node's test data.
+                let pin = (can_pin && step.status == StepStatus::Completed && !editor.read_only)
+                    .then(|| editor.node(step.node_id))
+                    .flatten()
+                    .map(|node| {
+                        let value = v.clone();
+                        let done = RwSignal::new(false);
+                        let pin = move |_| {
+                            node.data.update(|d| d.pinned = Some(value.clone()));
+                            editor.commit();
+                            done.set(true);
+                        };
+                        view! {
+                            <button type="button" class="ghost" disabled=move || done.get() on:click=pin
+                                title="Runs started here then take this output instead of running the step">
+                                {move || if done.get() { "Pinned as test data" } else { "Pin this output" }}
+                            </button>
+                        }
+                    });
+                view! { <details><summary>"Output"</summary><pre class="json">{pretty(&v)}</pre>{pin}</details> }
+            })}
         </li>
     }
 }

@@ -24,6 +24,7 @@ pub struct NodeData {
     pub name: String,
     pub config: NodeConfig,
     pub policy: Policy,
+    pub pinned: Option<serde_json::Value>,
 }
 
 /// A node on the canvas.
@@ -39,14 +40,19 @@ impl NodeView {
         NodeView {
             id: node.id,
             pos: RwSignal::new((node.x, node.y)),
-            data: RwSignal::new(NodeData { name: node.name.clone(), config: node.config.clone(), policy: node.policy }),
+            data: RwSignal::new(NodeData {
+                name: node.name.clone(),
+                config: node.config.clone(),
+                policy: node.policy,
+                pinned: node.pinned.clone(),
+            }),
         }
     }
 
     fn node(&self) -> Node {
         let (x, y) = self.pos.get_untracked();
         let data = self.data.get_untracked();
-        Node { id: self.id, name: data.name, x, y, config: data.config, policy: data.policy }
+        Node { id: self.id, name: data.name, x, y, config: data.config, policy: data.policy, pinned: data.pinned }
     }
 
     pub fn kind(&self) -> NodeKind {
@@ -249,7 +255,12 @@ impl Editor {
                     if view.pos.get_untracked() != (n.x, n.y) {
                         view.pos.set((n.x, n.y));
                     }
-                    let data = NodeData { name: n.name.clone(), config: n.config.clone(), policy: n.policy };
+                    let data = NodeData {
+                        name: n.name.clone(),
+                        config: n.config.clone(),
+                        policy: n.policy,
+                        pinned: n.pinned.clone(),
+                    };
                     if view.data.with_untracked(|d| *d != data) {
                         view.data.set(data);
                     }
@@ -357,6 +368,7 @@ impl Editor {
             y: snap(y),
             config: kind.default_config(),
             policy: Policy::default(),
+            pinned: None,
         };
         let id = node.id;
         self.nodes.update(|all| all.push(NodeView::new(&node)));
@@ -446,6 +458,7 @@ impl Editor {
                     y: n.y + offset,
                     config: n.config.clone(),
                     policy: n.policy,
+                    pinned: n.pinned.clone(),
                 })
             })
             .collect();
