@@ -27,7 +27,7 @@ use crate::engine::plan::{Advance, Plan};
 use crate::engine::template;
 use crate::engine::{service, triggers};
 use crate::entities::{execution_steps as steps, workflow_executions as executions};
-use crate::workflows::graph::{Graph, Node};
+use crate::workflows::graph::{Graph, Node, Policy};
 use crate::workflows::kinds::{ApprovalConfig, EmailConfig, NodeConfig, NodeKind};
 
 /// How often idle engines look for runs whose lease expired (new runs wake them at once).
@@ -46,10 +46,77 @@ const MAX_INTERRUPTED: i32 = 3;
 pub const PAYLOAD_LIMIT: usize = 1024 * 1024;
 
 /// How one try of a step went.
-enum Tried {
+enum Tried<R = Box<steps::Model>> {
     Done(Value),
-    /// A step that reaches out failed; its row is still open.
-    Failed(Box<steps::Model>, String),
+    /// A step that reaches out failed; its row (`R`) is still open.
+    Failed(R, String),
+}
+
+/// What the retry loop does with one step: try it, give up on it, book its next try.
+trait Attempts {
+    /// A try's open row.
+    type Row;
+    /// Try number `attempt`, in the row booked for it, if one was.
+    async fn attempt(&mut self, attempt: i32, reserved: Option<Self::Row>) -> Result<Tried<Self::Row>, Stop>;
+    /// The last try failed: the step fails.
+    async fn give_up(&mut self, row: Self::Row, error: String) -> Stop;
+    /// Ends the failed try and books the next one `wait` from now; returns its number and row.
+    async fn again(&mut self, row: Self::Row, error: String, wait: Duration) -> Result<(i32, Self::Row), Stop>;
+}
+
+/// Tries a step until it succeeds or `policy.attempts` tries failed, waiting the policy's
+/// backoff (scaled by `jitter()`) between tries.
+async fn retrying<A: Attempts>(
+    policy: &Policy,
+    steps: &mut A,
+    mut attempt: i32,
+    mut reserved: Option<A::Row>,
+    mut jitter: impl FnMut() -> f64,
+) -> Result<Value, Stop> {
+    loop {
+        let (row, error) = match steps.attempt(attempt, reserved.take()).await? {
+            Tried::Done(output) => return Ok(output),
+            Tried::Failed(row, error) => (row, error),
+        };
+        let failed = u32::try_from(attempt).unwrap_or(u32::MAX);
+        if failed >= policy.attempts {
+            return Err(steps.give_up(row, error).await);
+        }
+        let wait = policy.backoff(failed, jitter());
+        let (next, row) = steps.again(row, error, wait).await?;
+        tokio::time::sleep(wait).await;
+        attempt = next;
+        reserved = Some(row);
+    }
+}
+
+/// The engine's side of [`Attempts`]: tries of one node of one run.
+struct NodeAttempts<'a> {
+    engine: &'a Engine,
+    run: &'a executions::Model,
+    node: &'a Node,
+    scope: &'a Value,
+}
+
+impl Attempts for NodeAttempts<'_> {
+    type Row = steps::Model;
+
+    async fn attempt(&mut self, attempt: i32, reserved: Option<steps::Model>) -> Result<Tried<steps::Model>, Stop> {
+        Ok(match self.engine.try_step(self.run, self.node, self.scope, attempt, reserved).await? {
+            Tried::Done(output) => Tried::Done(output),
+            Tried::Failed(row, error) => Tried::Failed(*row, error),
+        })
+    }
+
+    async fn give_up(&mut self, row: steps::Model, error: String) -> Stop {
+        self.engine.fail(&row, error).await
+    }
+
+    async fn again(&mut self, row: steps::Model, error: String, wait: Duration) -> Result<(i32, steps::Model), Stop> {
+        let next = self.engine.retry_later(&row, error, wait).await?;
+        self.engine.touch(self.run);
+        Ok((next.attempt, next))
+    }
 }
 
 /// Why a run stopped before its end.
@@ -482,7 +549,7 @@ impl Engine {
         if let Some(w) = waiting.filter(|w| w.kind == NodeKind::Approval.as_str()) {
             return self.await_approval(w).await;
         }
-        let (mut attempt, mut reserved) = match earlier {
+        let (attempt, reserved) = match earlier {
             // A try that waits for its turn after a failed one.
             Some(next) if next.status == StepStatus::Waiting.as_str() => {
                 if let Some(at) = next.input.as_ref().and_then(|i| i.get("retry_at")).and_then(until)
@@ -503,21 +570,8 @@ impl Engine {
             }
             None => (1, None),
         };
-        loop {
-            let (row, error) = match self.try_step(run, node, scope, attempt, reserved.take()).await? {
-                Tried::Done(output) => return Ok(output),
-                Tried::Failed(row, error) => (row, error),
-            };
-            if u32::try_from(attempt).unwrap_or(u32::MAX) >= node.policy.attempts {
-                return Err(self.fail(&row, error).await);
-            }
-            let wait = node.policy.backoff(u32::try_from(attempt).unwrap_or(1), rand::random::<f64>());
-            let next = self.retry_later(&row, error, wait).await?;
-            self.touch(run);
-            tokio::time::sleep(wait).await;
-            attempt = next.attempt;
-            reserved = Some(next);
-        }
+        let mut tries = NodeAttempts { engine: self, run, node, scope };
+        retrying(&node.policy, &mut tries, attempt, reserved, rand::random::<f64>).await
     }
 
     /// A step that is not run: its pinned test data is its output.
@@ -881,6 +935,87 @@ pub fn keep(value: Value, limit: usize) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::time::Instant;
+
+    /// A step that fails its first `fails` tries; notes when (in tokio time) each try started
+    /// and which waits were booked.
+    struct Flaky {
+        fails: i32,
+        tried_at: Vec<Instant>,
+        booked: Vec<Duration>,
+    }
+
+    impl Flaky {
+        fn new(fails: i32) -> Flaky {
+            Flaky { fails, tried_at: Vec::new(), booked: Vec::new() }
+        }
+
+        fn gaps(&self) -> Vec<Duration> {
+            self.tried_at.windows(2).map(|w| w[1] - w[0]).collect()
+        }
+    }
+
+    impl Attempts for Flaky {
+        type Row = i32;
+
+        async fn attempt(&mut self, attempt: i32, reserved: Option<i32>) -> Result<Tried<i32>, Stop> {
+            assert_eq!(reserved, (attempt > 1).then_some(attempt), "a retry runs in the row booked for it");
+            self.tried_at.push(Instant::now());
+            Ok(if attempt <= self.fails {
+                Tried::Failed(attempt, format!("try {attempt} failed"))
+            } else {
+                Tried::Done(json!({ "on_try": attempt }))
+            })
+        }
+
+        async fn give_up(&mut self, row: i32, error: String) -> Stop {
+            Stop::Failed(format!("gave up after try {row}: {error}"))
+        }
+
+        async fn again(&mut self, row: i32, _error: String, wait: Duration) -> Result<(i32, i32), Stop> {
+            self.booked.push(wait);
+            Ok((row + 1, row + 1))
+        }
+    }
+
+    fn secs(list: &[u64]) -> Vec<Duration> {
+        list.iter().map(|s| Duration::from_secs(*s)).collect()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retries_wait_their_backoff_in_tokio_time() {
+        let policy = Policy { attempts: 4, backoff_secs: 60, max_backoff_secs: 200, timeout_secs: 0 };
+
+        // Two failures, then success: waits of 60 s and 120 s (full jitter), nothing after.
+        let (start, mut flaky) = (Instant::now(), Flaky::new(2));
+        let out = retrying(&policy, &mut flaky, 1, None, || 1.0).await;
+        assert!(matches!(out, Ok(v) if v == json!({ "on_try": 3 })));
+        assert_eq!(flaky.booked, secs(&[60, 120]));
+        assert_eq!(flaky.gaps(), secs(&[60, 120]), "each try starts when its wait is over");
+        assert_eq!(start.elapsed(), Duration::from_secs(180));
+
+        // Every try fails: four tries, waits doubling to the cap (halved by the least jitter),
+        // then the step fails with the last error, without a wait after the last try.
+        let (start, mut hopeless) = (Instant::now(), Flaky::new(10));
+        let out = retrying(&policy, &mut hopeless, 1, None, || 0.0).await;
+        assert!(matches!(&out, Err(Stop::Failed(m)) if m == "gave up after try 4: try 4 failed"));
+        assert_eq!(hopeless.booked, secs(&[30, 60, 100]));
+        assert_eq!(hopeless.tried_at.len(), 4);
+        assert_eq!(start.elapsed(), Duration::from_secs(190));
+
+        // A step resumed at its booked third try (after a restart) has one try left after it.
+        let (start, mut resumed) = (Instant::now(), Flaky::new(10));
+        let out = retrying(&policy, &mut resumed, 3, Some(3), || 1.0).await;
+        assert!(matches!(&out, Err(Stop::Failed(m)) if m == "gave up after try 4: try 4 failed"));
+        assert_eq!(resumed.booked, secs(&[200]), "the third wait, 240 s, is capped at 200 s");
+        assert_eq!(start.elapsed(), Duration::from_secs(200));
+
+        // One try only: no retry at all.
+        let once = Policy { attempts: 1, ..policy };
+        let mut single = Flaky::new(1);
+        assert!(retrying(&once, &mut single, 1, None, || 1.0).await.is_err());
+        assert!(single.booked.is_empty());
+    }
 
     #[test]
     fn big_payloads_are_cut_and_marked() {
