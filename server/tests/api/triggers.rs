@@ -254,17 +254,21 @@ async fn a_missed_schedule_fires_once(app: TestApp) {
     assert_eq!(count(&app.db, "workflow_triggers").await, 0);
 }
 
-async fn a_workflow_ending_starts_the_workflows_waiting_for_it(app: TestApp) {
-    let owner = browser();
-    let ws = app.setup_owner(&owner).await;
-    let source = json!({
+/// Start → Work, which fails unless the input has `x`.
+fn needs_x() -> Value {
+    json!({
         "nodes": [
             node(1, "Start", "manual", json!({})),
             node(2, "Work", "document", json!({ "title": "Work", "template": "x = {{ trigger.x }}" })),
         ],
         "edges": [edge(1, 1, 2)],
-    });
-    let a = workflow(&app, &owner, ws, &source).await;
+    })
+}
+
+async fn a_workflow_ending_starts_the_workflows_waiting_for_it(app: TestApp) {
+    let owner = browser();
+    let ws = app.setup_owner(&owner).await;
+    let a = workflow(&app, &owner, ws, &needs_x()).await;
     let listener = |event: &str, template: &str| {
         json!({
             "nodes": [
@@ -336,14 +340,7 @@ async fn error_workflow_of(app: &TestApp, client: &Client, ws: Uuid, wf: Uuid) -
 async fn a_failed_run_starts_its_workflows_error_workflow(app: TestApp) {
     let owner = browser();
     let ws = app.setup_owner(&owner).await;
-    let source = json!({
-        "nodes": [
-            node(1, "Start", "manual", json!({})),
-            node(2, "Work", "document", json!({ "title": "Work", "template": "x = {{ trigger.x }}" })),
-        ],
-        "edges": [edge(1, 1, 2)],
-    });
-    let a = workflow(&app, &owner, ws, &source).await;
+    let a = workflow(&app, &owner, ws, &needs_x()).await;
     let handler = json!({
         "nodes": [
             node(1, "Failure", "manual", json!({})),
