@@ -80,14 +80,16 @@ test('a workflow built on the canvas runs, and each step shows its status and ou
   await page.getByLabel('Filter by status').selectOption('');
   await expect(rows).toHaveCount(2);
   await shot(page, 'runs');
+  // A row opens its run in the designer's Runs panel.
   await rows.first().getByRole('link', { name: 'Meeting minutes' }).click();
   await expect(page.getByTestId('designer')).toBeVisible();
+  await expect(page).toHaveURL(/\/workflows\/[0-9a-f-]{36}\?run=[0-9a-f-]{36}$/);
+  const again = page.getByRole('complementary', { name: 'Runs' });
+  await expect(again.getByTestId('run-error')).toContainText('“Minutes” failed');
+  await expect(canvas.locator('.node.run-failed')).toHaveCount(1);
 
   // The failed run continues from its failed step: a new run, marked as such, that keeps the
   // trigger's step and tries "Minutes" again (with the same input it fails the same way).
-  await page.getByRole('button', { name: 'Runs' }).click();
-  const again = page.getByRole('complementary', { name: 'Runs' });
-  await again.getByTestId('runs').locator('li').first().getByRole('button').click();
   await again.getByRole('button', { name: 'Retry from failed step' }).click();
   await expect(again.getByTestId('retry-of')).toBeVisible();
   await expect(again.getByTestId('run-error')).toContainText('“Minutes” failed');

@@ -1,5 +1,5 @@
 //! The workspace's runs across its workflows: filter by status and period; the list is live
-//! (pushed by the server as runs change). A row opens its workflow in the designer.
+//! (pushed by the server as runs change). A row opens the run in its workflow's designer.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -97,11 +97,11 @@ fn Runs(w: WorkspaceView) -> impl IntoView {
                         {list
                             .into_iter()
                             .map(|r| {
-                                let href = format!("/w/{workspace_id}/workflows/{}", r.workflow_id);
+                                let href = format!("/w/{workspace_id}/workflows/{}?run={}", r.workflow_id, r.id);
                                 view! {
                                     <li>
                                         <span class="row">{status_badge(r.status, r.simulation)}</span>
-                                        <A href=href attr:class="run-workflow">{r.workflow_name.clone()}</A>
+                                        <A href=href attr:class="run-workflow" attr:title="Open this run in its workflow">{r.workflow_name.clone()}</A>
                                         <span class="muted">{format!("{} · {}", short_time(&r.created_at), r.started_by)}</span>
                                         <span class="muted">{duration(r.duration_ms)}</span>
                                         {r.error.map(|e| view! { <span class="run-error">{e}</span> })}

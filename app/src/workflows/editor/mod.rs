@@ -20,7 +20,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_meta::Title;
 use leptos_router::components::A;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 use uuid::Uuid;
 use wasm_bindgen::JsCast;
 
@@ -184,7 +184,9 @@ fn Designer(doc: WorkflowDoc, workspace_id: Uuid, can_edit: bool, reload: RwSign
     watch_presence(session, others, newer);
     let canvas = NodeRef::<html::Div>::new();
     let compare_canvas = NodeRef::<html::Div>::new();
-    let panel = RwSignal::new(Panel::Details);
+    // `?run=<id>` (a row of the workspace's Runs page) opens that run in the Runs panel.
+    let linked_run = use_query_map().with_untracked(|q| q.get("run").and_then(|r| Uuid::parse_str(&r).ok()));
+    let panel = RwSignal::new(if linked_run.is_some() { Panel::Runs } else { Panel::Details });
     let viewing = RwSignal::new(None::<Viewing>);
     let diagnostics = Memo::new(move |_| {
         editor.revision.track();
@@ -278,7 +280,7 @@ fn Designer(doc: WorkflowDoc, workspace_id: Uuid, can_edit: bool, reload: RwSign
                 }}
                 {move || match panel.get() {
                     Panel::History => view! { <HistoryPanel session viewing/> }.into_any(),
-                    Panel::Runs => view! { <RunsPanel session can_run=can_edit/> }.into_any(),
+                    Panel::Runs => view! { <RunsPanel session can_run=can_edit linked=linked_run/> }.into_any(),
                     Panel::Settings => view! { <SettingsPanel session can_edit/> }.into_any(),
                     Panel::Details => view! { <Inspector session diagnostics/> }.into_any(),
                 }}

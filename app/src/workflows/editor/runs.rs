@@ -18,11 +18,16 @@ use crate::workflows::editor::Session;
 use crate::workflows::editor::state::Editor;
 
 #[component]
-pub fn RunsPanel(session: Session, can_run: bool) -> impl IntoView {
+pub fn RunsPanel(
+    session: Session,
+    can_run: bool,
+    /// A run to open first (the designer's `?run=` link).
+    linked: Option<Uuid>,
+) -> impl IntoView {
     let (ws, wf) = (session.workspace_id, session.workflow_id);
     let editor = session.editor;
     let runs = RwSignal::new(None::<Result<Vec<ExecutionSummary>, AppError>>);
-    let open = RwSignal::new(None::<Uuid>);
+    let open = RwSignal::new(linked);
     let detail = RwSignal::new(None::<Result<ExecutionDetail, AppError>>);
 
     // The server pushes the list and the open run whenever they change (server-sent events).
