@@ -10,6 +10,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use serde_json::{Map, Value, json};
 
 use crate::credentials;
+use crate::engine::failure::StepError;
 use crate::engine::http::Http;
 use crate::engine::mail::{self, Mailer};
 use crate::engine::runner::PAYLOAD_LIMIT;
@@ -50,13 +51,13 @@ pub async fn perform(
     tools: &Tools,
     run: &executions::Model,
     config: NodeConfig,
-) -> Result<Value, String> {
+) -> Result<Value, StepError> {
     match config {
         NodeConfig::Http(c) => {
             let bearer = credential(db, tools, run, &c.credential).await?;
             call(tools, run, &c, bearer.as_deref()).await
         }
-        NodeConfig::Email(c) if run.simulation => mail::describe(&c),
+        NodeConfig::Email(c) if run.simulation => Ok(mail::describe(&c)?),
         NodeConfig::Email(c) => tools.mailer.as_ref().ok_or_else(|| NO_SMTP.to_owned())?.send(&c).await,
         NodeConfig::Chat(c) => {
             let post = HttpConfig {
@@ -81,7 +82,7 @@ pub async fn perform(
         NodeConfig::SaveData(d) => {
             let key = d.key.trim().to_owned();
             if key.is_empty() || key.chars().count() > KEY_MAX {
-                return Err(format!("The key must be 1 to {KEY_MAX} characters (it was “{key}”)."));
+                return Err(format!("The key must be 1 to {KEY_MAX} characters (it was “{key}”).").into());
             }
             // JSON is kept as JSON (numbers, lists…), anything else as text.
             let value = serde_json::from_str(&d.value).unwrap_or(Value::String(d.value));
@@ -90,7 +91,7 @@ pub async fn perform(
             }
             save_data(db, run.workflow_id, &key, value.clone()).await.map_err(|e| {
                 tracing::warn!(error = %e, "save data");
-                "The value could not be stored.".to_owned()
+                StepError::transient("The value could not be stored.")
             })?;
             Ok(json!({ "key": key, "value": value }))
         }
@@ -100,8 +101,13 @@ pub async fn perform(
 }
 
 /// Sends the request, or describes it in a simulation.
-async fn call(tools: &Tools, run: &executions::Model, c: &HttpConfig, bearer: Option<&str>) -> Result<Value, String> {
-    if run.simulation { tools.http.describe(c, bearer) } else { tools.http.send(c, bearer, PAYLOAD_LIMIT).await }
+async fn call(
+    tools: &Tools,
+    run: &executions::Model,
+    c: &HttpConfig,
+    bearer: Option<&str>,
+) -> Result<Value, StepError> {
+    if run.simulation { Ok(tools.http.describe(c, bearer)?) } else { tools.http.send(c, bearer, PAYLOAD_LIMIT).await }
 }
 
 /// The value of the credential a step names (none when it names none).
@@ -123,7 +129,7 @@ async fn ask(
     tools: &Tools,
     run: &executions::Model,
     c: AiPromptConfig,
-) -> Result<Value, String> {
+) -> Result<Value, StepError> {
     let key = credential(db, tools, run, &c.credential).await?;
     let mut messages = Vec::new();
     if !c.system.trim().is_empty() {
@@ -142,7 +148,7 @@ async fn ask(
     if run.simulation {
         return Ok(answer);
     }
-    answer_text(&answer["body"])
+    Ok(answer_text(&answer["body"])?)
 }
 
 /// The text of a chat-completions answer, with the model and token usage.

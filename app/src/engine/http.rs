@@ -13,6 +13,7 @@ use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderName, HeaderValue};
 use reqwest::{Method, Url, redirect};
 use serde_json::{Map, Value, json};
 
+use crate::engine::failure::{StepError, parse_retry_after, retry_for_status};
 use crate::workflows::kinds::HttpConfig;
 
 /// Redirects followed at most.
@@ -107,12 +108,24 @@ impl Resolve for Guarded {
             let reachable: Vec<SocketAddr> = found.iter().copied().filter(|a| allow.permits(&host, a.ip())).collect();
             match (reachable.is_empty(), found.first()) {
                 (false, _) => Ok(Box::new(reachable.into_iter()) as Addrs),
-                (true, Some(a)) => Err(blocked(&host, a.ip()).into()),
+                (true, Some(a)) => Err(Box::new(Blocked(blocked(&host, a.ip()))) as _),
                 (true, None) => Err(format!("{host} has no address").into()),
             }
         })
     }
 }
+
+/// A name that resolves only to internal addresses: a mistake, not a hiccup (never retried).
+#[derive(Debug)]
+struct Blocked(String);
+
+impl std::fmt::Display for Blocked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Blocked {}
 
 fn blocked(host: &str, ip: IpAddr) -> String {
     format!("{host} is an internal address ({ip}); requests there are blocked unless FLOWDECK_HTTP_ALLOW lists it")
@@ -211,7 +224,7 @@ impl Http {
 
     /// Sends the request; a 2xx answer is the step's output (status, headers, body as JSON when it
     /// is JSON), anything else fails the step with the status and the start of the body.
-    pub async fn send(&self, c: &HttpConfig, bearer: Option<&str>, limit: usize) -> Result<Value, String> {
+    pub async fn send(&self, c: &HttpConfig, bearer: Option<&str>, limit: usize) -> Result<Value, StepError> {
         let request = self.request(c, bearer)?;
         // The body gets most of the limit; status and headers fit in the rest.
         let limit = limit - limit / 8;
@@ -235,7 +248,12 @@ impl Http {
         let text = String::from_utf8_lossy(&bytes).into_owned();
         if !status.is_success() {
             let quote: String = text.chars().take(QUOTE).collect();
-            return Err(format!("{} {} answered {status}: {quote}", c.method.to_ascii_uppercase(), c.url));
+            let after = headers.get("retry-after").and_then(Value::as_str);
+            let after = after.and_then(|v| parse_retry_after(v, chrono::Utc::now()));
+            return Err(StepError {
+                message: format!("{} {} answered {status}: {quote}", c.method.to_ascii_uppercase(), c.url),
+                retry: retry_for_status(status.as_u16(), after),
+            });
         }
         let body = match serde_json::from_str::<Value>(&text) {
             Ok(json) if !truncated => json,
@@ -250,22 +268,26 @@ impl Http {
 }
 
 /// A failed request in words: timeouts, refused connections, blocked addresses, TLS problems.
-fn explain(e: &reqwest::Error, c: &HttpConfig) -> String {
+/// A blocked address or a refused redirect is the workflow's mistake; the rest may pass.
+fn explain(e: &reqwest::Error, c: &HttpConfig) -> StepError {
     if e.is_timeout() {
-        return format!("{} did not answer within {} s", c.url, c.timeout_secs.max(1));
+        return StepError::transient(format!("{} did not answer within {} s", c.url, c.timeout_secs.max(1)));
     }
     let mut cause: &dyn std::error::Error = e;
+    let mut is_blocked = false;
     while let Some(inner) = cause.source() {
+        is_blocked |= inner.is::<Blocked>();
         cause = inner;
     }
-    let what = if e.is_connect() {
+    let what = if e.is_connect() && !is_blocked {
         "could not connect"
     } else if e.is_redirect() {
         "redirect refused"
     } else {
         "failed"
     };
-    format!("{} {what}: {cause}", c.url)
+    let message = format!("{} {what}: {cause}", c.url);
+    if is_blocked || e.is_redirect() { StepError::fatal(message) } else { StepError::transient(message) }
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use lettre::message::{Mailbox, header::ContentType};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde_json::{Value, json};
 
+use crate::engine::failure::StepError;
 use crate::workflows::kinds::EmailConfig;
 
 /// Longest a mail server gets to answer each command.
@@ -32,7 +33,7 @@ impl Mailer {
     }
 
     /// Sends the step's email; the output names the recipients and the server's answer.
-    pub async fn send(&self, c: &EmailConfig) -> Result<Value, String> {
+    pub async fn send(&self, c: &EmailConfig) -> Result<Value, StepError> {
         let to = recipients(c)?;
         let mut message = Message::builder().from(self.from.clone()).subject(c.subject.trim());
         for mailbox in &to {
@@ -42,8 +43,11 @@ impl Mailer {
             .header(ContentType::TEXT_PLAIN)
             .body(c.body.clone())
             .map_err(|e| format!("The email could not be built: {e}"))?;
-        let response =
-            self.transport.send(message).await.map_err(|e| format!("The mail server did not take the email: {e}"))?;
+        // A 5xx answer (no such user, refused) stays; a 4xx, a timeout or a lost connection may pass.
+        let response = self.transport.send(message).await.map_err(|e| {
+            let message = format!("The mail server did not take the email: {e}");
+            if e.is_permanent() || e.is_client() { StepError::fatal(message) } else { StepError::transient(message) }
+        })?;
         Ok(json!({
             "to": to.iter().map(ToString::to_string).collect::<Vec<_>>(),
             "subject": c.subject.trim(),

@@ -4,6 +4,8 @@
 pub mod actions;
 pub mod api;
 #[cfg(feature = "ssr")]
+pub mod failure;
+#[cfg(feature = "ssr")]
 pub mod hooks;
 #[cfg(feature = "ssr")]
 pub mod http;

@@ -22,6 +22,7 @@ use uuid::Uuid;
 
 use crate::approvals::service::{self as approvals, Tally};
 use crate::engine::actions::{self, Tools};
+use crate::engine::failure::StepError;
 use crate::engine::model::{ExecutionStatus, StepStatus};
 use crate::engine::plan::{Advance, Plan};
 use crate::engine::template;
@@ -49,7 +50,7 @@ pub const PAYLOAD_LIMIT: usize = 1024 * 1024;
 enum Tried<R = Box<steps::Model>> {
     Done(Value),
     /// A step that reaches out failed; its row (`R`) is still open.
-    Failed(R, String),
+    Failed(R, StepError),
 }
 
 /// What the retry loop does with one step: try it, give up on it, book its next try.
@@ -79,11 +80,12 @@ async fn retrying<A: Attempts>(
             Tried::Failed(row, error) => (row, error),
         };
         let failed = u32::try_from(attempt).unwrap_or(u32::MAX);
-        if failed >= policy.attempts {
-            return Err(steps.give_up(row, error).await);
-        }
-        let wait = policy.backoff(failed, jitter());
-        let (next, row) = steps.again(row, error, wait).await?;
+        // A mistake fails at once; a hiccup waits its backoff (or the other side's Retry-After).
+        let wait = error.wait(policy.backoff(failed, jitter()));
+        let Some(wait) = wait.filter(|_| failed < policy.attempts) else {
+            return Err(steps.give_up(row, error.message).await);
+        };
+        let (next, row) = steps.again(row, error.message, wait).await?;
         tokio::time::sleep(wait).await;
         attempt = next;
         reserved = Some(row);
@@ -582,21 +584,12 @@ impl Engine {
         output: Value,
         earlier: Option<steps::Model>,
     ) -> Result<Value, Stop> {
-        let now = Utc::now();
         let row = steps::Model {
-            id: Uuid::now_v7(),
-            execution_id: run.id,
-            node_id: node.id,
-            node_name: node.name.clone(),
-            kind: node.config.kind().as_str().to_owned(),
-            status: StepStatus::Completed.as_str().to_owned(),
-            attempt: earlier.map_or(1, |e| e.attempt + 1),
             input: Some(json!({ "pinned": true })),
             output: Some(output.clone()),
-            error: None,
-            started_at: now,
-            finished_at: Some(now),
+            finished_at: Some(Utc::now()),
             duration_ms: Some(0),
+            ..step_row(run, node, StepStatus::Completed, earlier.map_or(1, |e| e.attempt + 1))
         };
         Self::write_step(&self.db, row, false).await?;
         Ok(output)
@@ -644,8 +637,15 @@ impl Engine {
         node: &Node,
         scope: &Value,
         attempt: i32,
-        reserved: Option<steps::Model>,
+        mut reserved: Option<steps::Model>,
     ) -> Result<Tried, Stop> {
+        // A try is on record before its templates are filled: a process that dies while filling
+        // leaves a RUNNING row, so the "stopped during this step" rule counts it.
+        if reserved.is_none() && template::is_template(&node.config) {
+            let row = step_row(run, node, StepStatus::Running, attempt);
+            Self::write_step(&self.db, row.clone(), false).await?;
+            reserved = Some(row);
+        }
         let filled = template::fill(&node.config, scope);
         if let Ok(NodeConfig::Approval(c)) = &filled
             && !run.simulation
@@ -663,26 +663,18 @@ impl Engine {
             _ => None,
         };
         let is_reserved = reserved.is_some();
+        let status = if delay.is_some() { StepStatus::Waiting } else { StepStatus::Running };
         let mut row = steps::Model {
             id: reserved.map_or_else(Uuid::now_v7, |r| r.id),
-            execution_id: run.id,
-            node_id: node.id,
-            node_name: node.name.clone(),
-            kind: node.config.kind().as_str().to_owned(),
-            status: if delay.is_some() { StepStatus::Waiting } else { StepStatus::Running }.as_str().to_owned(),
-            attempt,
             input: input.map(|v| keep(v, PAYLOAD_LIMIT)),
-            output: None,
-            error: None,
             started_at: started,
-            finished_at: None,
-            duration_ms: None,
+            ..step_row(run, node, status, attempt)
         };
         // Steps that take time are written before they start (the run's page shows them running,
         // and a delay keeps its end); steps that only compute are written once, when done.
         let lasting = filled.is_ok() && (delay.is_some() || !actions::instant(node.config.kind()));
         let result = match filled {
-            Err(e) => Err(e),
+            Err(e) => Err(StepError::fatal(e)),
             Ok(config) => {
                 if lasting {
                     Self::write_step(&self.db, row.clone(), is_reserved).await?;
@@ -694,9 +686,11 @@ impl Engine {
                 let work = actions::perform(&self.db, &self.tools, run, config);
                 let result = match node.policy.timeout_secs {
                     0 => work.await,
-                    secs => tokio::time::timeout(Duration::from_secs(u64::from(secs)), work)
-                        .await
-                        .unwrap_or_else(|_| Err(format!("The step took longer than its timeout of {secs} s."))),
+                    secs => {
+                        tokio::time::timeout(Duration::from_secs(u64::from(secs)), work).await.unwrap_or_else(|_| {
+                            Err(StepError::transient(format!("The step took longer than its timeout of {secs} s.")))
+                        })
+                    }
                 };
                 result.map(|output| keep(output, PAYLOAD_LIMIT))
             }
@@ -721,8 +715,8 @@ impl Engine {
             }
             Err(e) => {
                 row.status = StepStatus::Failed.as_str().to_owned();
-                row.error = Some(clean(&e));
-                Err(failed(&row.node_name, &e))
+                row.error = Some(clean(&e.message));
+                Err(failed(&row.node_name, &e.message))
             }
         };
         Self::write_step(&self.db, row, is_reserved).await?;
@@ -742,18 +736,7 @@ impl Engine {
         let is_reserved = reserved.is_some();
         let mut row = steps::Model {
             id: reserved.map_or_else(Uuid::now_v7, |r| r.id),
-            execution_id: run.id,
-            node_id: node.id,
-            node_name: node.name.clone(),
-            kind: node.config.kind().as_str().to_owned(),
-            status: StepStatus::Waiting.as_str().to_owned(),
-            attempt,
-            input: None,
-            output: None,
-            error: None,
-            started_at: Utc::now(),
-            finished_at: None,
-            duration_ms: None,
+            ..step_row(run, node, StepStatus::Waiting, attempt)
         };
         let required = c.required.max(1);
         let asked = match approvals::approvers(&self.db, run.workspace_id, &c.approvers).await {
@@ -866,6 +849,25 @@ impl Engine {
     }
 }
 
+/// A new, open row for try `attempt` of the node in the run, starting now.
+fn step_row(run: &executions::Model, node: &Node, status: StepStatus, attempt: i32) -> steps::Model {
+    steps::Model {
+        id: Uuid::now_v7(),
+        execution_id: run.id,
+        node_id: node.id,
+        node_name: node.name.clone(),
+        kind: node.config.kind().as_str().to_owned(),
+        status: status.as_str().to_owned(),
+        attempt,
+        input: None,
+        output: None,
+        error: None,
+        started_at: Utc::now(),
+        finished_at: None,
+        duration_ms: None,
+    }
+}
+
 /// Each node's latest attempt in a run, in the order the nodes first ran: where a run stands.
 pub(crate) async fn latest_steps(
     db: &impl ConnectionTrait,
@@ -935,19 +937,22 @@ pub fn keep(value: Value, limit: usize) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::failure::Retry;
     use tokio::time::Instant;
 
     /// A step that fails its first `fails` tries; notes when (in tokio time) each try started
     /// and which waits were booked.
     struct Flaky {
         fails: i32,
+        /// What each failure says about retrying.
+        retry: Retry,
         tried_at: Vec<Instant>,
         booked: Vec<Duration>,
     }
 
     impl Flaky {
         fn new(fails: i32) -> Flaky {
-            Flaky { fails, tried_at: Vec::new(), booked: Vec::new() }
+            Flaky { fails, retry: Retry::Backoff, tried_at: Vec::new(), booked: Vec::new() }
         }
 
         fn gaps(&self) -> Vec<Duration> {
@@ -962,7 +967,7 @@ mod tests {
             assert_eq!(reserved, (attempt > 1).then_some(attempt), "a retry runs in the row booked for it");
             self.tried_at.push(Instant::now());
             Ok(if attempt <= self.fails {
-                Tried::Failed(attempt, format!("try {attempt} failed"))
+                Tried::Failed(attempt, StepError { message: format!("try {attempt} failed"), retry: self.retry })
             } else {
                 Tried::Done(json!({ "on_try": attempt }))
             })
@@ -1009,6 +1014,21 @@ mod tests {
         assert!(matches!(&out, Err(Stop::Failed(m)) if m == "gave up after try 4: try 4 failed"));
         assert_eq!(resumed.booked, secs(&[200]), "the third wait, 240 s, is capped at 200 s");
         assert_eq!(start.elapsed(), Duration::from_secs(200));
+
+        // A failure no retry can mend (a 4xx, a blocked address) fails at its first try.
+        let (start, mut mistake) = (Instant::now(), Flaky { retry: Retry::Never, ..Flaky::new(10) });
+        let out = retrying(&policy, &mut mistake, 1, None, || 1.0).await;
+        assert!(matches!(&out, Err(Stop::Failed(m)) if m == "gave up after try 1: try 1 failed"));
+        assert!(mistake.booked.is_empty());
+        assert_eq!(start.elapsed(), Duration::ZERO);
+
+        // A 429 with Retry-After: 300 waits 300 s, not the 60 s backoff; then it passes.
+        let asked = Retry::After(Duration::from_secs(300));
+        let (start, mut busy) = (Instant::now(), Flaky { retry: asked, ..Flaky::new(1) });
+        let out = retrying(&policy, &mut busy, 1, None, || 1.0).await;
+        assert!(matches!(out, Ok(v) if v == json!({ "on_try": 2 })));
+        assert_eq!(busy.booked, secs(&[300]));
+        assert_eq!(start.elapsed(), Duration::from_secs(300));
 
         // One try only: no retry at all.
         let once = Policy { attempts: 1, ..policy };

@@ -21,6 +21,7 @@ use crate::helpers::{TestApp, browser, expect_error, workspace_in_location};
 db_tests!(
     a_run_takes_the_branch_its_condition_picks_and_keeps_data_for_later_runs,
     a_failing_step_fails_the_run_with_its_name_and_others_go_on,
+    a_template_that_would_build_gigabytes_fails_its_step,
     a_simulation_stores_nothing,
     a_delayed_run_can_be_cancelled,
     a_delayed_run_resumes_after_a_restart,
@@ -218,6 +219,34 @@ async fn a_failing_step_fails_the_run_with_its_name_and_others_go_on(app: TestAp
     let done = finished(&app, &owner, ws, good).await;
     assert_eq!(done["summary"]["status"], "COMPLETED");
     assert_eq!(step(&done, "Minutes")["output"]["markdown"], "Meeting Kick-off");
+}
+
+async fn a_template_that_would_build_gigabytes_fails_its_step(app: TestApp) {
+    let owner = browser();
+    let ws = app.setup_owner(&owner).await;
+    // Each `set` doubles the text: 30 of them would be 50 GB, and the process would abort.
+    let doubling = format!(r#"{{% set a = "x"*50000000 %}}{}{{{{ a }}}}"#, "{% set a = a ~ a %}".repeat(30));
+    let graph = json!({
+        "nodes": [
+            node(1, "Start", "manual", json!({})),
+            node(2, "Bomb", "document", json!({ "title": "t", "template": doubling })),
+        ],
+        "edges": [edge(1, 1, 2)],
+    });
+    let wf = workflow(&app, &owner, ws, &graph).await;
+    let run = finished(&app, &owner, ws, started(&app, &owner, ws, wf, json!({})).await).await;
+    assert_eq!(run["summary"]["status"], "FAILED");
+    let error = run["summary"]["error"].as_str().unwrap_or_default();
+    assert!(error.starts_with("“Bomb” failed: In “template”: {% set %} isn't available"), "{error}");
+    assert_eq!(tries(&run, "Bomb"), [("FAILED".to_owned(), 1)], "one try, no retry of a mistake");
+    // The instance is well and runs the next one.
+    let ok = json!({
+        "nodes": [node(1, "Start", "manual", json!({})), node(2, "Fine", "document", json!({ "title": "t", "template": "{{ trigger.n }}" }))],
+        "edges": [edge(1, 1, 2)],
+    });
+    let wf = workflow(&app, &owner, ws, &ok).await;
+    let run = finished(&app, &owner, ws, started(&app, &owner, ws, wf, json!({ "n": 7 })).await).await;
+    assert_eq!(step(&run, "Fine")["output"]["markdown"], "7");
 }
 
 async fn a_simulation_stores_nothing(app: TestApp) {
@@ -504,12 +533,32 @@ async fn two_instances_on_one_database_run_each_run_once(mut app: TestApp) {
 }
 
 /// A service whose `/flaky` fails twice then answers, whose `/gate` fails until opened, and whose
-/// `/count` counts calls; returns its base URL, the call counts and the gate.
-async fn unreliable() -> (String, Arc<[AtomicUsize; 3]>, Arc<std::sync::atomic::AtomicBool>) {
-    let counts = Arc::new([AtomicUsize::new(0), AtomicUsize::new(0), AtomicUsize::new(0)]);
+/// `/count` counts calls, `/missing` is a counted 404 and `/busy` answers its first call 429 with
+/// `Retry-After: 2`; returns its base URL, the call counts and the gate.
+async fn unreliable() -> (String, Arc<[AtomicUsize; 5]>, Arc<std::sync::atomic::AtomicBool>) {
+    let counts = Arc::new(std::array::from_fn(|_| AtomicUsize::new(0)));
     let open = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let (c1, c2, c3, gate) = (counts.clone(), counts.clone(), counts.clone(), open.clone());
+    let (c4, c5) = (counts.clone(), counts.clone());
     let router = axum::Router::new()
+        .route(
+            "/missing",
+            get(move || async move {
+                c4[3].fetch_add(1, Ordering::SeqCst);
+                (axum::http::StatusCode::NOT_FOUND, "no such order")
+            }),
+        )
+        .route(
+            "/busy",
+            get(move || async move {
+                match c5[4].fetch_add(1, Ordering::SeqCst) {
+                    0 => {
+                        (axum::http::StatusCode::TOO_MANY_REQUESTS, [("retry-after", "2")], "slow down").into_response()
+                    }
+                    _ => Json(json!({ "ok": true })).into_response(),
+                }
+            }),
+        )
         .route(
             "/flaky",
             get(move || async move {
@@ -588,6 +637,36 @@ async fn failed_calls_are_retried_with_backoff_and_a_run_continues_from_its_fail
     let gap = at(calls[1]) - at(calls[0]);
     assert!(gap >= chrono::Duration::milliseconds(500), "at least half the 1 s backoff: {gap}");
     assert_eq!(counts[0].load(Ordering::SeqCst), 3);
+
+    // A 404 can't be mended by trying again: one try, although the policy allows three.
+    let graph = json!({
+        "nodes": [
+            node(1, "Start", "manual", json!({})),
+            with_policy(http(2, "Call", "GET", &format!("{base}/missing"), "", 10), 3, 0),
+        ],
+        "edges": [edge(1, 1, 2)],
+    });
+    let wf = workflow(&app, &owner, ws, &graph).await;
+    let done = finished(&app, &owner, ws, started(&app, &owner, ws, wf, json!({})).await).await;
+    assert_eq!(done["summary"]["status"], "FAILED", "{done}");
+    assert_eq!(tries(&done, "Call"), [("FAILED".to_owned(), 1)]);
+    assert_eq!(counts[3].load(Ordering::SeqCst), 1);
+
+    // A 429 waits for its Retry-After (2 s), longer than the 1 s backoff.
+    let graph = json!({
+        "nodes": [
+            node(1, "Start", "manual", json!({})),
+            with_policy(http(2, "Call", "GET", &format!("{base}/busy"), "", 10), 3, 0),
+        ],
+        "edges": [edge(1, 1, 2)],
+    });
+    let wf = workflow(&app, &owner, ws, &graph).await;
+    let done = finished(&app, &owner, ws, started(&app, &owner, ws, wf, json!({})).await).await;
+    assert_eq!(done["summary"]["status"], "COMPLETED", "{done}");
+    let calls: Vec<&Value> =
+        done["steps"].as_array().expect("steps").iter().filter(|s| s["node_name"] == "Call").collect();
+    let gap = at(calls[1]) - at(calls[0]);
+    assert!(gap >= chrono::Duration::milliseconds(1900), "the Retry-After was honoured: {gap}");
 
     // A try that takes longer than the node's timeout fails with that reason.
     let graph = json!({
