@@ -12,7 +12,7 @@ DB="${1:-sqlite://$dir/bench.db?mode=rwc}"
 trap 'kill $pid 2>/dev/null || true; rm -rf "$dir"' EXIT
 [ -x target/release/flowdeck ] || cargo build --release -p server
 DATABASE_URL="$DB" FLOWDECK_SECRET_KEY_FILE="$dir/key" FLOWDECK_ENCRYPTION_KEY_FILE="$dir/enc" \
-  FLOWDECK_ADDR="127.0.0.1:$PORT" FLOWDECK_LOG=warn ./target/release/flowdeck serve &
+  FLOWDECK_ADDR="127.0.0.1:$PORT" FLOWDECK_LOG=warn FLOWDECK_RUNS_PER_MINUTE=100000000 FLOWDECK_RUNS_IN_FLIGHT=10000000 FLOWDECK_WEBHOOK_CALLS_PER_MINUTE=100000000 ./target/release/flowdeck serve &
 pid=$!
 base="http://127.0.0.1:$PORT"
 for _ in $(seq 50); do curl -fs "$base/healthz" >/dev/null && break; sleep 0.2; done

@@ -14,6 +14,8 @@ mod m20261130_000008_policies;
 mod m20261130_000009_approvals;
 mod m20261130_000010_error_workflows;
 mod m20261130_000011_pinned_data;
+mod m20261201_000012_parked_runs;
+mod m20261201_000013_credential_hosts;
 
 /// Every migration, in the order it is applied.
 pub struct Migrator;
@@ -33,6 +35,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000009_approvals::Migration),
             Box::new(m20261130_000010_error_workflows::Migration),
             Box::new(m20261130_000011_pinned_data::Migration),
+            Box::new(m20261201_000012_parked_runs::Migration),
+            Box::new(m20261201_000013_credential_hosts::Migration),
         ]
     }
 }

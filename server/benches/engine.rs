@@ -58,6 +58,10 @@ impl Bench {
             public_origin: None,
             engine_lease_secs: 30,
             http_allow: String::new(),
+            runs_per_minute: 1_000_000,
+            runs_in_flight: 1_000_000,
+            chain_runs: 100,
+            hook_calls_per_minute: 1_000_000,
         };
         let instance = server::app(&config).await.expect("app");
         let listener = tokio::net::TcpListener::bind(config.addr).await.expect("bind");
@@ -123,6 +127,9 @@ impl Bench {
                 finished_at: Set(None),
                 retry_of: Set(None),
                 trigger_kind: Set(Some("manual".into())),
+                wake_at: Set(None),
+                root_id: Set(None),
+                descendants: Set(0),
             })
             .collect();
         for batch in rows.chunks(500) {

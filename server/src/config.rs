@@ -52,6 +52,33 @@ pub struct Config {
     /// The sender of emails: an address, or "Name <address>".
     #[arg(long, env = "FLOWDECK_SMTP_FROM", default_value = "Flowdeck <flowdeck@localhost>", global = true)]
     pub smtp_from: String,
+    /// Runs one workspace may start per minute on this instance (manual, retried and webhook
+    /// runs); more are refused with 429.
+    #[arg(long, env = "FLOWDECK_RUNS_PER_MINUTE", default_value_t = 600, global = true)]
+    pub runs_per_minute: u32,
+    /// Runs of one workspace pending or running at once (parked waits don't count); a new one
+    /// beyond it is refused with 429.
+    #[arg(long, env = "FLOWDECK_RUNS_IN_FLIGHT", default_value_t = 200, global = true)]
+    pub runs_in_flight: u32,
+    /// Runs that one run's workflow events and error workflows may start in all, down the whole
+    /// chain; later ones are recorded as not started, with the reason.
+    #[arg(long, env = "FLOWDECK_CHAIN_RUNS", default_value_t = 100, global = true)]
+    pub chain_runs: u32,
+    /// Calls one workflow's webhooks take per minute on this instance; more get 429.
+    #[arg(long, env = "FLOWDECK_WEBHOOK_CALLS_PER_MINUTE", default_value_t = 300, global = true)]
+    pub hook_calls_per_minute: u32,
+}
+
+impl Config {
+    /// The engine's limits for workspaces.
+    pub fn limits(&self) -> app::engine::limits::Limits {
+        app::engine::limits::Limits {
+            runs_per_minute: self.runs_per_minute,
+            runs_in_flight: self.runs_in_flight,
+            chain_runs: self.chain_runs,
+            hook_calls_per_minute: self.hook_calls_per_minute,
+        }
+    }
 }
 
 /// The help text's table of settings.
@@ -69,4 +96,8 @@ Configuration (flag, or environment variable):
   FLOWDECK_ENGINE_LEASE_SECS   a crashed instance's runs move  [30]
   FLOWDECK_HTTP_ALLOW          internal hosts HTTP steps reach [none]
   FLOWDECK_SMTP_URL            SMTP server for email steps     [none]
-  FLOWDECK_SMTP_FROM           sender of emails                [Flowdeck <flowdeck@localhost>]";
+  FLOWDECK_SMTP_FROM           sender of emails                [Flowdeck <flowdeck@localhost>]
+  FLOWDECK_RUNS_PER_MINUTE     runs a workspace starts a minute [600]
+  FLOWDECK_RUNS_IN_FLIGHT      a workspace's unfinished runs    [200]
+  FLOWDECK_CHAIN_RUNS          runs one run's events may start  [100]
+  FLOWDECK_WEBHOOK_CALLS_PER_MINUTE  calls a workflow's webhooks take a minute [300]";

@@ -103,7 +103,7 @@ pub async fn app(config: &Config) -> anyhow::Result<Instance> {
         leptos_options,
         login_limiter: Arc::new(LoginLimiter::default()),
         presence: Arc::new(Presence::default()),
-        engine: Engine::new(db.clone(), Duration::from_secs(config.engine_lease_secs.max(1)), tools),
+        engine: Engine::new(db.clone(), Duration::from_secs(config.engine_lease_secs.max(1)), tools, config.limits()),
         secure_cookies: config.secure_cookies,
     };
     let sessions = DbSessionStore::new(db);
@@ -178,6 +178,7 @@ pub async fn serve(instance: Instance, listener: tokio::net::TcpListener) -> any
         loop {
             tick.tick().await;
             state.login_limiter.prune();
+            state.engine.admission.prune();
             if n.is_multiple_of(10)
                 && let Err(e) = sessions.delete_expired().await
             {

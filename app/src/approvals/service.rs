@@ -212,6 +212,8 @@ pub async fn decide(
     if decided.rows_affected == 0 {
         return Err(AppError::conflict("You have already decided on this."));
     }
+    // The run is parked while it waits: due now, it counts the decisions again.
+    crate::engine::service::wake_parked(db, step.execution_id).await?;
     engine.decided();
     Ok(())
 }

@@ -17,10 +17,23 @@ pub async fn list_credentials(workspace_id: Uuid) -> Result<Vec<CredentialView>,
 }
 
 #[server(endpoint = "credentials/create")]
-pub async fn create_credential(workspace_id: Uuid, name: String, value: String) -> Result<Uuid, AppError> {
+pub async fn create_credential(
+    workspace_id: Uuid,
+    name: String,
+    value: String,
+    hosts: String,
+) -> Result<Uuid, AppError> {
     let ctx = Ctx::load().await?;
     let me = ctx.require(workspace_id, Permission::EditSettings).await?;
-    service::create(ctx.db(), &ctx.state.engine.tools.sealer, &me, &name, &value).await
+    service::create(ctx.db(), &ctx.state.engine.tools.sealer, &me, &name, &value, &hosts).await
+}
+
+/// Binds a credential to the hosts steps may send it to.
+#[server(endpoint = "credentials/set_hosts")]
+pub async fn set_credential_hosts(workspace_id: Uuid, credential_id: Uuid, hosts: String) -> Result<(), AppError> {
+    let ctx = Ctx::load().await?;
+    let me = ctx.require(workspace_id, Permission::EditSettings).await?;
+    service::set_hosts(ctx.db(), &me, credential_id, &hosts).await
 }
 
 #[server(endpoint = "credentials/replace")]

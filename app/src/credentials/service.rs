@@ -1,5 +1,7 @@
-//! Credentials of a workspace: list (names only), create, replace the value, delete, and read
-//! one's value for a step (`reveal`, server-side only).
+//! Credentials of a workspace: list (names and hosts only), create, replace the value, bind to
+//! hosts, delete, and read one for a step (`reveal`, server-side only). A step may send a
+//! credential only to the hosts it is bound to, so whoever may edit workflows can't point a step
+//! at a server of theirs and read the value back.
 
 use chrono::Utc;
 use sea_orm::{
@@ -9,7 +11,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::auth;
-use crate::credentials::model::CredentialView;
+use crate::credentials::model::{CredentialView, host_allowed};
 use crate::entities::credentials;
 use crate::error::{AppError, OrNotFound};
 use crate::guard::Membership;
@@ -18,6 +20,8 @@ use crate::validate;
 
 const NAME_MAX: usize = 80;
 const VALUE_MAX: usize = 8 * 1024;
+/// Hosts one credential may be bound to.
+const HOSTS_MAX: usize = 20;
 
 /// The workspace's credentials by name.
 pub async fn list(db: &DatabaseConnection, me: &Membership) -> Result<Vec<CredentialView>, AppError> {
@@ -32,10 +36,44 @@ pub async fn list(db: &DatabaseConnection, me: &Membership) -> Result<Vec<Creden
         .map(|c| CredentialView {
             id: c.id,
             created_by: names.of(c.created_by),
+            hosts: split_hosts(&c.hosts),
             name: c.name,
             updated_at: c.updated_at,
         })
         .collect())
+}
+
+fn split_hosts(stored: &str) -> Vec<String> {
+    stored.lines().map(str::to_owned).collect()
+}
+
+/// Host names (one a line, or separated by commas or spaces), lower case, each a DNS name or
+/// `*.` and one; at least one.
+fn hosts(text: &str) -> Result<String, AppError> {
+    let invalid = |m: String| AppError::validation("hosts", m);
+    let mut list: Vec<String> = Vec::new();
+    for item in text.split(|c: char| c == ',' || c.is_whitespace()).filter(|i| !i.is_empty()) {
+        let host = item.trim_end_matches('.').to_ascii_lowercase();
+        let name = host.strip_prefix("*.").unwrap_or(&host);
+        let valid = !name.is_empty()
+            && name.len() <= 253
+            && name
+                .split('.')
+                .all(|l| !l.is_empty() && l.len() <= 63 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+        if !valid {
+            return Err(invalid(format!("“{item}” is not a host name (like api.openai.com or *.example.com).")));
+        }
+        if !list.contains(&host) {
+            list.push(host);
+        }
+    }
+    if list.is_empty() {
+        return Err(invalid("Name at least one host the credential may be sent to.".into()));
+    }
+    if list.len() > HOSTS_MAX {
+        return Err(invalid(format!("At most {HOSTS_MAX} hosts.")));
+    }
+    Ok(list.join("\n"))
 }
 
 fn value(value: &str) -> Result<&str, AppError> {
@@ -56,9 +94,11 @@ pub async fn create(
     me: &Membership,
     name: &str,
     secret: &str,
+    bound_to: &str,
 ) -> Result<Uuid, AppError> {
     let name = validate::bounded("name", "Name", name, NAME_MAX)?;
     let secret = value(secret)?;
+    let hosts = hosts(bound_to)?;
     let taken = credentials::Entity::find()
         .filter(credentials::Column::WorkspaceId.eq(me.workspace_id))
         .filter(credentials::Column::Name.eq(&name))
@@ -74,6 +114,7 @@ pub async fn create(
         workspace_id: Set(me.workspace_id),
         name: Set(name),
         value: Set(sealer.seal(secret)),
+        hosts: Set(hosts),
         created_by: Set(me.user.id),
         created_at: Set(now),
         updated_at: Set(now),
@@ -107,19 +148,64 @@ pub async fn replace(
     Ok(())
 }
 
+/// Binds a credential to other hosts; steps use them from their next call.
+pub async fn set_hosts(db: &DatabaseConnection, me: &Membership, id: Uuid, bound_to: &str) -> Result<(), AppError> {
+    let hosts = hosts(bound_to)?;
+    let mut row = find(db, me, id).await?.into_active_model();
+    row.hosts = Set(hosts);
+    row.updated_at = Set(Utc::now());
+    row.update(db).await?;
+    Ok(())
+}
+
 pub async fn delete(db: &DatabaseConnection, me: &Membership, id: Uuid) -> Result<(), AppError> {
     let row = find(db, me, id).await?;
     credentials::Entity::delete_by_id(row.id).exec(db).await?;
     Ok(())
 }
 
-/// The value of the workspace's credential `name`, for a step; the error is the step's.
+/// A credential opened for a step: its value, and where it may go.
+pub struct Secret {
+    pub name: String,
+    pub value: String,
+    hosts: Vec<String>,
+}
+
+impl Secret {
+    /// Whether the value may be sent to `host`; the error says where it may go instead.
+    pub fn check_host(&self, host: &str) -> Result<(), String> {
+        if host_allowed(&self.hosts, host) {
+            return Ok(());
+        }
+        if self.hosts.is_empty() {
+            return Err(format!(
+                "The credential “{}” isn't bound to any host yet: someone who manages credentials names its hosts in Settings → Credentials.",
+                self.name
+            ));
+        }
+        Err(format!(
+            "The credential “{}” may only be sent to {}, not to {host}. Someone who manages credentials can add the host in Settings → Credentials.",
+            self.name,
+            self.hosts.join(", ")
+        ))
+    }
+
+    /// `text` with the value (should an answer echo it) replaced by the credential's name.
+    pub fn redact(&self, text: &str) -> String {
+        if self.value.len() < 4 || !text.contains(&self.value) {
+            return text.to_owned();
+        }
+        text.replace(&self.value, &format!("[credential “{}”]", self.name))
+    }
+}
+
+/// The workspace's credential `name`, for a step; the error is the step's.
 pub async fn reveal(
     db: &impl ConnectionTrait,
     sealer: &Sealer,
     workspace_id: Uuid,
     name: &str,
-) -> Result<String, String> {
+) -> Result<Secret, String> {
     let row = credentials::Entity::find()
         .filter(credentials::Column::WorkspaceId.eq(workspace_id))
         .filter(credentials::Column::Name.eq(name.trim()))
@@ -130,5 +216,5 @@ pub async fn reveal(
             "The credential could not be read.".to_owned()
         })?
         .ok_or_else(|| format!("No credential named “{}” in this workspace (Settings → Credentials).", name.trim()))?;
-    sealer.open(&row.value)
+    Ok(Secret { value: sealer.open(&row.value)?, hosts: split_hosts(&row.hosts), name: row.name })
 }

@@ -10,6 +10,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use serde_json::{Map, Value, json};
 
 use crate::credentials;
+use crate::credentials::service::Secret;
 use crate::engine::failure::StepError;
 use crate::engine::http::Http;
 use crate::engine::mail::{self, Mailer};
@@ -54,8 +55,8 @@ pub async fn perform(
 ) -> Result<Value, StepError> {
     match config {
         NodeConfig::Http(c) => {
-            let bearer = credential(db, tools, run, &c.credential).await?;
-            call(tools, run, &c, bearer.as_deref()).await
+            let secret = credential(db, tools, run, &c.credential).await?;
+            call(tools, run, &c, secret.as_ref()).await
         }
         NodeConfig::Email(c) if run.simulation => Ok(mail::describe(&c)?),
         NodeConfig::Email(c) => tools.mailer.as_ref().ok_or_else(|| NO_SMTP.to_owned())?.send(&c).await,
@@ -100,14 +101,39 @@ pub async fn perform(
     }
 }
 
-/// Sends the request, or describes it in a simulation.
+/// Sends the request, or describes it in a simulation. A credential goes only to the hosts it is
+/// bound to, and its value, should the answer carry it back, is kept out of the step's output
+/// and error.
 async fn call(
     tools: &Tools,
     run: &executions::Model,
     c: &HttpConfig,
-    bearer: Option<&str>,
+    secret: Option<&Secret>,
 ) -> Result<Value, StepError> {
-    if run.simulation { Ok(tools.http.describe(c, bearer)?) } else { tools.http.send(c, bearer, PAYLOAD_LIMIT).await }
+    if let Some(secret) = secret {
+        let host = url::Url::parse(c.url.trim()).ok().and_then(|u| u.host_str().map(str::to_owned));
+        secret.check_host(host.as_deref().unwrap_or_default())?;
+    }
+    let bearer = secret.map(|s| s.value.as_str());
+    if run.simulation {
+        return Ok(tools.http.describe(c, bearer)?);
+    }
+    let answer = tools.http.send(c, bearer, PAYLOAD_LIMIT).await;
+    let Some(secret) = secret else { return answer };
+    match answer {
+        Ok(output) => Ok(redact(output, secret)),
+        Err(e) => Err(StepError { message: secret.redact(&e.message), ..e }),
+    }
+}
+
+/// `value` with every occurrence of the credential's value in its text replaced by its name.
+fn redact(value: Value, secret: &Secret) -> Value {
+    match value {
+        Value::String(s) => Value::String(secret.redact(&s)),
+        Value::Array(items) => Value::Array(items.into_iter().map(|v| redact(v, secret)).collect()),
+        Value::Object(fields) => Value::Object(fields.into_iter().map(|(k, v)| (k, redact(v, secret))).collect()),
+        other => other,
+    }
 }
 
 /// The value of the credential a step names (none when it names none).
@@ -116,7 +142,7 @@ async fn credential(
     tools: &Tools,
     run: &executions::Model,
     name: &str,
-) -> Result<Option<String>, String> {
+) -> Result<Option<Secret>, String> {
     if name.trim().is_empty() {
         return Ok(None);
     }
@@ -144,7 +170,7 @@ async fn ask(
         credential: c.credential,
         ..HttpConfig::default()
     };
-    let answer = call(tools, run, &request, key.as_deref()).await?;
+    let answer = call(tools, run, &request, key.as_ref()).await?;
     if run.simulation {
         return Ok(answer);
     }

@@ -1,7 +1,10 @@
 //! Webhook triggers: `/hooks/<workflow>/<token>` starts a run of the workflow's active version
 //! with the request as its payload, and answers 202 with the run's id — or, with `?wait=true`,
 //! the run's result once it ends (up to [`WAIT_MAX`]). A node that requires a signature takes
-//! only bodies signed with its key: `X-Flowdeck-Signature: sha256=<hex HMAC-SHA256 of the body>`.
+//! only bodies signed with its key: `X-Flowdeck-Signature: sha256=<hex HMAC-SHA256 of the body>`,
+//! or, when its signatures are timestamped, `t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.body">`
+//! no older than [`TOLERANCE`], so a recorded call can't be replayed later. A run stores only
+//! the request headers the node keeps (an allow-list), never cookies or credentials.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -36,8 +39,12 @@ use crate::workflows::kinds::{NodeConfig, NodeKind};
 pub const WAIT_MAX: Duration = Duration::from_secs(30);
 /// Header with the body's signature.
 pub const SIGNATURE: &str = "x-flowdeck-signature";
-/// Headers never stored in a run's payload.
+/// Headers never stored in a run's payload, even when a node lists them.
 const PRIVATE_HEADERS: &[&str] = &["cookie", "authorization", "proxy-authorization"];
+/// Headers every run keeps; a node lists others to keep.
+const KEPT_HEADERS: &[&str] = &["content-type", "user-agent"];
+/// How far a timestamped signature's time may be from the server's.
+pub const TOLERANCE: Duration = Duration::from_secs(300);
 
 /// The webhook routes, outside sign-in, origin checks and sessions.
 pub fn router() -> Router<AppState> {
@@ -106,13 +113,21 @@ async fn receive(
         }
         return Ok(response);
     }
+    state.engine.admission.admit_call(workflow)?;
     if config.require_signature {
         let key = state.engine.tools.sealer.open(&hook.secret).map_err(AppError::internal)?;
-        if !signed(&key, headers.get(SIGNATURE).and_then(|v| v.to_str().ok()), body) {
-            return Ok(refuse(
-                StatusCode::UNAUTHORIZED,
+        let signature = headers.get(SIGNATURE).and_then(|v| v.to_str().ok());
+        let checked = if config.timestamped {
+            signed_at(&key, signature, body, Utc::now().timestamp())
+        } else if signed(&key, signature, body) {
+            Ok(())
+        } else {
+            Err(
                 "The signature is missing or does not match: send X-Flowdeck-Signature: sha256=<hex HMAC-SHA256 of the body>.",
-            ));
+            )
+        };
+        if let Err(message) = checked {
+            return Ok(refuse(StatusCode::UNAUTHORIZED, message));
         }
     }
     let wait = query.remove("wait").is_some_and(|w| matches!(w.as_str(), "true" | "1" | "yes"));
@@ -122,13 +137,17 @@ async fn receive(
     };
     let mut kept = Map::new();
     for (name, value) in headers {
-        if !PRIVATE_HEADERS.contains(&name.as_str()) {
-            kept.insert(name.as_str().to_owned(), Value::String(String::from_utf8_lossy(value.as_bytes()).into()));
+        let name = name.as_str();
+        let listed =
+            KEPT_HEADERS.contains(&name) || config.keep_headers.iter().any(|k| k.trim().eq_ignore_ascii_case(name));
+        if listed && !PRIVATE_HEADERS.contains(&name) {
+            kept.insert(name.to_owned(), Value::String(String::from_utf8_lossy(value.as_bytes()).into()));
         }
     }
     let payload = json!({ "method": method.as_str(), "query": query, "headers": kept, "body": body });
     // Subscribed before the run exists, so its end can't be missed.
     let mut ended = state.engine.finished();
+    state.engine.admission.admit(db, trigger.workspace_id).await?;
     let id = triggers::fire(db, &trigger, payload).await?;
     state.engine.wake();
     if !wait {
@@ -170,6 +189,37 @@ pub fn signed(key: &str, signature: Option<&str>, body: &[u8]) -> bool {
     let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key.as_bytes()) else { return false };
     mac.update(body);
     mac.verify_slice(&expected).is_ok()
+}
+
+/// The timestamped signature header's value for `body` at unix time `t` under `key`.
+pub fn sign_at(key: &str, t: i64, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("HMAC takes any key length");
+    mac.update(format!("{t}.").as_bytes());
+    mac.update(body);
+    format!("t={t},v1={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// Checks a timestamped signature (`t=…,v1=…`, several `v1` allowed while keys change) at unix
+/// time `now`; the error says what is wrong.
+pub fn signed_at(key: &str, signature: Option<&str>, body: &[u8], now: i64) -> Result<(), &'static str> {
+    const FORMAT: &str =
+        "The signature is missing: send X-Flowdeck-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of \"t.body\">.";
+    let parts: Vec<(&str, &str)> =
+        signature.unwrap_or_default().split(',').filter_map(|p| p.trim().split_once('=')).collect();
+    let t = parts.iter().find(|(k, _)| *k == "t").and_then(|(_, v)| v.parse::<i64>().ok()).ok_or(FORMAT)?;
+    if now.abs_diff(t) > TOLERANCE.as_secs() {
+        return Err(
+            "The signature's timestamp is more than 5 minutes from now: the call is refused (replayed or a wrong clock).",
+        );
+    }
+    let matches = parts.iter().filter(|(k, _)| *k == "v1").any(|(_, hex)| {
+        let Ok(expected) = hex::decode(hex) else { return false };
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key.as_bytes()) else { return false };
+        mac.update(format!("{t}.").as_bytes());
+        mac.update(body);
+        mac.verify_slice(&expected).is_ok()
+    });
+    if matches { Ok(()) } else { Err("The signature does not match the timestamp and body.") }
 }
 
 /// The body as the run sees it: JSON when the request says JSON, form fields as an object,
@@ -259,6 +309,26 @@ pub async fn address(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamped_signatures_are_checked_and_expire() {
+        let now = 1_764_583_200;
+        let good = sign_at("key", now, b"{}");
+        assert!(good.starts_with(&format!("t={now},v1=")));
+        assert_eq!(signed_at("key", Some(&good), b"{}", now + 299), Ok(()));
+        assert!(signed_at("key", Some(&good), b"{}", now + 301).is_err_and(|e| e.contains("more than 5 minutes")));
+        assert!(signed_at("key", Some(&good), b"{}", now - 301).is_err(), "from the future too");
+        assert!(signed_at("key", Some(&good), b"{ }", now).is_err_and(|e| e.contains("does not match")));
+        assert!(signed_at("other", Some(&good), b"{}", now).is_err());
+        // The time is signed: moving it forward breaks the signature.
+        let moved = good.replacen(&format!("t={now}"), &format!("t={}", now + 100), 1);
+        assert!(signed_at("key", Some(&moved), b"{}", now + 100).is_err_and(|e| e.contains("does not match")));
+        // Two v1 while keys change: either may match.
+        let both = format!("{good},v1=00ff");
+        assert_eq!(signed_at("key", Some(&both), b"{}", now), Ok(()));
+        assert!(signed_at("key", None, b"{}", now).is_err_and(|e| e.contains("missing")));
+        assert!(signed_at("key", Some(&sign("key", b"{}")), b"{}", now).is_err(), "the plain form is not enough");
+    }
 
     #[test]
     fn signatures_are_checked_against_the_body() {

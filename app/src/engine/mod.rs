@@ -9,6 +9,8 @@ pub mod failure;
 pub mod hooks;
 #[cfg(feature = "ssr")]
 pub mod http;
+#[cfg(feature = "ssr")]
+pub mod limits;
 pub mod live;
 #[cfg(feature = "ssr")]
 pub mod mail;

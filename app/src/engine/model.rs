@@ -10,15 +10,18 @@ use uuid::Uuid;
 pub enum ExecutionStatus {
     Pending,
     Running,
+    /// Parked until its time comes or a decision is made: it holds no slot and no lease.
+    Waiting,
     Completed,
     Failed,
     Cancelled,
 }
 
 impl ExecutionStatus {
-    pub const ALL: [ExecutionStatus; 5] = [
+    pub const ALL: [ExecutionStatus; 6] = [
         ExecutionStatus::Pending,
         ExecutionStatus::Running,
+        ExecutionStatus::Waiting,
         ExecutionStatus::Completed,
         ExecutionStatus::Failed,
         ExecutionStatus::Cancelled,
@@ -28,6 +31,7 @@ impl ExecutionStatus {
         match self {
             ExecutionStatus::Pending => "PENDING",
             ExecutionStatus::Running => "RUNNING",
+            ExecutionStatus::Waiting => "WAITING",
             ExecutionStatus::Completed => "COMPLETED",
             ExecutionStatus::Failed => "FAILED",
             ExecutionStatus::Cancelled => "CANCELLED",
@@ -47,6 +51,7 @@ impl ExecutionStatus {
         match self {
             ExecutionStatus::Pending => "Pending",
             ExecutionStatus::Running => "Running",
+            ExecutionStatus::Waiting => "Waiting",
             ExecutionStatus::Completed => "Completed",
             ExecutionStatus::Failed => "Failed",
             ExecutionStatus::Cancelled => "Cancelled",

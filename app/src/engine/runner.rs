@@ -23,10 +23,12 @@ use uuid::Uuid;
 use crate::approvals::service::{self as approvals, Tally};
 use crate::engine::actions::{self, Tools};
 use crate::engine::failure::StepError;
+use crate::engine::limits::{Admission, Limits};
 use crate::engine::model::{ExecutionStatus, StepStatus};
 use crate::engine::plan::{Advance, Plan};
+use crate::engine::service::{self, Chain};
 use crate::engine::template;
-use crate::engine::{service, triggers};
+use crate::engine::triggers;
 use crate::entities::{execution_steps as steps, workflow_executions as executions};
 use crate::workflows::graph::{Graph, Node, Policy};
 use crate::workflows::kinds::{ApprovalConfig, EmailConfig, NodeConfig, NodeKind};
@@ -43,6 +45,8 @@ const CLAIM_AT_ONCE: usize = 64;
 const INTERRUPTED: &str = "The server stopped during this step; it was tried again.";
 /// Attempts a step gets when servers keep stopping during it.
 const MAX_INTERRUPTED: i32 = 3;
+/// Waits longer than this park the run (no slot, no lease) instead of holding its slot.
+const PARK_AFTER: Duration = Duration::from_secs(5);
 /// Step input and output kept per step; larger values are cut and marked.
 pub const PAYLOAD_LIMIT: usize = 1024 * 1024;
 
@@ -63,6 +67,8 @@ trait Attempts {
     async fn give_up(&mut self, row: Self::Row, error: String) -> Stop;
     /// Ends the failed try and books the next one `wait` from now; returns its number and row.
     async fn again(&mut self, row: Self::Row, error: String, wait: Duration) -> Result<(i32, Self::Row), Stop>;
+    /// Waits `wait` before the booked try (or parks the run for it).
+    async fn wait(&mut self, wait: Duration) -> Result<(), Stop>;
 }
 
 /// Tries a step until it succeeds or `policy.attempts` tries failed, waiting the policy's
@@ -86,7 +92,7 @@ async fn retrying<A: Attempts>(
             return Err(steps.give_up(row, error.message).await);
         };
         let (next, row) = steps.again(row, error.message, wait).await?;
-        tokio::time::sleep(wait).await;
+        steps.wait(wait).await?;
         attempt = next;
         reserved = Some(row);
     }
@@ -119,6 +125,10 @@ impl Attempts for NodeAttempts<'_> {
         self.engine.touch(self.run);
         Ok((next.attempt, next))
     }
+
+    async fn wait(&mut self, wait: Duration) -> Result<(), Stop> {
+        self.engine.pause(self.run, Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default()).await
+    }
 }
 
 /// Why a run stopped before its end.
@@ -127,6 +137,8 @@ enum Stop {
     Failed(String),
     /// Cancelled by a person, or another instance took the run over.
     Released,
+    /// The run waits, parked in the database; a timer or a decision wakes it.
+    Parked,
     /// The database could not be reached; the lease runs out and the run is picked up again.
     Db(sea_orm::DbErr),
 }
@@ -146,8 +158,8 @@ pub struct Engine {
     /// What steps reach outside with: HTTP, email, credentials (and webhook keys).
     pub tools: Tools,
     wake: Notify,
-    /// Told when someone decides on an approval; waiting approval steps count again.
-    approvals: Notify,
+    /// What one workspace may start.
+    pub admission: Admission,
     /// Each run this instance ends, with how it ended (webhook callers wait on it).
     finished: broadcast::Sender<(Uuid, ExecutionStatus)>,
     /// Runs this instance drives, with the switch that stops one at once (cancel).
@@ -168,14 +180,14 @@ pub struct Changed {
 
 impl Engine {
     /// An engine on `db`; `lease` is how long a claim holds without renewal.
-    pub fn new(db: DatabaseConnection, lease: Duration, tools: Tools) -> Arc<Engine> {
+    pub fn new(db: DatabaseConnection, lease: Duration, tools: Tools, limits: Limits) -> Arc<Engine> {
         Arc::new(Engine {
             db,
             owner: format!("instance-{}", Uuid::now_v7()),
             lease,
             tools,
             wake: Notify::new(),
-            approvals: Notify::new(),
+            admission: Admission::new(limits),
             finished: broadcast::channel(1024).0,
             running: Mutex::new(HashMap::new()),
             changes: broadcast::channel(1024).0,
@@ -188,9 +200,10 @@ impl Engine {
         self.wake.notify_one();
     }
 
-    /// Tells waiting approval steps that a decision was made (other instances poll every second).
+    /// Tells the engine a decision was made: the parked run it woke is claimed at once here
+    /// (other instances find it within a second).
     pub fn decided(&self) {
-        self.approvals.notify_waiters();
+        self.wake();
     }
 
     /// Runs this instance ends from now on, with how they ended.
@@ -294,11 +307,18 @@ impl Engine {
     async fn claim(&self, max: usize) -> Result<Vec<executions::Model>, sea_orm::DbErr> {
         let now = Utc::now();
         let claimable = || {
-            Condition::any().add(executions::Column::Status.eq(ExecutionStatus::Pending.as_str())).add(
-                Condition::all()
-                    .add(executions::Column::Status.eq(ExecutionStatus::Running.as_str()))
-                    .add(executions::Column::LeaseUntil.lt(now)),
-            )
+            Condition::any()
+                .add(executions::Column::Status.eq(ExecutionStatus::Pending.as_str()))
+                .add(
+                    Condition::all()
+                        .add(executions::Column::Status.eq(ExecutionStatus::Running.as_str()))
+                        .add(executions::Column::LeaseUntil.lt(now)),
+                )
+                .add(
+                    Condition::all()
+                        .add(executions::Column::Status.eq(ExecutionStatus::Waiting.as_str()))
+                        .add(executions::Column::WakeAt.lte(now)),
+                )
         };
         let mut candidates: Vec<Uuid> = executions::Entity::find()
             .select_only()
@@ -320,6 +340,7 @@ impl Engine {
             .col_expr(executions::Column::Status, Expr::value(ExecutionStatus::Running.as_str()))
             .col_expr(executions::Column::LeaseOwner, Expr::value(self.owner.clone()))
             .col_expr(executions::Column::LeaseUntil, Expr::value(now + self.lease))
+            .col_expr(executions::Column::WakeAt, Expr::value(None::<DateTime<Utc>>))
             .col_expr(
                 executions::Column::StartedAt,
                 Func::coalesce([Expr::col(executions::Column::StartedAt), Expr::value(now)]).into(),
@@ -355,7 +376,7 @@ impl Engine {
         let (status, error) = match result {
             Ok(()) => (ExecutionStatus::Completed, None),
             Err(Stop::Failed(message)) => (ExecutionStatus::Failed, Some(message)),
-            Err(Stop::Released) => return,
+            Err(Stop::Released | Stop::Parked) => return,
             Err(Stop::Db(e)) => {
                 tracing::warn!(error = %e, "engine: run interrupted; it resumes when its lease runs out");
                 return;
@@ -399,10 +420,12 @@ impl Engine {
                 "chain": chain,
             })
         };
+        // Every run the chain starts counts against its root's budget (width, not only depth).
+        let chain = Chain { root: row.root_id.unwrap_or(row.id), runs: self.admission.limits.chain_runs };
         // A failed run starts its workflow's error workflow, if it has one.
         if status == ExecutionStatus::Failed {
             let event = json!({ "event": event, "data": payload().await });
-            match service::start_error_workflow(&self.db, row, event).await {
+            match service::start_error_workflow(&self.db, row, event, chain).await {
                 Ok(Some(_)) => self.wake(),
                 Ok(None) => {}
                 Err(e) => tracing::warn!(error = %e, "engine: could not start the error workflow"),
@@ -417,7 +440,7 @@ impl Engine {
                 return;
             }
         };
-        match triggers::publish_to(&self.db, &listeners, event, payload().await).await {
+        match triggers::publish_to(&self.db, &listeners, event, payload().await, Some(chain)).await {
             Ok(_) => self.wake(),
             Err(e) => tracing::warn!(error = %e, "engine: could not publish {event}"),
         }
@@ -545,19 +568,17 @@ impl Engine {
         if let Some(w) = waiting
             && let Some(until) = w.input.as_ref().and_then(|i| i.get("until")).and_then(until)
         {
-            return self.wait_until(w, until).await;
+            return self.wait_until(run, w, until).await;
         }
         // An approval that was waiting goes on waiting for its decisions.
         if let Some(w) = waiting.filter(|w| w.kind == NodeKind::Approval.as_str()) {
-            return self.await_approval(w).await;
+            return self.await_approval(run, w).await;
         }
         let (attempt, reserved) = match earlier {
             // A try that waits for its turn after a failed one.
             Some(next) if next.status == StepStatus::Waiting.as_str() => {
-                if let Some(at) = next.input.as_ref().and_then(|i| i.get("retry_at")).and_then(until)
-                    && let Ok(left) = (at - Utc::now()).to_std()
-                {
-                    tokio::time::sleep(left).await;
+                if let Some(at) = next.input.as_ref().and_then(|i| i.get("retry_at")).and_then(until) {
+                    self.pause(run, at).await?;
                 }
                 (next.attempt, Some(next))
             }
@@ -681,7 +702,7 @@ impl Engine {
                     self.touch(run);
                 }
                 if let Some(until) = delay {
-                    return self.wait_until(&row, until).await.map(Tried::Done);
+                    return self.wait_until(run, &row, until).await.map(Tried::Done);
                 }
                 let work = actions::perform(&self.db, &self.tools, run, config);
                 let result = match node.policy.timeout_secs {
@@ -778,40 +799,76 @@ impl Engine {
                 }
             }
         }
-        self.await_approval(&row).await
+        self.await_approval(run, &row).await
     }
 
-    /// Waits until the approvers of a WAITING approval step have decided it.
-    async fn await_approval(&self, row: &steps::Model) -> Result<Value, Stop> {
+    /// Goes on once the approvers of a WAITING approval step have decided it; until then the run
+    /// is parked, and each decision wakes it to count again.
+    async fn await_approval(&self, run: &executions::Model, row: &steps::Model) -> Result<Value, Stop> {
         let required = row.input.as_ref().and_then(|i| i["required"].as_u64()).unwrap_or(1);
-        loop {
-            // Listening before counting, so a decision made meanwhile is not missed.
-            let decided = self.approvals.notified();
-            tokio::pin!(decided);
-            decided.as_mut().enable();
-            let tally = approvals::tally(&self.db, row.id, usize::try_from(required).unwrap_or(1))
+        let required = usize::try_from(required).unwrap_or(1);
+        let tally = || async {
+            approvals::tally(&self.db, row.id, required)
                 .await
-                .map_err(|e| Stop::Db(sea_orm::DbErr::Custom(e.to_string())))?;
-            match tally {
-                Tally::Approved(output) => {
-                    self.end_step(&self.db, row, StepStatus::Completed, Some(output.clone()), None).await?;
-                    return Ok(output);
-                }
-                Tally::Rejected(why) => return Err(self.fail(row, why).await),
-                Tally::Waiting => {
-                    tokio::select! {
-                        () = decided => {}
-                        () = tokio::time::sleep(POLL) => {}
-                    }
-                }
+                .map_err(|e| Stop::Db(sea_orm::DbErr::Custom(e.to_string())))
+        };
+        match tally().await? {
+            Tally::Approved(output) => {
+                self.end_step(&self.db, row, StepStatus::Completed, Some(output.clone()), None).await?;
+                return Ok(output);
             }
+            Tally::Rejected(why) => return Err(self.fail(row, why).await),
+            Tally::Waiting => {}
+        }
+        let stop = self.park(run, None).await;
+        // A decision made while this run was still RUNNING could not wake it: count once more.
+        if matches!(stop, Stop::Parked) && !matches!(tally().await?, Tally::Waiting) {
+            service::wake_parked(&self.db, run.id).await?;
+            self.wake();
+        }
+        Err(stop)
+    }
+
+    /// Waits until `until`: in its slot when that is soon, parked in the database otherwise.
+    async fn pause(&self, run: &executions::Model, until: DateTime<Utc>) -> Result<(), Stop> {
+        let left = (until - Utc::now()).to_std().unwrap_or_default();
+        if left > PARK_AFTER {
+            return Err(self.park(run, Some(until)).await);
+        }
+        tokio::time::sleep(left).await;
+        Ok(())
+    }
+
+    /// Parks the run this instance holds: WAITING, without a lease, due at `wake_at` (or when a
+    /// decision wakes it). Its slot is free as soon as the driver returns.
+    async fn park(&self, run: &executions::Model, wake_at: Option<DateTime<Utc>>) -> Stop {
+        let parked = executions::Entity::update_many()
+            .col_expr(executions::Column::Status, Expr::value(ExecutionStatus::Waiting.as_str()))
+            .col_expr(executions::Column::WakeAt, Expr::value(wake_at))
+            .col_expr(executions::Column::LeaseOwner, Expr::value(None::<String>))
+            .col_expr(executions::Column::LeaseUntil, Expr::value(None::<DateTime<Utc>>))
+            .filter(executions::Column::Id.eq(run.id))
+            .filter(executions::Column::LeaseOwner.eq(self.owner.clone()))
+            .filter(executions::Column::Status.eq(ExecutionStatus::Running.as_str()))
+            .exec(&self.db)
+            .await;
+        match parked {
+            Ok(r) if r.rows_affected == 1 => {
+                self.touch(run);
+                Stop::Parked
+            }
+            Ok(_) => Stop::Released,
+            Err(e) => Stop::Db(e),
         }
     }
 
-    async fn wait_until(&self, row: &steps::Model, until: DateTime<Utc>) -> Result<Value, Stop> {
-        if let Ok(left) = (until - Utc::now()).to_std() {
-            tokio::time::sleep(left).await;
-        }
+    async fn wait_until(
+        &self,
+        run: &executions::Model,
+        row: &steps::Model,
+        until: DateTime<Utc>,
+    ) -> Result<Value, Stop> {
+        self.pause(run, until).await?;
         let output = json!({ "waited_until": until });
         self.end_step(&self.db, row, StepStatus::Completed, Some(output.clone()), None).await?;
         Ok(output)
@@ -980,6 +1037,11 @@ mod tests {
         async fn again(&mut self, row: i32, _error: String, wait: Duration) -> Result<(i32, i32), Stop> {
             self.booked.push(wait);
             Ok((row + 1, row + 1))
+        }
+
+        async fn wait(&mut self, wait: Duration) -> Result<(), Stop> {
+            tokio::time::sleep(wait).await;
+            Ok(())
         }
     }
 

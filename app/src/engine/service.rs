@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
     QueryFilter, QueryOrder, QuerySelect,
@@ -77,7 +77,9 @@ pub async fn start(
         simulation,
         retry_of: None,
         trigger_kind: Some(NodeKind::Manual.as_str().to_owned()),
+        root_id: None,
     };
+    engine.admission.admit(db, me.workspace_id).await?;
     let id = queue(db, run).await?;
     engine.wake();
     Ok(id)
@@ -93,6 +95,7 @@ pub(crate) async fn start_error_workflow(
     db: &DatabaseConnection,
     failed: &executions::Model,
     payload: Value,
+    chain: Chain,
 ) -> Result<Option<Uuid>, AppError> {
     use crate::entities::workflows as wf;
     let target = wf::Entity::find_by_id(failed.workflow_id).one(db).await?.and_then(|w| w.error_workflow_id);
@@ -119,8 +122,48 @@ pub(crate) async fn start_error_workflow(
         simulation: false,
         retry_of: None,
         trigger_kind: Some(ERROR_TRIGGER.to_owned()),
+        root_id: Some(chain.root),
     };
-    queue(db, run).await.map(Some)
+    queue_in_chain(db, run, chain).await.map(Some)
+}
+
+/// The root run of a chain of workflow events, and how many runs the chain may start in all.
+#[derive(Debug, Clone, Copy)]
+pub struct Chain {
+    pub root: Uuid,
+    pub runs: u32,
+}
+
+/// Queues a run that a chain starts, counting it on the chain's root first (a conditional
+/// update, so the count holds across instances); once the budget is spent the run is stored as
+/// FAILED with the reason, so the Runs page shows what was not started and why.
+pub(crate) async fn queue_in_chain(db: &impl ConnectionTrait, run: NewRun<'_>, chain: Chain) -> Result<Uuid, AppError> {
+    let counted = executions::Entity::update_many()
+        .col_expr(executions::Column::Descendants, Expr::col(executions::Column::Descendants).add(1))
+        .filter(executions::Column::Id.eq(chain.root))
+        .filter(executions::Column::Descendants.lt(i32::try_from(chain.runs).unwrap_or(i32::MAX)))
+        .exec(db)
+        .await?;
+    if counted.rows_affected == 1 {
+        return queue(db, run).await;
+    }
+    let why = format!(
+        "Not started: the run that began this chain of workflow events has already started {} runs, the most \
+         one run may start (FLOWDECK_CHAIN_RUNS).",
+        chain.runs
+    );
+    insert(db, run, ExecutionStatus::Failed, Some(why)).await
+}
+
+/// Sets a parked run waiting for a decision due now, so the engine picks it up to count again.
+pub(crate) async fn wake_parked(db: &impl ConnectionTrait, execution_id: Uuid) -> Result<(), sea_orm::DbErr> {
+    executions::Entity::update_many()
+        .col_expr(executions::Column::WakeAt, Expr::value(Utc::now()))
+        .filter(executions::Column::Id.eq(execution_id))
+        .filter(executions::Column::Status.eq(ExecutionStatus::Waiting.as_str()))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// A run to store: `graph` from its node `trigger` with `payload`.
@@ -136,6 +179,8 @@ pub(crate) struct NewRun<'g> {
     pub retry_of: Option<Uuid>,
     /// The kind of the node `trigger` (shown as who started a run nobody pressed Run for).
     pub trigger_kind: Option<String>,
+    /// The root run of the chain of workflow events that starts this one.
+    pub root_id: Option<Uuid>,
 }
 
 impl<'g> NewRun<'g> {
@@ -151,31 +196,45 @@ impl<'g> NewRun<'g> {
             simulation: false,
             retry_of: None,
             trigger_kind: Some(trigger.kind.clone()),
+            root_id: None,
         }
     }
 }
 
 /// Stores a PENDING run; returns its id. The engine picks it up when woken, or within a second.
 pub(crate) async fn queue(db: &impl ConnectionTrait, run: NewRun<'_>) -> Result<Uuid, AppError> {
+    insert(db, run, ExecutionStatus::Pending, None).await
+}
+
+async fn insert(
+    db: &impl ConnectionTrait,
+    run: NewRun<'_>,
+    status: ExecutionStatus,
+    error: Option<String>,
+) -> Result<Uuid, AppError> {
     let id = Uuid::now_v7();
+    let now = Utc::now();
     let row = executions::ActiveModel {
         id: Set(id),
         workspace_id: Set(run.workspace_id),
         workflow_id: Set(run.workflow_id),
-        status: Set(ExecutionStatus::Pending.as_str().to_owned()),
+        status: Set(status.as_str().to_owned()),
         simulation: Set(run.simulation),
         trigger_node: Set(run.trigger),
         payload: Set(run.payload),
         graph: Set(serde_json::to_value(run.graph).map_err(AppError::internal)?),
         started_by: Set(run.started_by),
-        error: Set(None),
+        finished_at: Set(status.finished().then_some(now)),
+        error: Set(error),
         lease_owner: Set(None),
         lease_until: Set(None),
-        created_at: Set(Utc::now()),
+        created_at: Set(now),
         started_at: Set(None),
-        finished_at: Set(None),
         retry_of: Set(run.retry_of),
         trigger_kind: Set(run.trigger_kind),
+        wake_at: Set(None),
+        root_id: Set(run.root_id),
+        descendants: Set(0),
     };
     executions::Entity::insert(row).exec_without_returning(db).await?;
     Ok(id)
@@ -287,7 +346,7 @@ pub async fn get(db: &DatabaseConnection, me: &Membership, id: Uuid) -> Result<E
 pub async fn cancel(db: &DatabaseConnection, engine: &Engine, me: &Membership, id: Uuid) -> Result<(), AppError> {
     let row = find(db, me, id).await?;
     let now = Utc::now();
-    let open = [ExecutionStatus::Pending.as_str(), ExecutionStatus::Running.as_str()];
+    let open = [ExecutionStatus::Pending, ExecutionStatus::Running, ExecutionStatus::Waiting].map(|s| s.as_str());
     let txn = db::begin_write(db).await?;
     let done = executions::Entity::update_many()
         .col_expr(executions::Column::Status, Expr::value(ExecutionStatus::Cancelled.as_str()))
@@ -326,6 +385,7 @@ pub async fn retry(db: &DatabaseConnection, engine: &Engine, me: &Membership, id
     // Each node's latest try counts; the ones that ended well are kept.
     let latest = latest_steps(db, id).await?;
     let kept = [StepStatus::Completed.as_str(), StepStatus::Skipped.as_str()];
+    engine.admission.admit(db, me.workspace_id).await?;
     let txn = db::begin_write(db).await?;
     let run = NewRun {
         workspace_id: me.workspace_id,
@@ -337,6 +397,7 @@ pub async fn retry(db: &DatabaseConnection, engine: &Engine, me: &Membership, id
         simulation: row.simulation,
         retry_of: Some(id),
         trigger_kind: row.trigger_kind.clone(),
+        root_id: None,
     };
     let new_id = queue(&txn, run).await?;
     let copies: Vec<steps::ActiveModel> = latest

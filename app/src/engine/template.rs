@@ -222,8 +222,7 @@ fn replace(value: &str, from: &str, to: &str) -> Result<String, Error> {
 
 /// Refuses what the smaller language leaves out, naming it.
 fn check(text: &str) -> Result<(), String> {
-    let tree =
-        parse(text, "<config>", SyntaxConfig::default(), WhitespaceConfig::default()).map_err(|e| describe(&e))?;
+    let tree = parse(text, "<config>", SyntaxConfig, WhitespaceConfig::default()).map_err(|e| describe(&e))?;
     statement(&tree)
 }
 

@@ -11,7 +11,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::engine::service::{self, NewRun};
+use crate::engine::service::{self, Chain, NewRun};
 use crate::entities::{workflow_triggers as triggers, workflow_versions};
 use crate::error::{AppError, OrNotFound};
 use crate::workflows::graph::Graph;
@@ -98,6 +98,19 @@ pub async fn fire(db: &impl ConnectionTrait, trigger: &triggers::Model, payload:
     service::queue(db, NewRun::triggered(trigger, &graph, payload)).await
 }
 
+/// Like [`fire`], for a run a chain of workflow events starts: it counts against the chain's
+/// budget, and once that is spent the run is stored FAILED with the reason instead of queued.
+async fn fire_in_chain(
+    db: &impl ConnectionTrait,
+    trigger: &triggers::Model,
+    payload: Value,
+    chain: Chain,
+) -> Result<Uuid, AppError> {
+    let graph = graph(db, trigger).await?;
+    let run = NewRun { root_id: Some(chain.root), ..NewRun::triggered(trigger, &graph, payload) };
+    service::queue_in_chain(db, run, chain).await
+}
+
 /// Fires the schedules that are due: each moves its next time on with a conditional update
 /// first, so among several instances one fires it, and a schedule missed while every instance
 /// was down fires once, not once per missed time. Returns how many runs were queued.
@@ -146,7 +159,7 @@ pub async fn publish(
     payload: Value,
 ) -> Result<Vec<Uuid>, AppError> {
     let found = listeners(db, workspace_id, event, source_workflow).await?;
-    publish_to(db, &found, event, payload).await
+    publish_to(db, &found, event, payload, None).await
 }
 
 /// The event triggers of the workspace's active workflows waiting for `event`, but the source's.
@@ -165,17 +178,22 @@ pub async fn listeners(
     Ok(found.into_iter().filter(|t| Some(t.workflow_id) != source_workflow).collect())
 }
 
-/// Queues a run of each of `listeners` for `event` with `payload`.
+/// Queues a run of each of `listeners` for `event` with `payload`, within `chain`'s budget when
+/// a run's end published it.
 pub async fn publish_to(
     db: &impl ConnectionTrait,
     listeners: &[triggers::Model],
     event: &str,
     payload: Value,
+    chain: Option<Chain>,
 ) -> Result<Vec<Uuid>, AppError> {
     let mut started = Vec::new();
     for trigger in listeners {
         let payload = json!({ "event": event, "data": payload });
-        started.push(fire(db, trigger, payload).await?);
+        started.push(match chain {
+            Some(chain) => fire_in_chain(db, trigger, payload, chain).await?,
+            None => fire(db, trigger, payload).await?,
+        });
     }
     Ok(started)
 }

@@ -9,6 +9,8 @@ pub struct Model {
     pub workspace_id: Uuid,
     pub name: String,
     pub value: String,
+    /// The hosts the value may be sent to, one a line (`*.example.com` for subdomains).
+    pub hosts: String,
     pub created_by: Uuid,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -8,7 +8,7 @@ pub struct Model {
     pub id: Uuid,
     pub workspace_id: Uuid,
     pub workflow_id: Uuid,
-    /// PENDING, RUNNING, COMPLETED, FAILED or CANCELLED.
+    /// PENDING, RUNNING, WAITING (parked), COMPLETED, FAILED or CANCELLED.
     pub status: String,
     /// A dry run: side-effecting steps record what they would do.
     pub simulation: bool,
@@ -32,6 +32,12 @@ pub struct Model {
     pub retry_of: Option<Uuid>,
     /// The kind of the node that started it (`manual`, `schedule`, `webhook`, `event`).
     pub trigger_kind: Option<String>,
+    /// When a parked (WAITING) run is due again; `None` while it waits for a decision.
+    pub wake_at: Option<DateTimeUtc>,
+    /// The run at the start of the chain of workflow events that started this one.
+    pub root_id: Option<Uuid>,
+    /// On a root run: how many runs its chain has started (bounded by the chain budget).
+    pub descendants: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

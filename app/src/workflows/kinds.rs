@@ -180,6 +180,20 @@ impl NodeKind {
                     &[
                         field("method", "Method", Select(WEBHOOK_METHODS), true, ""),
                         field("require_signature", "Require an HMAC-SHA256 signature", Checkbox, false, ""),
+                        field(
+                            "timestamped",
+                            "Signatures carry a timestamp",
+                            Checkbox,
+                            false,
+                            "t=<unix time>,v1=<HMAC of “t.body”>; older than 5 minutes is refused, so calls can't be replayed.",
+                        ),
+                        field(
+                            "keep_headers",
+                            "Headers to keep",
+                            Lines,
+                            false,
+                            "Besides Content-Type and User-Agent, one name a line. Others are not stored.",
+                        ),
                     ]
                 }
             }
@@ -304,11 +318,15 @@ pub struct ScheduleConfig {
 pub struct WebhookConfig {
     pub method: String,
     pub require_signature: bool,
+    /// Signatures carry their time (`t=…,v1=…`), and old ones are refused: no replays.
+    pub timestamped: bool,
+    /// Request headers kept in the run besides Content-Type and User-Agent (lower case).
+    pub keep_headers: Vec<String>,
 }
 
 impl Default for WebhookConfig {
     fn default() -> Self {
-        WebhookConfig { method: "POST".into(), require_signature: false }
+        WebhookConfig { method: "POST".into(), require_signature: false, timestamped: false, keep_headers: Vec::new() }
     }
 }
 

@@ -209,7 +209,7 @@ fn n8n_config(kind: &str, p: &Value, skipped: &mut Vec<String>, name: &str) -> O
         "webhook" => {
             let method = p.get("httpMethod").and_then(Value::as_str).unwrap_or("GET").to_uppercase();
             let method = if method == "POST" { method } else { "GET".into() };
-            NodeConfig::Webhook(WebhookConfig { method, require_signature: false })
+            NodeConfig::Webhook(WebhookConfig { method, ..WebhookConfig::default() })
         }
         "httpRequest" => {
             let mut headers: Vec<String> = p

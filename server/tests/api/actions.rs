@@ -19,11 +19,25 @@ db_tests!(
     credentials_are_sealed_and_never_returned,
     email_steps_send_through_smtp_and_refusals_fail_the_step,
     chat_and_ai_steps_call_their_services_with_credentials,
+    a_credential_goes_only_to_its_hosts_and_never_into_a_step,
 );
 
+/// Adds a credential bound to the loopback services the tests start.
 async fn add_credential(app: &TestApp, client: &Client, ws: Uuid, name: &str, value: &str) -> reqwest::Response {
+    add_bound_credential(app, client, ws, name, value, "127.0.0.1").await
+}
+
+async fn add_bound_credential(
+    app: &TestApp,
+    client: &Client,
+    ws: Uuid,
+    name: &str,
+    value: &str,
+    hosts: &str,
+) -> reqwest::Response {
     let w = ws.to_string();
-    app.call(client, "credentials/create", &[("workspace_id", &w), ("name", name), ("value", value)]).await
+    let form = [("workspace_id", w.as_str()), ("name", name), ("value", value), ("hosts", hosts)];
+    app.call(client, "credentials/create", &form).await
 }
 
 async fn credential_list(app: &TestApp, client: &Client, ws: Uuid) -> reqwest::Response {
@@ -41,6 +55,7 @@ async fn credentials_are_sealed_and_never_returned(app: TestApp) {
     assert!(!listed.contains("sk-live"), "values never leave the server: {listed}");
     let list: Value = serde_json::from_str(&listed).expect("json");
     assert_eq!((list[0]["name"].as_str(), list[0]["created_by"].as_str()), (Some("openai"), Some("Olivia Owner")));
+    assert_eq!(list[0]["hosts"], json!(["127.0.0.1"]));
     let stored = app::entities::credentials::Entity::find_by_id(id).one(&app.db).await.expect("query").expect("row");
     assert!(stored.value.starts_with("v1.") && !stored.value.contains("sk-live"), "sealed at rest");
 
@@ -49,6 +64,11 @@ async fn credentials_are_sealed_and_never_returned(app: TestApp) {
     assert_eq!(err["field"], "name", "{err}");
     let err = expect_error(add_credential(&app, &owner, ws, "other", "  ").await, StatusCode::BAD_REQUEST).await;
     assert_eq!(err["field"], "value", "{err}");
+    for hosts in ["", "not a host!", "http://x.com/"] {
+        let res = add_bound_credential(&app, &owner, ws, "other", "v", hosts).await;
+        let err = expect_error(res, StatusCode::BAD_REQUEST).await;
+        assert_eq!(err["field"], "hosts", "{hosts}: {err}");
+    }
 
     // Members without the settings flag may list names but not add; viewers see nothing.
     let (member, _) = app.join_as(&owner, ws, "member", "mia@example.com").await;
@@ -160,6 +180,20 @@ async fn services() -> (String, Arc<Mutex<Vec<Value>>>) {
             }),
         )
         .route(
+            "/echo",
+            get(|headers: HeaderMap| async move {
+                let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+                (AxumStatus::OK, Json(json!({ "you_sent": auth })))
+            }),
+        )
+        .route(
+            "/echo-error",
+            get(|headers: HeaderMap| async move {
+                let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+                (AxumStatus::BAD_REQUEST, format!("bad token {auth}"))
+            }),
+        )
+        .route(
             "/me",
             get(|headers: HeaderMap| async move {
                 Json(json!({ "authorized": headers.get("authorization").and_then(|v| v.to_str().ok()) == Some("Bearer sk-test") }))
@@ -234,4 +268,46 @@ async fn chat_and_ai_steps_call_their_services_with_credentials(app: TestApp) {
     assert_eq!(res.status(), StatusCode::OK);
     let done = finished(&app, &owner, ws, started(&app, &owner, ws, wf, json!({ "text": "z" })).await).await;
     assert!(done["summary"]["error"].as_str().is_some_and(|e| e.contains("No credential named “llm”")), "{done}");
+}
+
+/// An Edit member can't read a credential back: it goes only to the hosts someone who manages
+/// credentials bound it to, and a bound host that echoes it finds its value replaced.
+async fn a_credential_goes_only_to_its_hosts_and_never_into_a_step(app: TestApp) {
+    let owner = browser();
+    let ws = app.setup_owner(&owner).await;
+    let (base, _) = services().await;
+    let res = add_bound_credential(&app, &owner, ws, "erp", "sk-secret-erp", "erp.example.com").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let (member, _) = app.join_as(&owner, ws, "member", "mia@example.com").await;
+    let echo = |path: &str| {
+        json!({
+            "nodes": [
+                node(1, "Start", "manual", json!({})),
+                node(2, "Leak", "http", json!({ "method": "GET", "url": format!("{base}{path}"), "timeout_secs": 5, "credential": "erp" })),
+            ],
+            "edges": [edge(1, 1, 2)],
+        })
+    };
+    // A member points a step at their own server: refused before anything is sent.
+    let wf = workflow(&app, &member, ws, &echo("/echo")).await;
+    let done = finished(&app, &member, ws, started(&app, &member, ws, wf, json!({})).await).await;
+    let error = done["summary"]["error"].as_str().unwrap_or_default();
+    assert!(error.contains("may only be sent to erp.example.com, not to 127.0.0.1"), "{error}");
+    assert!(!done.to_string().contains("sk-secret"), "{done}");
+
+    // Bound to that host, an answer that carries the value back has it replaced by the name.
+    let list: Value = credential_list(&app, &owner, ws).await.json().await.expect("json");
+    let (w, c) = (ws.to_string(), list[0]["id"].as_str().expect("id").to_owned());
+    let form = [("workspace_id", w.as_str()), ("credential_id", c.as_str()), ("hosts", "erp.example.com 127.0.0.1")];
+    let res = app.call(&member, "credentials/set_hosts", &form).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN, "only who manages credentials binds them");
+    assert_eq!(app.call(&owner, "credentials/set_hosts", &form).await.status(), StatusCode::OK);
+    let done = finished(&app, &member, ws, started(&app, &member, ws, wf, json!({})).await).await;
+    assert_eq!(done["summary"]["status"], "COMPLETED", "{done}");
+    assert_eq!(step(&done, "Leak")["output"]["body"]["you_sent"], "Bearer [credential “erp”]");
+    let wf = workflow(&app, &member, ws, &echo("/echo-error")).await;
+    let done = finished(&app, &member, ws, started(&app, &member, ws, wf, json!({})).await).await;
+    let error = done["summary"]["error"].as_str().unwrap_or_default();
+    assert!(error.contains("bad token Bearer [credential “erp”]"), "{error}");
+    assert!(!done.to_string().contains("sk-secret"), "in no input, output or error: {done}");
 }

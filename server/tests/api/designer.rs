@@ -38,7 +38,7 @@ fn sample() -> Value {
     json!({
         "nodes": [
             { "id": id(1), "name": "Invoice received", "x": 0.0, "y": 100.0, "kind": "webhook",
-              "config": { "method": "POST", "require_signature": true } },
+              "config": { "method": "POST", "require_signature": true, "timestamped": false, "keep_headers": [] } },
             { "id": id(2), "name": "Fetch invoice", "x": 280.0, "y": 100.0, "kind": "http",
               "config": { "method": "GET", "url": "https://erp.example.com/invoices/{{ trigger.body.id }}",
                           "headers": ["Accept: application/json"], "body": "", "timeout_secs": 20, "credential": "" } },

@@ -24,6 +24,7 @@ db_tests!(
     a_template_that_would_build_gigabytes_fails_its_step,
     a_simulation_stores_nothing,
     a_delayed_run_can_be_cancelled,
+    a_waiting_run_is_parked_without_a_slot_or_lease_and_woken_on_time,
     a_delayed_run_resumes_after_a_restart,
     runs_are_refused_with_the_reason,
     http_steps_call_servers_and_fail_with_readable_errors,
@@ -111,7 +112,8 @@ pub(crate) async fn until(app: &TestApp, client: &Client, ws: Uuid, run: Uuid, d
 }
 
 pub(crate) async fn finished(app: &TestApp, client: &Client, ws: Uuid, run: Uuid) -> Value {
-    until(app, client, ws, run, |d| !matches!(d["summary"]["status"].as_str(), Some("PENDING" | "RUNNING"))).await
+    until(app, client, ws, run, |d| !matches!(d["summary"]["status"].as_str(), Some("PENDING" | "RUNNING" | "WAITING")))
+        .await
 }
 
 /// (name, status) of every step, in order.
@@ -278,6 +280,34 @@ pub(crate) fn delayed(seconds: u32) -> Value {
 
 pub(crate) fn waiting(d: &Value) -> bool {
     steps(d).contains(&("Wait".to_owned(), "WAITING".to_owned()))
+}
+
+/// A run waiting longer than a few seconds is parked in the database (WAITING, no lease, a wake
+/// time) and holds no slot; the engine's one query for due runs wakes it on time.
+async fn a_waiting_run_is_parked_without_a_slot_or_lease_and_woken_on_time(app: TestApp) {
+    let owner = browser();
+    let ws = app.setup_owner(&owner).await;
+    let long = workflow(&app, &owner, ws, &delayed(3600)).await;
+    for i in 0..50 {
+        started(&app, &owner, ws, long, json!({ "who": i })).await;
+    }
+    let parked = "SELECT COUNT(*) FROM workflow_executions WHERE status = 'WAITING' AND lease_owner IS NULL \
+                  AND lease_until IS NULL AND wake_at IS NOT NULL";
+    assert_eq!(count_reaches(&app, parked, 50).await, 50, "every waiting run is parked");
+    // A delay of 6 s parks too, and is woken when it is due.
+    let short = workflow(&app, &owner, ws, &delayed(6)).await;
+    let run = started(&app, &owner, ws, short, json!({ "who": "soon" })).await;
+    until(&app, &owner, ws, run, |d| d["summary"]["status"] == "WAITING").await;
+    let done = finished(&app, &owner, ws, run).await;
+    assert_eq!(done["summary"]["status"], "COMPLETED", "{done}");
+    assert_eq!(step(&done, "Done")["output"]["markdown"], "waited for soon");
+    let waited = step(&done, "Wait")["output"]["waited_until"]
+        .as_str()
+        .and_then(|t| t.parse::<chrono::DateTime<chrono::Utc>>().ok());
+    let finished_at =
+        done["summary"]["finished_at"].as_str().and_then(|t| t.parse::<chrono::DateTime<chrono::Utc>>().ok());
+    assert!(waited.zip(finished_at).is_some_and(|(w, f)| f >= w), "not before its time: {done}");
+    assert_eq!(scalar(&app, parked).await, 50, "the hour-long ones still wait");
 }
 
 async fn a_delayed_run_can_be_cancelled(app: TestApp) {
@@ -455,7 +485,7 @@ async fn http_steps_call_servers_and_fail_with_readable_errors(app: TestApp) {
     }
 }
 
-async fn scalar(app: &TestApp, sql: &str) -> i64 {
+pub(crate) async fn scalar(app: &TestApp, sql: &str) -> i64 {
     use sea_orm::ConnectionTrait;
     let statement = sea_orm::Statement::from_string(app.db.get_database_backend(), sql);
     let row = app.db.query_one_raw(statement).await.expect("query").expect("a row");
@@ -463,7 +493,7 @@ async fn scalar(app: &TestApp, sql: &str) -> i64 {
 }
 
 /// Polls a `SELECT COUNT(*)` until it is `want` (at most 30 s); returns the last count.
-async fn count_reaches(app: &TestApp, sql: &str, want: i64) -> i64 {
+pub(crate) async fn count_reaches(app: &TestApp, sql: &str, want: i64) -> i64 {
     for _ in 0..600 {
         let now = scalar(app, sql).await;
         if now == want {
@@ -493,7 +523,7 @@ async fn a_killed_server_leaves_no_run_behind_and_repeats_no_completed_step(mut 
     drop(first); // kill -9
 
     let second = app.start_binary().await;
-    let open = "SELECT COUNT(*) FROM workflow_executions WHERE status IN ('PENDING', 'RUNNING')";
+    let open = "SELECT COUNT(*) FROM workflow_executions WHERE status IN ('PENDING', 'RUNNING', 'WAITING')";
     assert_eq!(count_reaches(&app, open, 0).await, 0, "no run is left pending or running");
     drop(second);
     assert_eq!(scalar(&app, "SELECT COUNT(*) FROM workflow_executions WHERE status = 'COMPLETED'").await, RUNS);
@@ -525,7 +555,7 @@ async fn two_instances_on_one_database_run_each_run_once(mut app: TestApp) {
         app.base = if n % 2 == 0 { in_process.clone() } else { binary.clone() };
         started(&app, &owner, ws, wf, json!({ "n": n })).await;
     }
-    let open = "SELECT COUNT(*) FROM workflow_executions WHERE status IN ('PENDING', 'RUNNING')";
+    let open = "SELECT COUNT(*) FROM workflow_executions WHERE status IN ('PENDING', 'RUNNING', 'WAITING')";
     assert_eq!(count_reaches(&app, open, 0).await, 0);
     drop(other);
     assert_eq!(scalar(&app, "SELECT COUNT(*) FROM workflow_executions WHERE status = 'COMPLETED'").await, RUNS);

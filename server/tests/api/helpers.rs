@@ -147,6 +147,11 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         http_allow: "127.0.0.1".into(),
         smtp_url: None,
         smtp_from: "Flowdeck <flowdeck@example.com>".into(),
+        // Loose enough for the load tests; the limit tests set their own.
+        runs_per_minute: 10_000,
+        runs_in_flight: 1_000,
+        chain_runs: 100,
+        hook_calls_per_minute: 10_000,
     };
     let (base, server) = start(&config).await;
     let db = server::connect(&database_url).await.expect("test connection");

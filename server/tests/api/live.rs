@@ -88,8 +88,8 @@ async fn a_live_stream_pushes_runs_and_their_steps_as_they_change(app: TestApp) 
     let long = workflow(&app, &owner, ws, &delayed(3600)).await;
     let run = started(&app, &owner, ws, long, json!({ "who": "nobody" })).await;
     let mut one = Events::open(&app, &owner, &format!("workspace={ws}&workflow={long}&run={run}")).await;
-    let waiting = one.until("run", |d| crate::engine::waiting(&d["Ok"])).await;
-    assert_eq!(waiting["Ok"]["summary"]["status"], "RUNNING");
+    // Its step waits and the run is parked for its hour, pushed.
+    one.until("run", |d| crate::engine::waiting(&d["Ok"]) && d["Ok"]["summary"]["status"] == "WAITING").await;
     let (w, r) = (ws.to_string(), run.to_string());
     let res = app.call(&owner, "engine/cancel", &[("workspace_id", &w), ("execution_id", &r)]).await;
     assert_eq!(res.status(), StatusCode::OK);

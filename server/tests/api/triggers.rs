@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use app::engine::hooks::sign;
+use app::engine::hooks::{sign, sign_at};
 use app::entities::workflow_triggers;
 use chrono::Utc;
 use reqwest::{Client, StatusCode};
@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::db_tests;
-use crate::engine::{edge, finished, node, started, step, steps, workflow};
+use crate::engine::{count_reaches, delayed, edge, finished, node, scalar, started, step, steps, workflow};
 use crate::helpers::{TestApp, browser, count, expect_error};
 
 db_tests!(
@@ -24,6 +24,8 @@ db_tests!(
     a_workflow_ending_starts_the_workflows_waiting_for_it,
     a_failed_run_starts_its_workflows_error_workflow,
     pinned_test_data_stands_in_for_a_step_in_runs_started_by_hand,
+    a_chain_of_events_starts_at_most_its_budget_of_runs,
+    a_workspace_is_held_to_its_limits_and_others_are_not,
 );
 
 async fn set_status(app: &TestApp, client: &Client, ws: Uuid, wf: Uuid, version: i64, transition: &str) {
@@ -73,7 +75,10 @@ async fn a_webhook_starts_the_active_version_and_answers_with_the_run(app: TestA
     let err = expect_error(address(&app, &owner, ws, wf, hook, false).await, StatusCode::BAD_REQUEST).await;
     assert!(err["message"].as_str().is_some_and(|m| m.contains("Save the workflow first")), "{err}");
 
-    let graph = ordered(json!({ "method": "POST" }), "Order {{ trigger.body.id }} from {{ trigger.query.src }}");
+    let graph = ordered(
+        json!({ "method": "POST", "keep_headers": ["X-Shop", "Authorization"] }),
+        "Order {{ trigger.body.id }} from {{ trigger.query.src }}",
+    );
     let res = app.save_graph(&owner, ws, wf, 1, &graph).await;
     assert_eq!(res.status(), StatusCode::OK);
     let first = hook_address(&app, &owner, ws, wf, hook).await;
@@ -96,6 +101,7 @@ async fn a_webhook_starts_the_active_version_and_answers_with_the_run(app: TestA
         .post(&url)
         .header("Authorization", "Bearer caller-secret")
         .header("X-Shop", "north")
+        .header("X-Api-Key", "caller-key")
         .json(&json!({ "id": 7 }))
         .send()
         .await
@@ -108,7 +114,9 @@ async fn a_webhook_starts_the_active_version_and_answers_with_the_run(app: TestA
     let trigger = &step(&done, "Hook")["output"];
     assert_eq!((trigger["method"].as_str(), &trigger["body"]), (Some("POST"), &json!({ "id": 7 })));
     assert_eq!(trigger["headers"]["x-shop"], "north");
-    assert!(trigger["headers"].get("authorization").is_none(), "credentials are not stored: {trigger}");
+    assert!(trigger["headers"].get("authorization").is_none(), "credentials are not stored, even if listed: {trigger}");
+    assert!(trigger["headers"].get("x-api-key").is_none(), "headers the node doesn't keep are not stored: {trigger}");
+    assert_eq!(trigger["headers"]["content-type"], "application/json");
     assert_eq!(done["summary"]["started_by"], "Webhook", "who started it: the trigger, by kind");
     assert_eq!(step(&done, "Remember")["output"]["value"], 7);
 
@@ -196,6 +204,34 @@ async fn a_signed_webhook_takes_only_signed_bodies(app: TestApp) {
     // The key is sealed at rest.
     let stored = app::entities::webhooks::Entity::find().one(&app.db).await.expect("query").expect("row");
     assert!(stored.secret.starts_with("v1.") && !stored.secret.contains(&secret));
+
+    // Timestamped signatures: a recorded call can't be replayed once 5 minutes have passed.
+    let graph = ordered(
+        json!({ "method": "POST", "require_signature": true, "timestamped": true }),
+        "At {{ trigger.body.id }}",
+    );
+    let wf = workflow(&app, &owner, ws, &graph).await;
+    set_status(&app, &owner, ws, wf, 2, "activate").await;
+    let address = hook_address(&app, &owner, ws, wf, crate::engine::id(1)).await;
+    let url = format!("{}{}?wait=true", app.base, address["path"].as_str().expect("path"));
+    let secret = address["secret"].as_str().expect("secret").to_owned();
+    let call = |signature: String| {
+        Client::new()
+            .post(&url)
+            .header("Content-Type", "application/json")
+            .header("X-Flowdeck-Signature", signature)
+            .body(body.clone())
+            .send()
+    };
+    let now = Utc::now().timestamp();
+    let err = expect_error(call(sign(&secret, &body)).await.expect("call"), StatusCode::UNAUTHORIZED).await;
+    assert!(err["error"].as_str().is_some_and(|m| m.contains("t=<unix time>")), "the plain form is refused: {err}");
+    let old = sign_at(&secret, now - 600, &body);
+    let err = expect_error(call(old).await.expect("call"), StatusCode::UNAUTHORIZED).await;
+    assert!(err["error"].as_str().is_some_and(|m| m.contains("more than 5 minutes")), "{err}");
+    let res = call(sign_at(&secret, now, &body)).await.expect("call");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.json::<Value>().await.expect("json")["output"]["markdown"], "At 42");
 }
 
 async fn schedule_row(app: &TestApp, wf: Uuid) -> workflow_triggers::Model {
@@ -461,4 +497,100 @@ async fn wait_for_runs(app: &TestApp, client: &Client, ws: Uuid, n: usize) -> Ve
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("the workspace never had {n} runs: {:?}", runs(app, client, ws).await);
+}
+
+/// Four workflows that each start when another completes would, five deep, start 484 runs from
+/// one; the chain's budget (10 here) stops it, and the runs not started say why.
+async fn a_chain_of_events_starts_at_most_its_budget_of_runs(mut app: TestApp) {
+    app.reconfigure(|c| c.chain_runs = 10).await;
+    let owner = browser();
+    let ws = app.setup_owner(&owner).await;
+    let root = json!({
+        "nodes": [node(1, "Start", "manual", json!({})), node(2, "Note", "document", json!({ "title": "t", "template": "root" }))],
+        "edges": [edge(1, 1, 2)],
+    });
+    let root = workflow(&app, &owner, ws, &root).await;
+    let listener = json!({
+        "nodes": [
+            node(1, "On end", "event", json!({ "event": "workflow.completed" })),
+            node(2, "Note", "document", json!({ "title": "t", "template": "{{ trigger.data.chain }}" })),
+        ],
+        "edges": [edge(1, 1, 2)],
+    });
+    for _ in 0..4 {
+        let wf = workflow(&app, &owner, ws, &listener).await;
+        set_status(&app, &owner, ws, wf, 2, "activate").await;
+    }
+    let run = started(&app, &owner, ws, root, json!({})).await;
+    assert_eq!(finished(&app, &owner, ws, run).await["summary"]["status"], "COMPLETED");
+
+    let open = "SELECT COUNT(*) FROM workflow_executions WHERE status IN ('PENDING', 'RUNNING', 'WAITING')";
+    let completed = "SELECT COUNT(*) FROM workflow_executions WHERE status = 'COMPLETED'";
+    assert_eq!(count_reaches(&app, completed, 11).await, 11, "the root and the 10 runs of its budget");
+    assert_eq!(count_reaches(&app, open, 0).await, 0);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(scalar(&app, completed).await, 11, "and no more, ever");
+    let refused = "SELECT COUNT(*) FROM workflow_executions WHERE status = 'FAILED' AND error LIKE 'Not started:%'";
+    let refused = scalar(&app, refused).await;
+    assert!((1..=11 * 4).contains(&refused), "each finished run's listeners at most: {refused}");
+    assert_eq!(count(&app.db, "workflow_executions").await, 11 + refused, "nothing else was stored");
+    let shown = runs(&app, &owner, ws).await;
+    let not_started = shown.iter().find(|r| r["status"] == "FAILED").expect("a refused run in the Runs list");
+    assert!(not_started["error"].as_str().is_some_and(|e| e.contains("already started 10 runs")), "{not_started}");
+    assert_eq!(not_started["started_by"], "Event");
+}
+
+/// A workspace can't have more runs in progress, or start more a minute, than the instance
+/// allows (429 with the reason, at the API and at a webhook); another workspace still can.
+async fn a_workspace_is_held_to_its_limits_and_others_are_not(mut app: TestApp) {
+    app.reconfigure(|c| {
+        c.runs_in_flight = 3;
+        c.runs_per_minute = 5;
+    })
+    .await;
+    let owner = browser();
+    let ws = app.setup_owner(&owner).await;
+    // A 4 s delay waits in its slot (not parked): such runs are in progress.
+    let wf = workflow(&app, &owner, ws, &delayed(4)).await;
+    let start = || crate::engine::run(&app, &owner, ws, wf, json!({ "who": "me" }), false);
+    let mut first = Vec::new();
+    for _ in 0..3 {
+        let res = start().await;
+        assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await.unwrap_or_default());
+        first.push(res.json::<Uuid>().await.expect("id"));
+    }
+    let err = expect_error(start().await, StatusCode::TOO_MANY_REQUESTS).await;
+    assert!(err["message"].as_str().is_some_and(|m| m.contains("already has 3 runs in progress")), "{err}");
+
+    // Another workspace of the same person is not held up.
+    let other =
+        crate::helpers::workspace_in_location(&app.call(&owner, "workspaces/create", &[("name", "Other")]).await);
+    let quick = json!({
+        "nodes": [node(1, "Start", "manual", json!({})), node(2, "Note", "document", json!({ "title": "t", "template": "ok" }))],
+        "edges": [edge(1, 1, 2)],
+    });
+    let elsewhere = workflow(&app, &owner, other, &quick).await;
+    let run = started(&app, &owner, other, elsewhere, json!({})).await;
+    assert_eq!(finished(&app, &owner, other, run).await["summary"]["status"], "COMPLETED");
+
+    // Once they are done, two more fit in the minute's five; the sixth is refused, webhooks too.
+    for run in first {
+        finished(&app, &owner, ws, run).await;
+    }
+    for _ in 0..2 {
+        assert_eq!(start().await.status(), StatusCode::OK);
+    }
+    let err = expect_error(start().await, StatusCode::TOO_MANY_REQUESTS).await;
+    assert!(err["message"].as_str().is_some_and(|m| m.contains("started 5 runs in the last minute")), "{err}");
+    let hooked = app.new_workflow(&owner, ws, "Hooked").await;
+    let hook = node(1, "x", "webhook", json!({}))["id"].as_str().expect("id").parse::<Uuid>().expect("uuid");
+    let res = app.save_graph(&owner, ws, hooked, 1, &ordered(json!({ "method": "POST" }), "x")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    set_status(&app, &owner, ws, hooked, 2, "activate").await;
+    let path = hook_address(&app, &owner, ws, hooked, hook).await["path"].as_str().expect("path").to_owned();
+    let before = count(&app.db, "workflow_executions").await;
+    let res = Client::new().post(format!("{}{path}", app.base)).json(&json!({ "id": 1 })).send().await.expect("call");
+    let err = expect_error(res, StatusCode::TOO_MANY_REQUESTS).await;
+    assert!(err["error"].as_str().is_some_and(|m| m.contains("in the last minute")), "{err}");
+    assert_eq!(count(&app.db, "workflow_executions").await, before, "a refused call stores nothing");
 }
