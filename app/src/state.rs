@@ -21,6 +21,48 @@ pub struct AppState {
     pub engine: Arc<crate::engine::runner::Engine>,
     /// Mark cookies `Secure` (set when Flowdeck is served over HTTPS).
     pub secure_cookies: bool,
+    /// Live streams open per user.
+    pub streams: Arc<Streams>,
+}
+
+/// Live streams one user may have open at once (tabs, panels).
+pub const STREAMS_PER_USER: usize = 16;
+
+/// The live streams open on this instance, by user.
+#[derive(Default)]
+pub struct Streams {
+    open: std::sync::Mutex<std::collections::HashMap<uuid::Uuid, usize>>,
+}
+
+/// One open stream; dropping it frees its place.
+pub struct StreamPermit {
+    streams: Arc<Streams>,
+    user: uuid::Uuid,
+}
+
+impl Streams {
+    /// A place for one more stream of `user`, unless they have [`STREAMS_PER_USER`] open.
+    pub fn open(self: &Arc<Self>, user: uuid::Uuid) -> Option<StreamPermit> {
+        let mut open = self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let count = open.entry(user).or_default();
+        if *count >= STREAMS_PER_USER {
+            return None;
+        }
+        *count += 1;
+        Some(StreamPermit { streams: self.clone(), user })
+    }
+}
+
+impl Drop for StreamPermit {
+    fn drop(&mut self) {
+        let mut open = self.streams.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(count) = open.get_mut(&self.user) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.user);
+            }
+        }
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {

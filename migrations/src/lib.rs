@@ -16,6 +16,7 @@ mod m20261130_000010_error_workflows;
 mod m20261130_000011_pinned_data;
 mod m20261201_000012_parked_runs;
 mod m20261201_000013_credential_hosts;
+mod m20261201_000014_hashed_sessions;
 
 /// Every migration, in the order it is applied.
 pub struct Migrator;
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000011_pinned_data::Migration),
             Box::new(m20261201_000012_parked_runs::Migration),
             Box::new(m20261201_000013_credential_hosts::Migration),
+            Box::new(m20261201_000014_hashed_sessions::Migration),
         ]
     }
 }

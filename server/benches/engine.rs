@@ -62,6 +62,7 @@ impl Bench {
             runs_in_flight: 1_000_000,
             chain_runs: 100,
             hook_calls_per_minute: 1_000_000,
+            retention_days: 0,
         };
         let instance = server::app(&config).await.expect("app");
         let listener = tokio::net::TcpListener::bind(config.addr).await.expect("bind");

@@ -67,6 +67,10 @@ pub struct Config {
     /// Calls one workflow's webhooks take per minute on this instance; more get 429.
     #[arg(long, env = "FLOWDECK_WEBHOOK_CALLS_PER_MINUTE", default_value_t = 300, global = true)]
     pub hook_calls_per_minute: u32,
+    /// Days finished runs are kept (with their steps); older ones are deleted every 10 minutes.
+    /// 0 keeps them forever.
+    #[arg(long, env = "FLOWDECK_RETENTION_DAYS", default_value_t = 30, global = true)]
+    pub retention_days: u32,
 }
 
 impl Config {
@@ -100,4 +104,5 @@ Configuration (flag, or environment variable):
   FLOWDECK_RUNS_PER_MINUTE     runs a workspace starts a minute [600]
   FLOWDECK_RUNS_IN_FLIGHT      a workspace's unfinished runs    [200]
   FLOWDECK_CHAIN_RUNS          runs one run's events may start  [100]
-  FLOWDECK_WEBHOOK_CALLS_PER_MINUTE  calls a workflow's webhooks take a minute [300]";
+  FLOWDECK_WEBHOOK_CALLS_PER_MINUTE  calls a workflow's webhooks take a minute [300]
+  FLOWDECK_RETENTION_DAYS      days finished runs are kept (0: forever) [30]";

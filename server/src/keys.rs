@@ -15,21 +15,31 @@ pub fn parse(hex: &str, bytes: usize, what: &str) -> anyhow::Result<Vec<u8>> {
     Ok(key)
 }
 
+/// Creates `path` (mode 0600) and the folders above it that are missing (mode 0700): the data
+/// directory holds the keys and the SQLite file, which only this account may read.
+pub fn create_private(path: &Path) -> anyhow::Result<std::fs::File> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path).with_context(|| format!("creating {}", path.display()))
+}
+
 /// Reads the hex-encoded key of at least `bytes` bytes at `path`, or creates one there.
 pub fn load_or_create(path: &Path, bytes: usize) -> anyhow::Result<Vec<u8>> {
     if path.exists() {
         let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         return parse(&text, bytes, &path.display().to_string());
     }
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
     let key: Vec<u8> = (0..bytes).map(|_| rand::random::<u8>()).collect();
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).with_context(|| format!("creating {}", path.display()))?;
+    let mut file = create_private(path)?;
     file.write_all(hex::encode(&key).as_bytes())?;
     tracing::info!(path = %path.display(), "created a new secret key");
     Ok(key)

@@ -21,7 +21,9 @@ use app::{App, shell};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
+use axum::http::HeaderValue;
 use axum::http::StatusCode;
+use axum::http::header::{CONTENT_SECURITY_POLICY, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use leptos::prelude::*;
@@ -31,18 +33,20 @@ use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 use tower_http::compression::CompressionLayer;
 use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::{Key, SameSite};
 use tower_sessions::{Expiry, SessionManagerLayer};
 
 pub use crate::config::Config;
 
-/// Opens the database named by `url`, creating the SQLite file's folder when needed.
+/// Opens the database named by `url`. A new SQLite file is created private (0600, in a 0700
+/// folder when that is new too); SQLite gives its WAL files the file's mode.
 pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
     if let Some(path) = url.strip_prefix("sqlite://") {
-        let file = path.split('?').next().unwrap_or_default();
-        if let Some(dir) = std::path::Path::new(file).parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let file = std::path::Path::new(path.split('?').next().unwrap_or_default());
+        if !file.as_os_str().is_empty() && !file.exists() && path.contains("mode=rwc") {
+            keys::create_private(file)?;
         }
     }
     let mut options = ConnectOptions::new(url.to_owned());
@@ -73,6 +77,8 @@ pub struct Instance {
     pub router: Router,
     pub state: AppState,
     pub sessions: DbSessionStore,
+    /// Days finished runs are kept (0: forever).
+    pub retention_days: u32,
 }
 
 /// Connects, migrates and builds the whole router for `config`.
@@ -105,6 +111,7 @@ pub async fn app(config: &Config) -> anyhow::Result<Instance> {
         presence: Arc::new(Presence::default()),
         engine: Engine::new(db.clone(), Duration::from_secs(config.engine_lease_secs.max(1)), tools, config.limits()),
         secure_cookies: config.secure_cookies,
+        streams: Arc::default(),
     };
     let sessions = DbSessionStore::new(db);
     let session_layer = SessionManagerLayer::new(sessions.clone())
@@ -144,10 +151,18 @@ pub async fn app(config: &Config) -> anyhow::Result<Instance> {
         .layer(axum::middleware::from_fn_with_state(guard_state, guards::origin_guard))
         // Webhooks are called by other systems: no sessions, sign-in or origin checks.
         .merge(app::engine::hooks::router())
+        .layer(SetResponseHeaderLayer::overriding(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::overriding(REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .layer(SetResponseHeaderLayer::overriding(X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        // Pages set their own policy (with the response's script nonce); anything else may run nothing.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        ))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state.clone());
-    Ok(Instance { router, state, sessions })
+    Ok(Instance { router, state, sessions, retention_days: config.retention_days })
 }
 
 async fn server_fn_handler(State(state): State<AppState>, req: Request<Body>) -> impl IntoResponse {
@@ -167,7 +182,7 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
 
 /// Serves `instance` on `listener` until SIGINT/SIGTERM, with housekeeping in the background.
 pub async fn serve(instance: Instance, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
-    let Instance { router, state, sessions } = instance;
+    let Instance { router, state, sessions, retention_days } = instance;
     // Dropped with this future (even when it is aborted), taking the engine's runs with it.
     let _engine = AbortOnDrop(tokio::spawn(state.engine.clone().run()));
     let _schedules = AbortOnDrop(tokio::spawn(state.engine.clone().schedules()));
@@ -183,6 +198,14 @@ pub async fn serve(instance: Instance, listener: tokio::net::TcpListener) -> any
                 && let Err(e) = sessions.delete_expired().await
             {
                 tracing::warn!(error = %e, "could not delete expired sessions");
+            }
+            if n % 10 == 5 && retention_days > 0 {
+                let before = chrono::Utc::now() - chrono::Duration::days(i64::from(retention_days));
+                match app::engine::service::prune(&state.db, before).await {
+                    Ok(0) => {}
+                    Ok(deleted) => tracing::info!(deleted, "deleted runs past their retention"),
+                    Err(e) => tracing::warn!(error = %e, "could not delete old runs"),
+                }
             }
             n += 1;
         }

@@ -201,19 +201,22 @@ pub async fn decide(
     if step.status != StepStatus::Waiting.as_str() {
         return Err(AppError::conflict("This run no longer waits for approval."));
     }
+    // The decision and the wake of the parked run are one transaction: no crash between them
+    // leaves a decided approval whose run sleeps on.
+    let txn = crate::db::begin_write(db).await?;
     let decided = approvals::Entity::update_many()
         .col_expr(approvals::Column::Decision, Expr::value(if approve { APPROVED } else { REJECTED }))
         .col_expr(approvals::Column::Comment, Expr::value((!comment.is_empty()).then_some(comment)))
         .col_expr(approvals::Column::DecidedAt, Expr::value(Utc::now()))
         .filter(approvals::Column::Id.eq(id))
         .filter(approvals::Column::Decision.is_null())
-        .exec(db)
+        .exec(&txn)
         .await?;
     if decided.rows_affected == 0 {
         return Err(AppError::conflict("You have already decided on this."));
     }
-    // The run is parked while it waits: due now, it counts the decisions again.
-    crate::engine::service::wake_parked(db, step.execution_id).await?;
+    crate::engine::service::wake_parked(&txn, step.execution_id).await?;
+    txn.commit().await?;
     engine.decided();
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! tower-sessions store over the `sessions` table: sessions survive restarts and are shared by
-//! every instance on one database.
+//! every instance on one database. Rows are keyed by a SHA-256 of the session id, like
+//! invitation tokens: a copy of the table signs nobody in.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -34,12 +35,18 @@ impl DbSessionStore {
         let data = serde_json::to_string(&record.data).map_err(|e| Error::Encode(e.to_string()))?;
         let user_id = record.data.get(USER_KEY).and_then(|v| serde_json::from_value::<Uuid>(v.clone()).ok());
         Ok(sessions::ActiveModel {
-            id: Set(record.id.to_string()),
+            id: Set(key(&record.id)),
             user_id: Set(user_id),
             data: Set(data),
             expires_at: Set(to_chrono(record.expiry_date)),
         })
     }
+}
+
+/// The stored key of session `id`: the hex SHA-256 of the id the cookie carries.
+fn key(id: &Id) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(id.to_string().as_bytes()))
 }
 
 fn to_chrono(t: time::OffsetDateTime) -> DateTime<Utc> {
@@ -77,7 +84,7 @@ impl SessionStore for DbSessionStore {
         // that a sign-out or password change deleted while this request was still running.
         sessions::Entity::update_many()
             .set(Self::row(record)?)
-            .filter(sessions::Column::Id.eq(record.id.to_string()))
+            .filter(sessions::Column::Id.eq(key(&record.id)))
             .exec(&self.db)
             .await
             .map_err(backend)?;
@@ -85,7 +92,7 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn load(&self, id: &Id) -> Result<Option<Record>> {
-        let row = sessions::Entity::find_by_id(id.to_string())
+        let row = sessions::Entity::find_by_id(key(id))
             .filter(sessions::Column::ExpiresAt.gt(Utc::now()))
             .one(&self.db)
             .await
@@ -96,9 +103,15 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn delete(&self, id: &Id) -> Result<()> {
-        sessions::Entity::delete_by_id(id.to_string()).exec(&self.db).await.map_err(backend)?;
+        sessions::Entity::delete_by_id(key(id)).exec(&self.db).await.map_err(backend)?;
         Ok(())
     }
+}
+
+/// Whether the session `id` still exists (not signed out, not ended by a password change).
+pub async fn alive(db: &DatabaseConnection, id: &Id) -> std::result::Result<bool, sea_orm::DbErr> {
+    let row = sessions::Entity::find_by_id(key(id)).filter(sessions::Column::ExpiresAt.gt(Utc::now())).one(db).await?;
+    Ok(row.is_some())
 }
 
 /// Ends every session of `user_id` except `keep` (after a password change).
@@ -109,7 +122,7 @@ pub async fn end_other_sessions(
 ) -> std::result::Result<u64, sea_orm::DbErr> {
     let mut q = sessions::Entity::delete_many().filter(sessions::Column::UserId.eq(user_id));
     if let Some(keep) = keep {
-        q = q.filter(sessions::Column::Id.ne(keep.to_string()));
+        q = q.filter(sessions::Column::Id.ne(key(&keep)));
     }
     Ok(q.exec(db).await?.rows_affected)
 }

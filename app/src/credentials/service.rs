@@ -55,7 +55,10 @@ fn hosts(text: &str) -> Result<String, AppError> {
     for item in text.split(|c: char| c == ',' || c.is_whitespace()).filter(|i| !i.is_empty()) {
         let host = item.trim_end_matches('.').to_ascii_lowercase();
         let name = host.strip_prefix("*.").unwrap_or(&host);
-        let valid = !name.is_empty()
+        // A wildcard covers the subdomains of one domain (`*.example.com`), never of a TLD.
+        let wildcard_ok = !host.starts_with("*.") || name.contains('.');
+        let valid = wildcard_ok
+            && !name.is_empty()
             && name.len() <= 253
             && name
                 .split('.')
@@ -195,7 +198,25 @@ impl Secret {
         if self.value.len() < 4 || !text.contains(&self.value) {
             return text.to_owned();
         }
-        text.replace(&self.value, &format!("[credential “{}”]", self.name))
+        text.replace(&self.value, &self.mark())
+    }
+
+    /// [`Secret::redact`] for text that was cut: the start of the value at its very end is
+    /// masked too, so a cut through the value shows none of it.
+    pub fn redact_cut(&self, text: &str) -> String {
+        let mut text = self.redact(text);
+        let longest = self.value.len().saturating_sub(1).min(text.len());
+        if let Some(k) =
+            (4..=longest).rev().find(|&k| self.value.is_char_boundary(k) && text.ends_with(&self.value[..k]))
+        {
+            text.truncate(text.len() - k);
+            text.push_str(&self.mark());
+        }
+        text
+    }
+
+    fn mark(&self) -> String {
+        format!("[credential “{}”]", self.name)
     }
 }
 
@@ -217,4 +238,18 @@ pub async fn reveal(
         })?
         .ok_or_else(|| format!("No credential named “{}” in this workspace (Settings → Credentials).", name.trim()))?;
     Ok(Secret { value: sealer.open(&row.value)?, hosts: split_hosts(&row.hosts), name: row.name })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_redacted_also_where_text_was_cut() {
+        let secret = Secret { name: "erp".into(), value: "sk-secret-erp".into(), hosts: Vec::new() };
+        assert_eq!(secret.redact("Bearer sk-secret-erp!"), "Bearer [credential “erp”]!");
+        assert_eq!(secret.redact_cut("…token sk-secr"), "…token [credential “erp”]");
+        assert_eq!(secret.redact_cut("plain text"), "plain text");
+        assert_eq!(secret.redact_cut("ends with sk-"), "ends with sk-", "three characters say nothing");
+    }
 }

@@ -114,11 +114,10 @@ async fn call(
         let host = url::Url::parse(c.url.trim()).ok().and_then(|u| u.host_str().map(str::to_owned));
         secret.check_host(host.as_deref().unwrap_or_default())?;
     }
-    let bearer = secret.map(|s| s.value.as_str());
     if run.simulation {
-        return Ok(tools.http.describe(c, bearer)?);
+        return Ok(tools.http.describe(c, secret.map(|s| s.value.as_str()))?);
     }
-    let answer = tools.http.send(c, bearer, PAYLOAD_LIMIT).await;
+    let answer = tools.http.send(c, secret, PAYLOAD_LIMIT).await;
     let Some(secret) = secret else { return answer };
     match answer {
         Ok(output) => Ok(redact(output, secret)),
@@ -131,7 +130,9 @@ fn redact(value: Value, secret: &Secret) -> Value {
     match value {
         Value::String(s) => Value::String(secret.redact(&s)),
         Value::Array(items) => Value::Array(items.into_iter().map(|v| redact(v, secret)).collect()),
-        Value::Object(fields) => Value::Object(fields.into_iter().map(|(k, v)| (k, redact(v, secret))).collect()),
+        Value::Object(fields) => {
+            Value::Object(fields.into_iter().map(|(k, v)| (secret.redact(&k), redact(v, secret))).collect())
+        }
         other => other,
     }
 }

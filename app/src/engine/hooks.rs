@@ -113,7 +113,6 @@ async fn receive(
         }
         return Ok(response);
     }
-    state.engine.admission.admit_call(workflow)?;
     if config.require_signature {
         let key = state.engine.tools.sealer.open(&hook.secret).map_err(AppError::internal)?;
         let signature = headers.get(SIGNATURE).and_then(|v| v.to_str().ok());
@@ -130,6 +129,8 @@ async fn receive(
             return Ok(refuse(StatusCode::UNAUTHORIZED, message));
         }
     }
+    // Counted once the caller proved who it is, so strangers can't spend a signed hook's calls.
+    state.engine.admission.admit_call(workflow)?;
     let wait = query.remove("wait").is_some_and(|w| matches!(w.as_str(), "true" | "1" | "yes"));
     let body = match parse_body(headers, body) {
         Ok(body) => body,
@@ -165,7 +166,8 @@ async fn receive(
             },
             _ = poll.tick() => {}
             () = tokio::time::sleep_until(deadline) => {
-                return Ok(answer(StatusCode::ACCEPTED, json!({ "execution_id": id, "status": "RUNNING" })));
+                let status = executions::Entity::find_by_id(id).one(db).await?.map(|r| r.status);
+                return Ok(answer(StatusCode::ACCEPTED, json!({ "execution_id": id, "status": status })));
             }
         }
         if let Some(result) = result(db, id).await? {

@@ -13,6 +13,7 @@ use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderName, HeaderValue};
 use reqwest::{Method, Url, redirect};
 use serde_json::{Map, Value, json};
 
+use crate::credentials::service::Secret;
 use crate::engine::failure::{StepError, parse_retry_after, retry_for_status};
 use crate::workflows::kinds::HttpConfig;
 
@@ -224,8 +225,11 @@ impl Http {
 
     /// Sends the request; a 2xx answer is the step's output (status, headers, body as JSON when it
     /// is JSON), anything else fails the step with the status and the start of the body.
-    pub async fn send(&self, c: &HttpConfig, bearer: Option<&str>, limit: usize) -> Result<Value, StepError> {
-        let request = self.request(c, bearer)?;
+    /// The credential's value, should the answer carry it back, is replaced by its name before
+    /// anything is cut or kept.
+    pub async fn send(&self, c: &HttpConfig, secret: Option<&Secret>, limit: usize) -> Result<Value, StepError> {
+        let request = self.request(c, secret.map(|s| s.value.as_str()))?;
+        let scrub = |text: &str| secret.map_or_else(|| text.to_owned(), |s| s.redact_cut(text));
         // The body gets most of the limit; status and headers fit in the rest.
         let limit = limit - limit / 8;
         let mut response = request.send().await.map_err(|e| explain(&e, c))?;
@@ -233,7 +237,7 @@ impl Http {
         let headers: Map<String, Value> = response
             .headers()
             .iter()
-            .filter_map(|(k, v)| Some((k.as_str().to_owned(), Value::String(v.to_str().ok()?.to_owned()))))
+            .filter_map(|(k, v)| Some((k.as_str().to_owned(), Value::String(scrub(v.to_str().ok()?)))))
             .collect();
         let mut bytes = Vec::new();
         let mut truncated = false;
@@ -245,9 +249,9 @@ impl Http {
             }
             bytes.extend_from_slice(&chunk);
         }
-        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let text = scrub(&String::from_utf8_lossy(&bytes));
         if !status.is_success() {
-            let quote: String = text.chars().take(QUOTE).collect();
+            let quote = scrub(&text.chars().take(QUOTE).collect::<String>());
             let after = headers.get("retry-after").and_then(Value::as_str);
             let after = after.and_then(|v| parse_retry_after(v, chrono::Utc::now()));
             return Err(StepError {

@@ -121,6 +121,7 @@ mod server {
 
     use axum::Router;
     use axum::extract::{Query, State};
+    use axum::http::StatusCode;
     use axum::response::sse::{Event, KeepAlive, Sse};
     use axum::response::{IntoResponse, Response};
     use axum::routing::get;
@@ -130,12 +131,13 @@ mod server {
     use tower_sessions::Session;
 
     use super::{Follow, PATH};
-    use crate::engine::model::Period;
+    use crate::auth::session_store::alive;
+    use crate::engine::model::{ExecutionStatus, Period};
     use crate::engine::runner::Changed;
     use crate::engine::service;
     use crate::error::AppError;
     use crate::guard::Ctx;
-    use crate::state::AppState;
+    use crate::state::{AppState, STREAMS_PER_USER};
     use crate::workspaces::model::Permission;
 
     /// How often the database is looked at while something shown is unfinished (for changes
@@ -144,14 +146,35 @@ mod server {
     const LOOK_IDLE: Duration = Duration::from_secs(15);
     /// Changes arriving this close together are sent as one.
     const COALESCE: Duration = Duration::from_millis(50);
+    /// How often a stream checks that its session still exists: signing out or a password
+    /// change ends it within this.
+    const SESSION_CHECK: Duration = Duration::from_secs(3);
+    /// A stream ends after this (the browser reconnects, signed in again or not).
+    const LIFETIME: Duration = Duration::from_secs(3600);
 
     pub fn router() -> Router<AppState> {
         Router::new().route(PATH, get(live))
     }
 
     async fn live(State(state): State<AppState>, session: Session, Query(what): Query<Follow>) -> Response {
+        let ctx = Ctx { state, session };
+        // Signed-in users have a bounded number of streams; others get one event saying so.
+        let permit = match ctx.user_opt().await {
+            Ok(Some(user)) => match ctx.state.streams.open(user.id) {
+                Some(permit) => Some(permit),
+                None => {
+                    let message =
+                        format!("You have {STREAMS_PER_USER} live views open already. Close some tabs and reload.");
+                    return (StatusCode::TOO_MANY_REQUESTS, message).into_response();
+                }
+            },
+            _ => None,
+        };
         let (tx, mut rx) = mpsc::channel::<Event>(4);
-        tokio::spawn(stream(Ctx { state, session }, what, tx));
+        tokio::spawn(async move {
+            let _permit = permit;
+            let _ = tokio::time::timeout(LIFETIME, stream(ctx, what, tx)).await;
+        });
         let events = futures::stream::poll_fn(move |cx| rx.poll_recv(cx).map(|e| e.map(Ok::<_, Infallible>)));
         Sse::new(events).keep_alive(KeepAlive::default()).into_response()
     }
@@ -174,27 +197,48 @@ mod server {
                 Some(workflow) => service::list(db, &me, workflow).await,
                 None => service::list_all(db, &me, what.status, what.period.unwrap_or(Period::All)).await,
             };
-            let mut unfinished = list.as_ref().is_ok_and(|l| l.iter().any(|e| !e.status.finished()));
+            // Parked runs change only when woken, which the engine announces: they don't count.
+            let moving = |s: ExecutionStatus| matches!(s, ExecutionStatus::Pending | ExecutionStatus::Running);
+            let mut unfinished = list.as_ref().is_ok_and(|l| l.iter().any(|e| moving(e.status)));
             if !send(&tx, "list", &list, &mut sent_list).await {
                 return;
             }
             if let Some(run) = what.run {
                 let detail = service::get(db, &me, run).await;
-                unfinished |= detail.as_ref().is_ok_and(|d| !d.summary.status.finished());
+                unfinished |= detail.as_ref().is_ok_and(|d| moving(d.summary.status));
                 if !send(&tx, "run", &detail, &mut sent_run).await {
                     return;
                 }
             }
-            let look = if unfinished { LOOK_UNFINISHED } else { LOOK_IDLE };
-            tokio::select! {
-                () = change(&mut changes, &what) => {
-                    tokio::time::sleep(COALESCE).await;
-                    changes = changes.resubscribe();
+            let look = tokio::time::sleep(if unfinished { LOOK_UNFINISHED } else { LOOK_IDLE });
+            tokio::pin!(look);
+            loop {
+                tokio::select! {
+                    () = change(&mut changes, &what) => {
+                        tokio::time::sleep(COALESCE).await;
+                        changes = changes.resubscribe();
+                        break;
+                    }
+                    () = &mut look => break,
+                    () = tokio::time::sleep(SESSION_CHECK) => {
+                        if !signed_in(&ctx).await {
+                            send(&tx, "list", &Err::<(), _>(AppError::Unauthorized), &mut sent_list).await;
+                            return;
+                        }
+                    }
+                    () = async { let _ = closing.wait_for(|c| *c).await; } => return,
+                    () = tx.closed() => return,
                 }
-                () = tokio::time::sleep(look) => {}
-                () = async { let _ = closing.wait_for(|c| *c).await; } => return,
-                () = tx.closed() => return,
             }
+        }
+    }
+
+    /// Whether the stream's session still exists in the database (the session object the
+    /// stream holds keeps its data after a sign-out elsewhere).
+    async fn signed_in(ctx: &Ctx) -> bool {
+        match ctx.session.id() {
+            Some(id) => alive(ctx.db(), &id).await.unwrap_or(true),
+            None => false,
         }
     }
 

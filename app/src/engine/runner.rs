@@ -11,8 +11,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection,
+    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, UpdateMany,
 };
 use serde_json::{Value, json};
 use tokio::sync::{Notify, broadcast, watch};
@@ -256,7 +256,7 @@ impl Engine {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            match triggers::fire_due(&self.db).await {
+            match triggers::fire_due(&self.db, &self.admission).await {
                 Ok(0) => {}
                 Ok(_) => self.wake(),
                 Err(e) => tracing::warn!(error = %e, "engine: could not fire due schedules"),
@@ -305,6 +305,7 @@ impl Engine {
     /// Takes up to `max` pending runs (or runs whose lease ran out) for this instance. The update
     /// re-checks that each is still claimable, so two instances never both get one.
     async fn claim(&self, max: usize) -> Result<Vec<executions::Model>, sea_orm::DbErr> {
+        use sea_orm::sea_query::ExprTrait as _;
         let now = Utc::now();
         let claimable = || {
             Condition::any()
@@ -312,7 +313,7 @@ impl Engine {
                 .add(
                     Condition::all()
                         .add(executions::Column::Status.eq(ExecutionStatus::Running.as_str()))
-                        .add(executions::Column::LeaseUntil.lt(now)),
+                        .add(Expr::col(executions::Column::LeaseUntil).lt(self.db_now())),
                 )
                 .add(
                     Condition::all()
@@ -339,7 +340,7 @@ impl Engine {
         let claimed = executions::Entity::update_many()
             .col_expr(executions::Column::Status, Expr::value(ExecutionStatus::Running.as_str()))
             .col_expr(executions::Column::LeaseOwner, Expr::value(self.owner.clone()))
-            .col_expr(executions::Column::LeaseUntil, Expr::value(now + self.lease))
+            .col_expr(executions::Column::LeaseUntil, self.lease_end())
             .col_expr(executions::Column::WakeAt, Expr::value(None::<DateTime<Utc>>))
             .col_expr(
                 executions::Column::StartedAt,
@@ -446,24 +447,27 @@ impl Engine {
         }
     }
 
-    /// Renews the lease until the run is cancelled or taken over; returns why it stopped.
+    /// Renews the lease until the run is cancelled or taken over; returns why it stopped. A
+    /// renewal that fails (the database is slow or away) is tried again every second while the
+    /// lease it has still holds.
     async fn hold_lease(&self, id: Uuid, mut stopped: watch::Receiver<bool>) -> Stop {
+        let mut held_until = tokio::time::Instant::now() + self.lease;
+        let mut wait = self.lease / 3;
         loop {
             tokio::select! {
-                () = tokio::time::sleep(self.lease / 3) => {}
+                () = tokio::time::sleep(wait) => {}
                 _ = stopped.changed() => return Stop::Released,
             }
-            let renewed = executions::Entity::update_many()
-                .col_expr(executions::Column::LeaseUntil, Expr::value(Utc::now() + self.lease))
-                .filter(executions::Column::Id.eq(id))
-                .filter(executions::Column::LeaseOwner.eq(self.owner.clone()))
-                .filter(executions::Column::Status.eq(ExecutionStatus::Running.as_str()))
-                .exec(&self.db)
-                .await;
-            match renewed {
-                Ok(r) if r.rows_affected == 0 => return Stop::Released,
-                Ok(_) => {}
-                Err(e) => return Stop::Db(e),
+            match self.fence(&self.db, id).await {
+                Ok(()) => {
+                    held_until = tokio::time::Instant::now() + self.lease;
+                    wait = self.lease / 3;
+                }
+                Err(Stop::Db(e)) if tokio::time::Instant::now() + Duration::from_secs(1) < held_until => {
+                    tracing::warn!(error = %e, "engine: could not renew a lease; trying again");
+                    wait = Duration::from_secs(1);
+                }
+                Err(stop) => return stop,
             }
         }
     }
@@ -545,7 +549,10 @@ impl Engine {
             finished_at: Set(Some(now)),
             duration_ms: Set(Some(0)),
         });
-        steps::Entity::insert_many(rows).exec(&self.db).await?;
+        let txn = crate::db::begin_write(&self.db).await?;
+        self.fence(&txn, execution).await?;
+        steps::Entity::insert_many(rows).exec(&txn).await?;
+        txn.commit().await?;
         Ok(())
     }
 
@@ -583,7 +590,7 @@ impl Engine {
                 (next.attempt, Some(next))
             }
             Some(interrupted) => {
-                self.end_step(&self.db, &interrupted, StepStatus::Failed, None, Some(INTERRUPTED.to_owned())).await?;
+                self.close_step(&interrupted, StepStatus::Failed, None, Some(INTERRUPTED.to_owned())).await?;
                 if interrupted.attempt >= MAX_INTERRUPTED {
                     let why =
                         format!("The server stopped during this step {MAX_INTERRUPTED} times; it is not tried again.");
@@ -612,7 +619,7 @@ impl Engine {
             duration_ms: Some(0),
             ..step_row(run, node, StepStatus::Completed, earlier.map_or(1, |e| e.attempt + 1))
         };
-        Self::write_step(&self.db, row, false).await?;
+        self.store_step(row, false).await?;
         Ok(output)
     }
 
@@ -633,10 +640,74 @@ impl Engine {
             ..row.clone()
         };
         let txn = crate::db::begin_write(&self.db).await?;
+        self.fence(&txn, row.execution_id).await?;
         self.end_step(&txn, row, StepStatus::Failed, None, Some(error)).await?;
         steps::Entity::insert(next.clone().into_active_model().reset_all()).exec_without_returning(&txn).await?;
         txn.commit().await?;
         Ok(next)
+    }
+
+    /// Confirms, and renews, this instance's lease of the run on the database's clock: a driver
+    /// whose lease ran out or was taken over (it was paused past it) stops here, before it
+    /// writes a step or reaches outside, so no step runs twice.
+    async fn fence(&self, db: &impl ConnectionTrait, execution: Uuid) -> Result<(), Stop> {
+        use sea_orm::sea_query::ExprTrait as _;
+        let held = executions::Entity::update_many()
+            .col_expr(executions::Column::LeaseUntil, self.lease_end())
+            .filter(executions::Column::Id.eq(execution))
+            .filter(executions::Column::LeaseOwner.eq(self.owner.clone()))
+            .filter(executions::Column::Status.eq(ExecutionStatus::Running.as_str()))
+            .filter(Expr::col(executions::Column::LeaseUntil).gt(self.db_now()))
+            .exec(db)
+            .await?;
+        if held.rows_affected == 0 {
+            tracing::warn!(%execution, "engine: this instance no longer holds the run; its driver stops");
+            return Err(Stop::Released);
+        }
+        Ok(())
+    }
+
+    /// Now on the database's clock (PostgreSQL's, so instances with skewed clocks agree; a SQLite
+    /// file is shared on one machine only, whose clock it is).
+    fn db_now(&self) -> Expr {
+        match self.db.get_database_backend() {
+            DatabaseBackend::Postgres => Expr::cust("CURRENT_TIMESTAMP"),
+            _ => Expr::value(Utc::now()),
+        }
+    }
+
+    /// When a lease taken or renewed now ends, on the database's clock.
+    fn lease_end(&self) -> Expr {
+        match self.db.get_database_backend() {
+            DatabaseBackend::Postgres => {
+                Expr::cust(format!("CURRENT_TIMESTAMP + INTERVAL '{} milliseconds'", self.lease.as_millis()))
+            }
+            _ => Expr::value(Utc::now() + self.lease),
+        }
+    }
+
+    /// Stores a step row in a fenced write (see [`Engine::fence`]).
+    async fn store_step(&self, row: steps::Model, reserved: bool) -> Result<(), Stop> {
+        let txn = crate::db::begin_write(&self.db).await?;
+        self.fence(&txn, row.execution_id).await?;
+        Self::write_step(&txn, row, reserved).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Ends a step in a fenced write.
+    async fn close_step(
+        &self,
+        row: &steps::Model,
+        status: StepStatus,
+        output: Option<Value>,
+        error: Option<String>,
+    ) -> Result<(), Stop> {
+        let txn = crate::db::begin_write(&self.db).await?;
+        self.fence(&txn, row.execution_id).await?;
+        self.end_step(&txn, row, status, output, error).await?;
+        txn.commit().await?;
+        Ok(())
     }
 
     /// Stores a step row: a new one, or the reserved WAITING row of this try.
@@ -664,10 +735,10 @@ impl Engine {
         // leaves a RUNNING row, so the "stopped during this step" rule counts it.
         if reserved.is_none() && template::is_template(&node.config) {
             let row = step_row(run, node, StepStatus::Running, attempt);
-            Self::write_step(&self.db, row.clone(), false).await?;
+            self.store_step(row.clone(), false).await?;
             reserved = Some(row);
         }
-        let filled = template::fill(&node.config, scope);
+        let filled = template::fill(&node.config, scope).await;
         if let Ok(NodeConfig::Approval(c)) = &filled
             && !run.simulation
         {
@@ -698,7 +769,7 @@ impl Engine {
             Err(e) => Err(StepError::fatal(e)),
             Ok(config) => {
                 if lasting {
-                    Self::write_step(&self.db, row.clone(), is_reserved).await?;
+                    self.store_step(row.clone(), is_reserved).await?;
                     self.touch(run);
                 }
                 if let Some(until) = delay {
@@ -719,7 +790,7 @@ impl Engine {
         if lasting {
             return match result {
                 Ok(output) => {
-                    self.end_step(&self.db, &row, StepStatus::Completed, Some(output.clone()), None).await?;
+                    self.close_step(&row, StepStatus::Completed, Some(output.clone()), None).await?;
                     Ok(Tried::Done(output))
                 }
                 Err(e) => Ok(Tried::Failed(Box::new(row), e)),
@@ -740,7 +811,7 @@ impl Engine {
                 Err(failed(&row.node_name, &e.message))
             }
         };
-        Self::write_step(&self.db, row, is_reserved).await?;
+        self.store_step(row, is_reserved).await?;
         outcome
     }
 
@@ -772,7 +843,7 @@ impl Engine {
                 row.error = Some(clean(&e));
                 row.finished_at = Some(Utc::now());
                 row.duration_ms = Some(0);
-                Self::write_step(&self.db, row, is_reserved).await?;
+                self.store_step(row, is_reserved).await?;
                 return Err(failed(&node.name, &e));
             }
         };
@@ -782,6 +853,7 @@ impl Engine {
             crate::workflows::service::title(&self.db, run.workflow_id).await.ok().flatten().unwrap_or_default();
         let title = format!("Approval needed: {workflow} — {}", node.name);
         let txn = crate::db::begin_write(&self.db).await?;
+        self.fence(&txn, run.id).await?;
         Self::write_step(&txn, row.clone(), is_reserved).await?;
         approvals::request(&txn, run, &row, &asked, &title, &c.message).await?;
         txn.commit().await?;
@@ -814,19 +886,30 @@ impl Engine {
         };
         match tally().await? {
             Tally::Approved(output) => {
-                self.end_step(&self.db, row, StepStatus::Completed, Some(output.clone()), None).await?;
+                self.close_step(row, StepStatus::Completed, Some(output.clone()), None).await?;
                 return Ok(output);
             }
             Tally::Rejected(why) => return Err(self.fail(row, why).await),
             Tally::Waiting => {}
         }
-        let stop = self.park(run, None).await;
-        // A decision made while this run was still RUNNING could not wake it: count once more.
-        if matches!(stop, Stop::Parked) && !matches!(tally().await?, Tally::Waiting) {
-            service::wake_parked(&self.db, run.id).await?;
+        // Parked and counted again in one transaction: a decision committed before it is counted
+        // here (and wakes the run at once), one committed after it finds the run WAITING and
+        // wakes it itself (`approvals::decide`), so none is lost.
+        let txn = crate::db::begin_write(&self.db).await?;
+        if self.park_update(run, None).exec(&txn).await?.rows_affected == 0 {
+            return Err(Stop::Released);
+        }
+        let counted = approvals::tally(&txn, row.id, required).await;
+        let decided = !matches!(counted.map_err(|e| Stop::Db(sea_orm::DbErr::Custom(e.to_string())))?, Tally::Waiting);
+        if decided {
+            service::wake_parked(&txn, run.id).await?;
+        }
+        txn.commit().await?;
+        self.touch(run);
+        if decided {
             self.wake();
         }
-        Err(stop)
+        Err(Stop::Parked)
     }
 
     /// Waits until `until`: in its slot when that is soon, parked in the database otherwise.
@@ -842,17 +925,7 @@ impl Engine {
     /// Parks the run this instance holds: WAITING, without a lease, due at `wake_at` (or when a
     /// decision wakes it). Its slot is free as soon as the driver returns.
     async fn park(&self, run: &executions::Model, wake_at: Option<DateTime<Utc>>) -> Stop {
-        let parked = executions::Entity::update_many()
-            .col_expr(executions::Column::Status, Expr::value(ExecutionStatus::Waiting.as_str()))
-            .col_expr(executions::Column::WakeAt, Expr::value(wake_at))
-            .col_expr(executions::Column::LeaseOwner, Expr::value(None::<String>))
-            .col_expr(executions::Column::LeaseUntil, Expr::value(None::<DateTime<Utc>>))
-            .filter(executions::Column::Id.eq(run.id))
-            .filter(executions::Column::LeaseOwner.eq(self.owner.clone()))
-            .filter(executions::Column::Status.eq(ExecutionStatus::Running.as_str()))
-            .exec(&self.db)
-            .await;
-        match parked {
+        match self.park_update(run, wake_at).exec(&self.db).await {
             Ok(r) if r.rows_affected == 1 => {
                 self.touch(run);
                 Stop::Parked
@@ -860,6 +933,18 @@ impl Engine {
             Ok(_) => Stop::Released,
             Err(e) => Stop::Db(e),
         }
+    }
+
+    /// The conditional update that parks a run this instance holds.
+    fn park_update(&self, run: &executions::Model, wake_at: Option<DateTime<Utc>>) -> UpdateMany<executions::Entity> {
+        executions::Entity::update_many()
+            .col_expr(executions::Column::Status, Expr::value(ExecutionStatus::Waiting.as_str()))
+            .col_expr(executions::Column::WakeAt, Expr::value(wake_at))
+            .col_expr(executions::Column::LeaseOwner, Expr::value(None::<String>))
+            .col_expr(executions::Column::LeaseUntil, Expr::value(None::<DateTime<Utc>>))
+            .filter(executions::Column::Id.eq(run.id))
+            .filter(executions::Column::LeaseOwner.eq(self.owner.clone()))
+            .filter(executions::Column::Status.eq(ExecutionStatus::Running.as_str()))
     }
 
     async fn wait_until(
@@ -870,14 +955,14 @@ impl Engine {
     ) -> Result<Value, Stop> {
         self.pause(run, until).await?;
         let output = json!({ "waited_until": until });
-        self.end_step(&self.db, row, StepStatus::Completed, Some(output.clone()), None).await?;
+        self.close_step(row, StepStatus::Completed, Some(output.clone()), None).await?;
         Ok(output)
     }
 
     /// Marks the step failed; the run stops with a message naming it.
     async fn fail(&self, row: &steps::Model, error: String) -> Stop {
-        if let Err(e) = self.end_step(&self.db, row, StepStatus::Failed, None, Some(error.clone())).await {
-            return Stop::Db(e);
+        if let Err(stop) = self.close_step(row, StepStatus::Failed, None, Some(error.clone())).await {
+            return stop;
         }
         failed(&row.node_name, &error)
     }

@@ -124,7 +124,7 @@ pub(crate) async fn start_error_workflow(
         trigger_kind: Some(ERROR_TRIGGER.to_owned()),
         root_id: Some(chain.root),
     };
-    queue_in_chain(db, run, chain).await.map(Some)
+    queue_in_chain(db, run, chain).await
 }
 
 /// The root run of a chain of workflow events, and how many runs the chain may start in all.
@@ -134,25 +134,89 @@ pub struct Chain {
     pub runs: u32,
 }
 
-/// Queues a run that a chain starts, counting it on the chain's root first (a conditional
-/// update, so the count holds across instances); once the budget is spent the run is stored as
-/// FAILED with the reason, so the Runs page shows what was not started and why.
-pub(crate) async fn queue_in_chain(db: &impl ConnectionTrait, run: NewRun<'_>, chain: Chain) -> Result<Uuid, AppError> {
-    let counted = executions::Entity::update_many()
-        .col_expr(executions::Column::Descendants, Expr::col(executions::Column::Descendants).add(1))
-        .filter(executions::Column::Id.eq(chain.root))
-        .filter(executions::Column::Descendants.lt(i32::try_from(chain.runs).unwrap_or(i32::MAX)))
-        .exec(db)
-        .await?;
-    if counted.rows_affected == 1 {
-        return queue(db, run).await;
+/// Whether one more run of the chain fits its budget, counted on the chain's root with a
+/// conditional update (so the count holds across instances). The first run refused also moves
+/// the count past the budget: `Refused` once, then `Spent` for every later one.
+pub(crate) async fn count_in_chain(db: &impl ConnectionTrait, chain: Chain) -> Result<InChain, sea_orm::DbErr> {
+    let budget = i32::try_from(chain.runs).unwrap_or(i32::MAX - 1);
+    let step = |below: i32| {
+        executions::Entity::update_many()
+            .col_expr(executions::Column::Descendants, Expr::col(executions::Column::Descendants).add(1))
+            .filter(executions::Column::Id.eq(chain.root))
+            .filter(executions::Column::Descendants.lt(below))
+            .exec(db)
+    };
+    if step(budget).await?.rows_affected == 1 {
+        return Ok(InChain::Counted);
     }
+    Ok(if step(budget + 1).await?.rows_affected == 1 { InChain::Refused } else { InChain::Spent })
+}
+
+/// What [`count_in_chain`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum InChain {
+    Counted,
+    /// The first run over the budget: it is recorded, not started.
+    Refused,
+    /// Later runs over the budget: nothing is stored.
+    Spent,
+}
+
+/// Queues a run that a chain starts if its budget allows. The first one over the budget is
+/// stored as FAILED with the reason (the Runs page shows that the chain was stopped, and why);
+/// later ones store nothing, so a spent chain costs no rows.
+pub(crate) async fn queue_in_chain(
+    db: &impl ConnectionTrait,
+    run: NewRun<'_>,
+    chain: Chain,
+) -> Result<Option<Uuid>, AppError> {
+    match count_in_chain(db, chain).await? {
+        InChain::Counted => queue(db, run).await.map(Some),
+        InChain::Spent => Ok(None),
+        InChain::Refused => refuse_in_chain(db, NewRun { graph: &Graph::default(), ..run }, chain).await.map(Some),
+    }
+}
+
+/// Stores the run that found its chain's budget spent, FAILED with the reason.
+pub(crate) async fn refuse_in_chain(
+    db: &impl ConnectionTrait,
+    run: NewRun<'_>,
+    chain: Chain,
+) -> Result<Uuid, AppError> {
     let why = format!(
-        "Not started: the run that began this chain of workflow events has already started {} runs, the most \
-         one run may start (FLOWDECK_CHAIN_RUNS).",
+        "Not started: the run that began this chain of workflow events has already started {} runs, the most one \
+         run may start (FLOWDECK_CHAIN_RUNS); later runs of the chain are not started either.",
         chain.runs
     );
     insert(db, run, ExecutionStatus::Failed, Some(why)).await
+}
+
+/// Finished runs deleted in one statement by [`prune`].
+const PRUNE_BATCH: u64 = 500;
+
+/// Deletes finished runs (their steps and approvals go with them) that ended before `before`,
+/// a batch at a time so no statement holds the database long; returns how many.
+pub async fn prune(db: &DatabaseConnection, before: chrono::DateTime<Utc>) -> Result<u64, sea_orm::DbErr> {
+    let finished =
+        [ExecutionStatus::Completed, ExecutionStatus::Failed, ExecutionStatus::Cancelled].map(|s| s.as_str());
+    let mut deleted = 0;
+    loop {
+        let ids: Vec<Uuid> = executions::Entity::find()
+            .select_only()
+            .column(executions::Column::Id)
+            .filter(executions::Column::Status.is_in(finished))
+            .filter(executions::Column::FinishedAt.lt(before))
+            .limit(PRUNE_BATCH)
+            .into_tuple()
+            .all(db)
+            .await?;
+        if ids.is_empty() {
+            return Ok(deleted);
+        }
+        let done = executions::Entity::delete_many().filter(executions::Column::Id.is_in(ids)).exec(db).await?;
+        deleted += done.rows_affected;
+        tokio::task::yield_now().await;
+    }
 }
 
 /// Sets a parked run waiting for a decision due now, so the engine picks it up to count again.

@@ -7,12 +7,15 @@
 //! - **Nothing is stored.** `set`, `with`, macros, `call`, `filter` blocks, `include`, `import`,
 //!   `extends` and `block` are refused, so a value can't be fed back into itself to double;
 //!   `if`, `for` (not recursive) and `{{ … }}` remain.
-//! - **Expressions are small.** At most [`EXPR_PARTS`] parts each; `*` (it repeats text) and `~`
-//!   are refused (`{{ a }}{{ b }}` writes both); `range()` is the only function, and filters come
-//!   from [`FILTERS`], where `join` and `replace` check the size of what they would build first.
-//!   So one expression builds at most [`EXPR_PARTS`] of the run's own values.
-//! - **Output is counted as it is written:** a node's whole filled-in config is at most
-//!   [`OUTPUT_MAX`] bytes.
+//! - **Expressions are small and don't multiply text.** At most [`EXPR_PARTS`] parts each; `*`
+//!   (it repeats text), `**` and `~` are refused (`{{ a }}{{ b }}` writes both), and `+` needs a
+//!   number written in the template on one side (`x + 1`: arithmetic, never joined text).
+//!   `range()` is the only function. The environment starts empty: only the filters of
+//!   [`FILTERS`] and cheap tests exist, so `select('…')` reaches nothing else, and `join` and
+//!   `replace` check the size of what they would build before building it.
+//! - **Work and output are budgeted per node:** [`FUEL`] instructions for all of its fields
+//!   together, and at most [`OUTPUT_MAX`] bytes of filled-in text, counted as it is written.
+//!   Filling runs on the blocking pool, never on the threads that serve requests.
 //!
 //! A refused template is a step error that names the field, never a retry.
 
@@ -28,53 +31,18 @@ use serde_json::Value;
 
 use crate::workflows::kinds::NodeConfig;
 
-/// Instructions a template may take: plenty for text, not for a runaway loop.
-const FUEL: u64 = 100_000;
+/// Instructions all the templates of one node may take: plenty for text, not for a runaway loop.
+pub const FUEL: u64 = 50_000;
 /// Parts (names, constants, operators, filters, arguments) one expression may have.
 pub const EXPR_PARTS: usize = 64;
 /// Bytes of text a node's filled-in config may have, and that one filter may build.
 pub const OUTPUT_MAX: usize = 1024 * 1024;
-/// The filters templates may use: none of them builds more than a bounded multiple of its input.
+/// The filters templates may use: none builds more than its input, or allocates by an argument.
+#[rustfmt::skip]
 pub const FILTERS: &[&str] = &[
-    "abs",
-    "attr",
-    "batch",
-    "bool",
-    "capitalize",
-    "count",
-    "d",
-    "default",
-    "dictsort",
-    "e",
-    "escape",
-    "first",
-    "float",
-    "int",
-    "items",
-    "join",
-    "last",
-    "length",
-    "lines",
-    "lower",
-    "map",
-    "max",
-    "min",
-    "reject",
-    "rejectattr",
-    "replace",
-    "reverse",
-    "round",
-    "safe",
-    "select",
-    "selectattr",
-    "slice",
-    "sort",
-    "split",
-    "sum",
-    "title",
-    "trim",
-    "unique",
-    "upper",
+    "abs", "attr", "bool", "capitalize", "count", "d", "default", "dictsort", "e", "escape", "first", "float",
+    "int", "items", "join", "last", "length", "lines", "lower", "max", "min", "reject", "rejectattr", "replace",
+    "reverse", "round", "safe", "select", "selectattr", "sort", "split", "sum", "title", "trim", "unique", "upper",
 ];
 
 /// Whether any text field of the config is a template (filling it does work).
@@ -94,10 +62,21 @@ fn has_tags(text: &str) -> bool {
     text.contains("{{") || text.contains("{%")
 }
 
-/// The node's configuration with every text field rendered; errors name the field.
-pub fn fill(config: &NodeConfig, scope: &Value) -> Result<NodeConfig, String> {
+/// The node's configuration with every text field rendered; errors name the field. The work
+/// happens on the blocking pool (the scope is shared, not copied).
+pub async fn fill(config: &NodeConfig, scope: &Value) -> Result<NodeConfig, String> {
+    if !is_template(config) {
+        return Ok(config.clone());
+    }
+    let (config, scope) = (config.clone(), Jinja::from_serialize(scope));
+    tokio::task::spawn_blocking(move || fill_now(&config, scope))
+        .await
+        .unwrap_or_else(|e| Err(format!("The templates could not be filled: {e}")))
+}
+
+fn fill_now(config: &NodeConfig, scope: Jinja) -> Result<NodeConfig, String> {
     let mut value = serde_json::to_value(config).map_err(|e| e.to_string())?;
-    let filler = Filler::new(scope);
+    let mut filler = Filler::new(scope);
     if let Some(fields) = value.get_mut("config").and_then(Value::as_object_mut) {
         for (name, field) in fields.iter_mut() {
             filler.fill_value(field).map_err(|e| format!("In “{name}”: {e}"))?;
@@ -106,24 +85,103 @@ pub fn fill(config: &NodeConfig, scope: &Value) -> Result<NodeConfig, String> {
     serde_json::from_value(value).map_err(|e| e.to_string())
 }
 
-/// Renders the text fields of one config, all counted against one output budget.
+/// Renders the text fields of one config, all counted against one budget of work and output.
 struct Filler {
     env: Environment<'static>,
     scope: Jinja,
     left: Cell<usize>,
+    fuel: u64,
+}
+
+type OneTest = fn(&Jinja) -> bool;
+type TwoTest = fn(&Jinja, &Jinja) -> bool;
+
+/// An environment with nothing but the smaller language's filters, tests and `range`.
+fn environment() -> Environment<'static> {
+    use minijinja::{filters as f, tests as t};
+    let mut env = Environment::empty();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.add_function("range", minijinja::functions::range);
+    env.add_filter("join", join);
+    env.add_filter("replace", replace);
+    env.add_filter("abs", f::abs);
+    env.add_filter("attr", f::attr);
+    env.add_filter("bool", f::bool);
+    env.add_filter("capitalize", f::capitalize);
+    env.add_filter("count", f::length);
+    env.add_filter("length", f::length);
+    env.add_filter("d", f::default);
+    env.add_filter("default", f::default);
+    env.add_filter("dictsort", f::dictsort);
+    env.add_filter("e", f::escape);
+    env.add_filter("escape", f::escape);
+    env.add_filter("first", f::first);
+    env.add_filter("float", f::float);
+    env.add_filter("int", f::int);
+    env.add_filter("items", f::items);
+    env.add_filter("last", f::last);
+    env.add_filter("lines", f::lines);
+    env.add_filter("lower", f::lower);
+    env.add_filter("max", f::max);
+    env.add_filter("min", f::min);
+    env.add_filter("reject", f::reject);
+    env.add_filter("rejectattr", f::rejectattr);
+    env.add_filter("reverse", f::reverse);
+    env.add_filter("round", f::round);
+    env.add_filter("safe", f::safe);
+    env.add_filter("select", f::select);
+    env.add_filter("selectattr", f::selectattr);
+    env.add_filter("sort", f::sort);
+    env.add_filter("split", f::split);
+    env.add_filter("sum", f::sum);
+    env.add_filter("title", f::title);
+    env.add_filter("trim", f::trim);
+    env.add_filter("unique", f::unique);
+    env.add_filter("upper", f::upper);
+    let one: [(&str, OneTest); 13] = [
+        ("defined", t::is_defined),
+        ("undefined", t::is_undefined),
+        ("none", t::is_none),
+        ("boolean", t::is_boolean),
+        ("number", t::is_number),
+        ("integer", t::is_integer),
+        ("float", t::is_float),
+        ("string", t::is_string),
+        ("sequence", t::is_sequence),
+        ("iterable", t::is_iterable),
+        ("mapping", t::is_mapping),
+        ("true", t::is_true),
+        ("false", t::is_false),
+    ];
+    for (name, test) in one {
+        env.add_test(name, test);
+    }
+    let two: [(&str, TwoTest); 7] = [
+        ("eq", t::is_eq),
+        ("ne", t::is_ne),
+        ("lt", t::is_lt),
+        ("le", t::is_le),
+        ("gt", t::is_gt),
+        ("ge", t::is_ge),
+        ("divisibleby", t::is_divisibleby),
+    ];
+    for (name, test) in two {
+        env.add_test(name, test);
+    }
+    env.add_test("odd", t::is_odd);
+    env.add_test("even", t::is_even);
+    env.add_test("startingwith", t::is_startingwith);
+    env.add_test("endingwith", t::is_endingwith);
+    env.add_test("in", t::is_in);
+    env
 }
 
 impl Filler {
-    fn new(scope: &Value) -> Filler {
-        let mut env = Environment::new();
-        env.set_undefined_behavior(UndefinedBehavior::Strict);
-        env.set_fuel(Some(FUEL));
-        env.add_filter("join", join);
-        env.add_filter("replace", replace);
-        Filler { env, scope: Jinja::from_serialize(scope), left: Cell::new(OUTPUT_MAX) }
+    fn new(scope: Jinja) -> Filler {
+        Filler { env: environment(), scope, left: Cell::new(OUTPUT_MAX), fuel: FUEL }
     }
 
-    fn fill_value(&self, value: &mut Value) -> Result<(), String> {
+    fn fill_value(&mut self, value: &mut Value) -> Result<(), String> {
         match value {
             Value::String(s) => *s = self.render(s)?,
             Value::Array(items) => items.iter_mut().try_for_each(|v| self.fill_value(v))?,
@@ -132,20 +190,24 @@ impl Filler {
         Ok(())
     }
 
-    /// `text` with its `{{ … }}` and `{% … %}` filled in.
-    fn render(&self, text: &str) -> Result<String, String> {
+    /// `text` with its `{{ … }}` and `{% … %}` filled in, spending from the node's budgets.
+    fn render(&mut self, text: &str) -> Result<String, String> {
         if !has_tags(text) {
             self.spend(text.len())?;
             return Ok(text.to_owned());
         }
         check(text)?;
+        self.env.set_fuel(Some(self.fuel.max(1)));
         let template = self.env.template_from_str(text).map_err(|e| describe(&e))?;
         let mut out = Counted { out: Vec::new(), left: &self.left, over: false };
         let rendered = template.render_captured_to(&self.scope, &mut out);
         if out.over {
             return Err(too_long());
         }
-        rendered.map_err(|e| describe(&e))?;
+        let captured = rendered.map_err(|e| describe(&e))?;
+        if let Some((_, left)) = captured.state().fuel_levels() {
+            self.fuel = left;
+        }
         String::from_utf8(out.out).map_err(|e| e.to_string())
     }
 
@@ -288,8 +350,15 @@ fn walk(expr: &Expr<'_>, parts: &mut usize) -> Result<(), String> {
         }
         Expr::UnaryOp(u) => walk(&u.expr, parts),
         Expr::BinOp(b) => {
+            let number = |e: &Expr<'_>| matches!(e, Expr::Const(c) if c.value.is_number());
             match b.op {
                 ast::BinOpKind::Mul => return Err("“*” isn't available in templates (it repeats text).".into()),
+                ast::BinOpKind::Pow => return Err("“**” isn't available in templates.".into()),
+                ast::BinOpKind::Add if !number(&b.left) && !number(&b.right) => {
+                    return Err(
+                        "“+” adds a number written in the template (x + 1); to join text, write {{ a }}{{ b }}.".into(),
+                    );
+                }
                 ast::BinOpKind::Concat => {
                     return Err("“~” isn't available in templates: write {{ a }}{{ b }} instead.".into());
                 }
@@ -352,7 +421,11 @@ mod tests {
     use serde_json::json;
 
     fn render(text: &str, scope: &Value) -> Result<String, String> {
-        Filler::new(scope).render(text)
+        Filler::new(Jinja::from_serialize(scope)).render(text)
+    }
+
+    fn fill(config: &NodeConfig, scope: &Value) -> Result<NodeConfig, String> {
+        fill_now(config, Jinja::from_serialize(scope))
     }
 
     #[test]
@@ -370,7 +443,11 @@ mod tests {
             render("{% for t in trigger.tags %}{{ loop.index }}={{ t | upper }};{% endfor %}", &list).unwrap(),
             "1=A;2=B;"
         );
-        assert_eq!(render("{{ trigger.tags | join(', ') }} {{ trigger.n + 1 }}", &list).unwrap(), "a, b 5");
+        assert_eq!(
+            render("{{ trigger.tags | join(', ') }} {{ trigger.n + 1 }} {{ 2 + trigger.n }}", &list).unwrap(),
+            "a, b 5 6"
+        );
+        assert_eq!(render("{{ trigger.tags | select('string') | join('') }}", &list).unwrap(), "ab");
         assert_eq!(render("{{ 'a-b' | replace('-', '+') }}", &list).unwrap(), "a+b");
     }
 
@@ -384,6 +461,22 @@ mod tests {
         let err = render("{% for a in range(1000) %}{% for b in range(1000) %}x{% endfor %}{% endfor %}", &scope)
             .unwrap_err();
         assert!(err.contains("fuel"), "{err}");
+        // The fuel is the node's, not each field's: fields that each fit run out together.
+        let spin = "{% for a in range(8000) %}{% endfor %}".to_owned();
+        assert!(render(&spin, &scope).is_ok());
+        let config =
+            NodeConfig::Http(HttpConfig { url: spin.clone(), headers: vec![spin; 3], ..HttpConfig::default() });
+        let err = fill(&config, &scope).unwrap_err();
+        assert!(err.contains("fuel"), "{err}");
+    }
+
+    #[test]
+    fn every_filter_of_the_language_exists() {
+        let scope = json!({ "trigger": { "x": [1] } });
+        for name in FILTERS {
+            let err = render(&format!("{{{{ trigger.x | {name} }}}}"), &scope).err().unwrap_or_default();
+            assert!(!err.contains("unknown filter"), "{name}: {err}");
+        }
     }
 
     #[test]
@@ -415,9 +508,21 @@ mod tests {
         assert!(err.contains("“indent” isn't available"), "{err}");
         let err = render("{{ debug() }}", &scope).unwrap_err();
         assert!(err.contains("range() only"), "{err}");
-        let long = vec!["trigger.s"; EXPR_PARTS].join(" + ");
+        let long = vec!["trigger.s"; EXPR_PARTS].join(" - ");
         let err = render(&format!("{{{{ {long} }}}}"), &scope).unwrap_err();
         assert!(err.contains(&format!("at most {EXPR_PARTS} parts")), "{err}");
+        let err = render("{{ trigger.s + trigger.s }}", &scope).unwrap_err();
+        assert!(err.contains("“+” adds a number"), "{err}");
+        let err = render("{{ 10 ** 12 }}", &scope).unwrap_err();
+        assert!(err.contains("“**” isn't available"), "{err}");
+        // Filters that allocate by an argument are not there, not even by name through select.
+        for text in
+            ["{{ [1] | slice(1000000000000) }}", "{{ [1] | batch(1000000000000) }}", "{{ ['x'] | map('indent', 9) }}"]
+        {
+            assert!(render(text, &scope).unwrap_err().contains("isn't available"), "{text}");
+        }
+        let err = render("{{ ['x'] | select('filter', 'indent') | join('') }}", &scope).unwrap_err();
+        assert!(err.contains("unknown test"), "{err}");
     }
 
     #[test]

@@ -7,11 +7,12 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::engine::service::{self, Chain, NewRun};
+use crate::engine::limits::Admission;
+use crate::engine::service::{self, Chain, InChain, NewRun};
 use crate::entities::{workflow_triggers as triggers, workflow_versions};
 use crate::error::{AppError, OrNotFound};
 use crate::workflows::graph::Graph;
@@ -24,6 +25,10 @@ pub const CHAIN_MAX: u64 = 5;
 
 /// The first time after `after` that `cron` names, in `timezone` (UTC when empty).
 pub fn next_after(cron: &str, timezone: &str, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    // A seconds field would fire every second: schedules take five fields (or a @nickname).
+    if cron.split_whitespace().count() != 5 && !cron.trim().starts_with('@') {
+        return None;
+    }
     let cron = croner::Cron::from_str(cron.trim()).ok()?;
     let tz: chrono_tz::Tz = match timezone.trim() {
         "" => chrono_tz::UTC,
@@ -99,26 +104,35 @@ pub async fn fire(db: &impl ConnectionTrait, trigger: &triggers::Model, payload:
 }
 
 /// Like [`fire`], for a run a chain of workflow events starts: it counts against the chain's
-/// budget, and once that is spent the run is stored FAILED with the reason instead of queued.
+/// budget (before the graph is even read), and the first run over it is stored FAILED with the
+/// reason instead of queued; later ones store nothing.
 async fn fire_in_chain(
     db: &impl ConnectionTrait,
     trigger: &triggers::Model,
     payload: Value,
     chain: Chain,
-) -> Result<Uuid, AppError> {
-    let graph = graph(db, trigger).await?;
-    let run = NewRun { root_id: Some(chain.root), ..NewRun::triggered(trigger, &graph, payload) };
-    service::queue_in_chain(db, run, chain).await
+) -> Result<Option<Uuid>, AppError> {
+    let empty = Graph::default();
+    let run = |graph| NewRun { root_id: Some(chain.root), ..NewRun::triggered(trigger, graph, payload.clone()) };
+    match service::count_in_chain(db, chain).await? {
+        InChain::Counted => {
+            let graph = graph(db, trigger).await?;
+            service::queue(db, run(&graph)).await.map(Some)
+        }
+        InChain::Spent => Ok(None),
+        InChain::Refused => service::refuse_in_chain(db, run(&empty), chain).await.map(Some),
+    }
 }
 
 /// Fires the schedules that are due: each moves its next time on with a conditional update
 /// first, so among several instances one fires it, and a schedule missed while every instance
 /// was down fires once, not once per missed time. Returns how many runs were queued.
-pub async fn fire_due(db: &sea_orm::DatabaseConnection) -> Result<usize, AppError> {
+pub async fn fire_due(db: &sea_orm::DatabaseConnection, admission: &Admission) -> Result<usize, AppError> {
     let now = Utc::now();
     let due = triggers::Entity::find()
         .filter(triggers::Column::Kind.eq(NodeKind::Schedule.as_str()))
         .filter(triggers::Column::NextAt.lte(now))
+        .order_by_asc(triggers::Column::NextAt)
         .limit(DUE_AT_ONCE)
         .all(db)
         .await?;
@@ -131,6 +145,11 @@ pub async fn fire_due(db: &sea_orm::DatabaseConnection) -> Result<usize, AppErro
             continue;
         };
         let next = next_after(&schedule.cron, &schedule.timezone, now);
+        // A workspace over its limits skips this time (the schedule moves on all the same).
+        let admitted = admission.admit(db, trigger.workspace_id).await;
+        if let Err(e) = &admitted {
+            tracing::warn!(workflow = %trigger.workflow_id, "schedule skipped: {e}");
+        }
         let txn = crate::db::begin_write(db).await?;
         let moved = triggers::Entity::update_many()
             .col_expr(triggers::Column::NextAt, Expr::value(next))
@@ -138,7 +157,7 @@ pub async fn fire_due(db: &sea_orm::DatabaseConnection) -> Result<usize, AppErro
             .filter(triggers::Column::NextAt.eq(trigger.next_at))
             .exec(&txn)
             .await?;
-        if moved.rows_affected == 1 {
+        if moved.rows_affected == 1 && admitted.is_ok() {
             let payload = json!({ "scheduled_for": trigger.next_at, "fired_at": now, "timezone": schedule.timezone });
             service::queue(&txn, NewRun::triggered(&trigger, &graph, payload)).await?;
             fired += 1;
@@ -190,10 +209,11 @@ pub async fn publish_to(
     let mut started = Vec::new();
     for trigger in listeners {
         let payload = json!({ "event": event, "data": payload });
-        started.push(match chain {
+        let run = match chain {
             Some(chain) => fire_in_chain(db, trigger, payload, chain).await?,
-            None => fire(db, trigger, payload).await?,
-        });
+            None => Some(fire(db, trigger, payload).await?),
+        };
+        started.extend(run);
     }
     Ok(started)
 }
@@ -216,6 +236,7 @@ mod tests {
         assert_eq!(next_after("*/15 * * * *", "", at("2026-11-30T12:01:00Z")), Some(at("2026-11-30T12:15:00Z")));
         assert_eq!(next_after("0 0 * * *", "UTC", at("2026-11-30T00:00:00Z")), Some(at("2026-12-01T00:00:00Z")));
         assert_eq!(next_after("not cron", "UTC", Utc::now()), None);
+        assert_eq!(next_after("* * * * * *", "UTC", Utc::now()), None, "no seconds field: once a minute at most");
         assert_eq!(next_after("* * * * *", "Mars/Olympus", Utc::now()), None);
     }
 }

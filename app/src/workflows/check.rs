@@ -36,6 +36,13 @@ fn config(node: &Node) -> Result<(), String> {
         NodeConfig::Schedule(c) => {
             if !c.cron.trim().is_empty() {
                 c.cron.trim().parse::<croner::Cron>().map_err(|e| format!("the cron expression is invalid: {e}."))?;
+                // Five fields: the finest a schedule fires is once a minute (no seconds field).
+                let fields = c.cron.split_whitespace().count();
+                if fields != 5 && !c.cron.trim().starts_with('@') {
+                    return Err(format!(
+                        "the cron expression has {fields} fields; it takes five (minute hour day month weekday)."
+                    ));
+                }
             }
             if !c.timezone.trim().is_empty() && c.timezone.trim().parse::<chrono_tz::Tz>().is_err() {
                 return Err(format!("“{}” is not a time zone; use an IANA name like Europe/Berlin.", c.timezone));
@@ -157,6 +164,7 @@ mod tests {
         assert_eq!(schedule("0 9 * * 1-5", "Europe/Berlin"), Ok(()));
         assert!(message(schedule("every monday", "")).contains("Node “Step”: the cron expression is invalid"));
         assert!(message(schedule("", "Mars/Olympus")).contains("Mars/Olympus"));
+        assert!(message(schedule("* * * * * *", "")).contains("has 6 fields; it takes five"), "no seconds field");
     }
 
     #[test]

@@ -64,7 +64,7 @@ async fn credentials_are_sealed_and_never_returned(app: TestApp) {
     assert_eq!(err["field"], "name", "{err}");
     let err = expect_error(add_credential(&app, &owner, ws, "other", "  ").await, StatusCode::BAD_REQUEST).await;
     assert_eq!(err["field"], "value", "{err}");
-    for hosts in ["", "not a host!", "http://x.com/"] {
+    for hosts in ["", "not a host!", "http://x.com/", "*.com"] {
         let res = add_bound_credential(&app, &owner, ws, "other", "v", hosts).await;
         let err = expect_error(res, StatusCode::BAD_REQUEST).await;
         assert_eq!(err["field"], "hosts", "{hosts}: {err}");

@@ -30,8 +30,10 @@ db_tests!(
     http_steps_call_servers_and_fail_with_readable_errors,
     a_killed_server_leaves_no_run_behind_and_repeats_no_completed_step,
     two_instances_on_one_database_run_each_run_once,
+    a_paused_instance_loses_its_run_and_no_step_runs_twice,
     failed_calls_are_retried_with_backoff_and_a_run_continues_from_its_failed_step,
     reports_count_finished_runs_by_period,
+    finished_runs_past_their_retention_are_deleted_with_their_steps,
 );
 
 pub(crate) fn id(n: u128) -> Uuid {
@@ -562,6 +564,49 @@ async fn two_instances_on_one_database_run_each_run_once(mut app: TestApp) {
     assert_eq!(scalar(&app, "SELECT COUNT(*) FROM execution_steps").await, RUNS * 3, "one step row per node and run");
 }
 
+/// Two binaries on one database with a 2 s lease. The one driving a run is paused (SIGSTOP)
+/// in a delay for longer than its lease; the other takes the run over and finishes it. When the
+/// first goes on (SIGCONT), its next write finds the lease gone and its driver stops: the HTTP
+/// step after the delay reaches the counting server once, and the run completes once.
+async fn a_paused_instance_loses_its_run_and_no_step_runs_twice(mut app: TestApp) {
+    let (base, hits) = peer().await;
+    app.stop().await;
+    let first = app.start_binary().await;
+    let owner = browser();
+    let ws = app.setup_owner(&owner).await;
+    let graph = json!({
+        "nodes": [
+            node(1, "Start", "manual", json!({})),
+            node(2, "Wait", "delay", json!({ "seconds": 3 })),
+            http(3, "Call", "GET", &format!("{base}/orders/7"), "", 10),
+        ],
+        "edges": [edge(1, 1, 2), edge(2, 2, 3)],
+    });
+    let wf = workflow(&app, &owner, ws, &graph).await;
+    let run = started(&app, &owner, ws, wf, json!({})).await;
+    until(&app, &owner, ws, run, waiting).await;
+    first.signal("STOP");
+    let second = app.start_binary().await;
+    let done = finished(&app, &owner, ws, run).await;
+    assert_eq!(done["summary"]["status"], "COMPLETED", "the second instance finished it: {done}");
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    let ended_at = done["summary"]["finished_at"].clone();
+    first.signal("CONT");
+    // The first instance's delay is over when it wakes: it would call next, were it not fenced.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(hits.load(Ordering::SeqCst), 1, "the step ran once");
+    let done = detail(&app, &owner, ws, run).await;
+    assert_eq!(
+        (&done["summary"]["status"], &done["summary"]["finished_at"]),
+        (&json!("COMPLETED"), &ended_at),
+        "ended once"
+    );
+    let completed = "SELECT COUNT(*) FROM execution_steps WHERE status = 'COMPLETED'";
+    assert_eq!(scalar(&app, completed).await, 3, "each step completed once");
+    assert_eq!(scalar(&app, "SELECT COUNT(*) FROM workflow_executions WHERE status = 'COMPLETED'").await, 1);
+    drop((first, second));
+}
+
 /// A service whose `/flaky` fails twice then answers, whose `/gate` fails until opened, and whose
 /// `/count` counts calls, `/missing` is a counted 404 and `/busy` answers its first call 429 with
 /// `Retry-After: 2`; returns its base URL, the call counts and the gate.
@@ -801,4 +846,51 @@ async fn reports_count_finished_runs_by_period(app: TestApp) {
     assert_eq!(one["buckets"].as_array().map(Vec::len), Some(12));
     assert_eq!(report(&app, &owner, ws, None, "year").await.status(), StatusCode::BAD_REQUEST);
     assert_eq!(report(&app, &owner, ws, Some(Uuid::now_v7()), "week").await.status(), StatusCode::NOT_FOUND);
+}
+
+/// The retention job deletes finished runs that ended before the cut-off, with their steps, in
+/// batches; newer runs and unfinished ones stay.
+async fn finished_runs_past_their_retention_are_deleted_with_their_steps(app: TestApp) {
+    use sea_orm::ConnectionTrait;
+    let owner = browser();
+    let ws = app.setup_owner(&owner).await;
+    let quick = json!({
+        "nodes": [node(1, "Start", "manual", json!({})), node(2, "Note", "document", json!({ "title": "t", "template": "x" }))],
+        "edges": [edge(1, 1, 2)],
+    });
+    let wf = workflow(&app, &owner, ws, &quick).await;
+    let mut old = Vec::new();
+    for _ in 0..3 {
+        old.push(finished(&app, &owner, ws, started(&app, &owner, ws, wf, json!({})).await).await);
+    }
+    let recent = finished(&app, &owner, ws, started(&app, &owner, ws, wf, json!({})).await).await;
+    let waiting =
+        started(&app, &owner, ws, workflow(&app, &owner, ws, &delayed(3600)).await, json!({ "who": "w" })).await;
+    until(&app, &owner, ws, waiting, |d| d["summary"]["status"] == "WAITING").await;
+    let long_ago = chrono::Utc::now() - chrono::Duration::days(40);
+    let backend = app.db.get_database_backend();
+    for run in old.iter().map(|r| r["summary"]["id"].as_str().expect("id").to_owned()) {
+        let sql = "UPDATE workflow_executions SET finished_at = $1, created_at = $2 WHERE id = $3";
+        let sql = if backend == sea_orm::DatabaseBackend::Sqlite {
+            sql.replace("$1", "?").replace("$2", "?").replace("$3", "?")
+        } else {
+            sql.to_owned()
+        };
+        let run: Uuid = run.parse().expect("uuid");
+        let statement =
+            sea_orm::Statement::from_sql_and_values(backend, &sql, [long_ago.into(), long_ago.into(), run.into()]);
+        app.db.execute_raw(statement).await.expect("age the run");
+    }
+    let (runs, steps) = ("SELECT COUNT(*) FROM workflow_executions", "SELECT COUNT(*) FROM execution_steps");
+    assert_eq!((scalar(&app, runs).await, scalar(&app, steps).await), (5, 10));
+
+    let deleted = app::engine::service::prune(&app.db, chrono::Utc::now() - chrono::Duration::days(30)).await;
+    assert_eq!(deleted.expect("prune"), 3);
+    assert_eq!(scalar(&app, runs).await, 2, "the recent run and the waiting one stay");
+    assert_eq!(scalar(&app, steps).await, 4, "the deleted runs' steps went with them");
+    assert_eq!(
+        detail(&app, &owner, ws, recent["summary"]["id"].as_str().expect("id").parse().expect("uuid")).await["summary"]
+            ["status"],
+        "COMPLETED"
+    );
 }

@@ -86,6 +86,14 @@ fn with_database(url: &str, name: &str) -> String {
 /// A running `flowdeck` process, killed with SIGKILL when dropped.
 pub struct Process(std::process::Child);
 
+impl Process {
+    /// Sends the process a signal (`STOP`, `CONT`, …) with kill(1).
+    pub fn signal(&self, name: &str) {
+        let sent = std::process::Command::new("kill").arg(format!("-{name}")).arg(self.0.id().to_string()).status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill -{name}");
+    }
+}
+
 impl Drop for Process {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -97,7 +105,7 @@ pub struct TestApp {
     pub base: String,
     /// Direct access for arranging what the API cannot (an invitation that expired).
     pub db: DatabaseConnection,
-    config: Config,
+    pub config: Config,
     server: JoinHandle<()>,
     _dir: Arc<tempfile::TempDir>,
     _pg: Option<Arc<PgDatabase>>,
@@ -152,6 +160,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         runs_in_flight: 1_000,
         chain_runs: 100,
         hook_calls_per_minute: 10_000,
+        retention_days: 30,
     };
     let (base, server) = start(&config).await;
     let db = server::connect(&database_url).await.expect("test connection");
@@ -203,6 +212,9 @@ impl TestApp {
             .env("FLOWDECK_ENCRYPTION_KEY_FILE", &self.config.encryption_key_file)
             .env("FLOWDECK_ADDR", "127.0.0.1:0")
             .env("FLOWDECK_ENGINE_LEASE_SECS", "2")
+            .env("FLOWDECK_HTTP_ALLOW", &self.config.http_allow)
+            .env("FLOWDECK_RUNS_PER_MINUTE", self.config.runs_per_minute.to_string())
+            .env("FLOWDECK_RUNS_IN_FLIGHT", self.config.runs_in_flight.to_string())
             .env("FLOWDECK_LOG", "warn,flowdeck=info")
             .env("NO_COLOR", "1")
             .stdout(std::process::Stdio::piped())

@@ -9,9 +9,13 @@ use uuid::Uuid;
 
 use crate::db_tests;
 use crate::engine::{delayed, edge, node, started, steps, workflow};
-use crate::helpers::{TestApp, browser, workspace_in_location};
+use crate::helpers::{OWNER_EMAIL, PASSWORD, TestApp, browser, workspace_in_location};
 
-db_tests!(a_live_stream_pushes_runs_and_their_steps_as_they_change, a_live_stream_is_only_for_members);
+db_tests!(
+    a_live_stream_pushes_runs_and_their_steps_as_they_change,
+    a_live_stream_is_only_for_members,
+    a_live_stream_ends_with_its_session_and_each_user_has_a_few,
+);
 
 /// An open event stream, read event by event.
 struct Events {
@@ -147,4 +151,52 @@ async fn a_live_stream_is_only_for_members(app: TestApp) {
     let (_, data) = events.next().await.expect("an error event");
     assert_eq!(data["Err"]["kind"], "not_found");
     assert!(events.next().await.is_none(), "the stream ends");
+}
+
+/// Signing out elsewhere or a password change ends open streams within seconds; one account
+/// can't open streams without bound.
+async fn a_live_stream_ends_with_its_session_and_each_user_has_a_few(app: TestApp) {
+    let owner = browser();
+    let ws = app.setup_owner(&owner).await;
+    let query = format!("workspace={ws}");
+    let mut events = Events::open(&app, &owner, &query).await;
+    events.next().await.expect("the list");
+    assert_eq!(app.call(&owner, "auth/logout", &[]).await.status(), StatusCode::OK);
+    let (name, data) = events.next().await.expect("an event once the session is gone");
+    assert_eq!((name.as_str(), &data["Err"]["kind"]), ("list", &json!("unauthorized")));
+    assert!(events.next().await.is_none(), "the stream ends");
+
+    // A password change ends the other browser's stream the same way.
+    let (here, elsewhere) = (browser(), browser());
+    app.login(&here, OWNER_EMAIL, PASSWORD).await;
+    app.login(&elsewhere, OWNER_EMAIL, PASSWORD).await;
+    let mut theirs = Events::open(&app, &elsewhere, &query).await;
+    theirs.next().await.expect("the list");
+    let change =
+        [("current_password", PASSWORD), ("new_password", "new password 1"), ("confirm_password", "new password 1")];
+    assert_eq!(app.call(&here, "auth/change_password", &change).await.status(), StatusCode::OK);
+    let (_, data) = theirs.next().await.expect("an event");
+    assert_eq!(data["Err"]["kind"], "unauthorized");
+
+    // Sixteen streams at once for one user, not more; closing one frees its place.
+    let mut open = Vec::new();
+    for _ in 0..app::state::STREAMS_PER_USER {
+        let mut stream = Events::open(&app, &here, &query).await;
+        stream.next().await.expect("the list");
+        open.push(stream);
+    }
+    let res = here.get(format!("{}/api/engine/live?{query}", app.base)).send().await.expect("request");
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(res.text().await.expect("text").contains("live views open already"));
+    drop(open.pop());
+    let mut reopened = None;
+    for _ in 0..50 {
+        let res = here.get(format!("{}/api/engine/live?{query}", app.base)).send().await.expect("request");
+        if res.status() == StatusCode::OK {
+            reopened = Some(res);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(reopened.is_some(), "a closed stream's place is free again");
 }

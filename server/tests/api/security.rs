@@ -1,11 +1,16 @@
-//! Cross-site requests, health, unknown pages.
+//! Cross-site requests, health, unknown pages, security headers, private files.
 
 use reqwest::StatusCode;
 
 use crate::db_tests;
 use crate::helpers::{TestApp, browser};
 
-db_tests!(foreign_origin_is_refused, health_reports_the_database, unknown_pages_are_404);
+db_tests!(
+    foreign_origin_is_refused,
+    health_reports_the_database,
+    unknown_pages_are_404,
+    every_response_carries_security_headers,
+);
 
 async fn foreign_origin_is_refused(app: TestApp) {
     let client = browser();
@@ -38,4 +43,51 @@ async fn unknown_pages_are_404(app: TestApp) {
 
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     assert!(res.text().await.expect("html").contains("This page does not exist"));
+}
+
+async fn every_response_carries_security_headers(app: TestApp) {
+    let client = browser();
+    app.setup_owner(&client).await;
+    let page = app.get(&client, "/").await;
+    let csp =
+        page.headers().get("content-security-policy").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let nonce = csp.split("'nonce-").nth(1).and_then(|rest| rest.split('\'').next()).unwrap_or_default().to_owned();
+    assert!(nonce.len() >= 16, "a page's policy allows its own inline scripts by nonce: {csp}");
+    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("'wasm-unsafe-eval'"), "{csp}");
+    let scripts = csp.split(';').find(|d| d.trim().starts_with("script-src")).unwrap_or_default();
+    assert!(!scripts.contains("unsafe-inline"), "no inline script runs without the nonce: {csp}");
+    let html = page.text().await.expect("html");
+    assert!(html.contains(&format!("nonce=\"{nonce}\"")), "the hydration script carries the nonce");
+    let again = app.get(&client, "/").await;
+    let other = again.headers().get("content-security-policy").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    assert!(!other.contains(&nonce), "a fresh nonce for every response");
+    for res in [again, app.get(&client, "/healthz").await, app.call(&client, "auth/viewer", &[]).await] {
+        let header = |name: &str| res.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        assert_eq!(header("x-content-type-options").as_deref(), Some("nosniff"), "{}", res.url());
+        assert_eq!(header("referrer-policy").as_deref(), Some("same-origin"));
+        assert_eq!(header("x-frame-options").as_deref(), Some("DENY"));
+        assert!(header("content-security-policy").is_some_and(|c| c.contains("frame-ancestors 'none'")));
+    }
+}
+
+/// A new data folder and SQLite file are readable by this account only.
+#[tokio::test]
+async fn a_new_data_directory_and_database_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite).await;
+    let root = app.config.secret_key_file.parent().expect("dir").to_path_buf();
+    let data = root.join("fresh").join("data");
+    app.reconfigure(|c| {
+        c.database_url = format!("sqlite://{}?mode=rwc", data.join("flowdeck.db").display());
+        c.secret_key_file = data.join("secret.key");
+        c.encryption_key_file = data.join("encryption.key");
+    })
+    .await;
+    app.setup_owner(&browser()).await;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).expect("exists").permissions().mode() & 0o777;
+    assert_eq!(mode(&data), 0o700, "the data folder");
+    assert_eq!(mode(&root.join("fresh")), 0o700, "and the folders made above it");
+    for file in ["flowdeck.db", "secret.key", "encryption.key"] {
+        assert_eq!(mode(&data.join(file)), 0o600, "{file}");
+    }
 }
