@@ -30,7 +30,7 @@ bundle: tools
 
 browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
-	@[ -d end2end/node_modules/@playwright/test ] || npm ci --prefix end2end --no-audit --no-fund
+	@[ -d end2end/node_modules/@playwright/test ] && [ -d end2end/node_modules/@axe-core/playwright ] || npm ci --prefix end2end --no-audit --no-fund
 
 ## The email tests send to a real SMTP server on loopback (Python's aiosmtpd, from PyPI).
 smtp-sink:

@@ -10,6 +10,8 @@ pub mod credentials;
 pub mod db;
 pub mod engine;
 pub mod error;
+#[cfg(all(test, feature = "ssr"))]
+mod no_panic;
 pub mod settings;
 pub mod ui;
 #[cfg(feature = "ssr")]

@@ -23,6 +23,8 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// Live streams open per user.
     pub streams: Arc<Streams>,
+    /// Proxies whose `X-Forwarded-For` names the client (sign-in limits key on it).
+    pub trusted_proxies: Arc<[ipnet::IpNet]>,
 }
 
 /// Live streams one user may have open at once (tabs, panels).
@@ -74,11 +76,16 @@ impl FromRef<AppState> for LeptosOptions {
 const ATTEMPTS_PER_EMAIL: NonZeroU32 = NonZeroU32::new(5).expect("5 is not zero");
 /// Guessing across many emails from one address is limited too, more loosely (shared offices).
 const ATTEMPTS_PER_ADDRESS: NonZeroU32 = NonZeroU32::new(30).expect("30 is not zero");
+/// Guessing one account's password from many addresses (a botnet) is limited too.
+pub const ATTEMPTS_PER_ACCOUNT: NonZeroU32 = NonZeroU32::new(20).expect("20 is not zero");
 
-/// Sign-in attempts allowed per minute: per email and client address, and per client address.
+/// Password attempts allowed per minute (sign-in, sign-up, password change): per account and
+/// client, per client, and per account from anywhere. A client is its address, or its /64
+/// network for IPv6 (one host holds a whole /64).
 pub struct LoginLimiter {
     per_email: DefaultKeyedRateLimiter<(String, IpAddr)>,
     per_address: DefaultKeyedRateLimiter<IpAddr>,
+    per_account: DefaultKeyedRateLimiter<String>,
 }
 
 impl Default for LoginLimiter {
@@ -86,20 +93,95 @@ impl Default for LoginLimiter {
         LoginLimiter {
             per_email: RateLimiter::keyed(Quota::per_minute(ATTEMPTS_PER_EMAIL)),
             per_address: RateLimiter::keyed(Quota::per_minute(ATTEMPTS_PER_ADDRESS)),
+            per_account: RateLimiter::keyed(Quota::per_minute(ATTEMPTS_PER_ACCOUNT)),
         }
     }
 }
 
+/// The key a client is limited by: its IPv4 address, or its IPv6 /64 (IPv4-mapped as IPv4).
+pub fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1))),
+        },
+        v4 => v4,
+    }
+}
+
 impl LoginLimiter {
-    /// Counts one attempt; `false` when a budget for this email or address is spent.
+    /// Counts one attempt; `false` when a budget for this account, client or both is spent.
     pub fn attempt(&self, email: &str, ip: IpAddr) -> bool {
-        self.per_email.check_key(&(email.to_owned(), ip)).is_ok() && self.per_address.check_key(&ip).is_ok()
+        let client = client_key(ip);
+        let email = email.trim().to_lowercase();
+        self.per_account.check_key(&email).is_ok()
+            && self.per_email.check_key(&(email, client)).is_ok()
+            && self.per_address.check_key(&client).is_ok()
     }
 
     /// Forgets keys whose budget is full again, so the maps do not grow without bound.
     pub fn prune(&self) {
         self.per_email.retain_recent();
         self.per_address.retain_recent();
+        self.per_account.retain_recent();
+    }
+}
+
+/// The client's address: the peer's, or — when the peer is a trusted proxy — the last address in
+/// `X-Forwarded-For` that is not one of the trusted proxies.
+pub fn client_address(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[ipnet::IpNet]) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let hops = forwarded_for.unwrap_or_default().split(',').rev().filter_map(|h| h.trim().parse::<IpAddr>().ok());
+    let mut last = peer;
+    for hop in hops {
+        last = hop;
+        if !is_trusted(&hop) {
+            break;
+        }
+    }
+    last
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().expect("ip")
+    }
+
+    #[test]
+    fn ipv6_clients_are_their_64_and_mapped_ipv4_is_ipv4() {
+        assert_eq!(client_key(ip("2001:db8:1:2:aaaa::1")), ip("2001:db8:1:2::"));
+        assert_eq!(client_key(ip("2001:db8:1:2:ffff:ffff:ffff:ffff")), ip("2001:db8:1:2::"));
+        assert_ne!(client_key(ip("2001:db8:1:3::1")), ip("2001:db8:1:2::"));
+        assert_eq!(client_key(ip("::ffff:10.1.2.3")), ip("10.1.2.3"));
+        assert_eq!(client_key(ip("10.1.2.3")), ip("10.1.2.3"));
+    }
+
+    #[test]
+    fn forwarded_for_counts_only_from_trusted_proxies() {
+        let trusted: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().expect("net")];
+        // A stranger's header is ignored.
+        assert_eq!(client_address(ip("203.0.113.9"), Some("1.2.3.4"), &trusted), ip("203.0.113.9"));
+        // Through the proxy: the client it saw; spoofed hops before that are not believed.
+        assert_eq!(client_address(ip("10.0.0.2"), Some("6.6.6.6, 198.51.100.7"), &trusted), ip("198.51.100.7"));
+        assert_eq!(client_address(ip("10.0.0.2"), Some("198.51.100.7, 10.0.0.3"), &trusted), ip("198.51.100.7"));
+        assert_eq!(client_address(ip("10.0.0.2"), None, &trusted), ip("10.0.0.2"));
+        assert_eq!(client_address(ip("10.0.0.2"), Some("junk"), &trusted), ip("10.0.0.2"));
+    }
+
+    #[test]
+    fn one_account_is_limited_from_any_number_of_addresses() {
+        let limiter = LoginLimiter::default();
+        let allowed = (0..100)
+            .filter(|n| limiter.attempt("a@b.c", IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + n))))
+            .count();
+        assert_eq!(allowed, ATTEMPTS_PER_ACCOUNT.get() as usize);
+        assert!(limiter.attempt("other@b.c", ip("10.0.0.1")), "another account is not held up");
     }
 }
 

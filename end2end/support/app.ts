@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
+import AxeBuilder from '@axe-core/playwright';
 import { expect, type Page } from '@playwright/test';
 
 import { SCREENSHOT_DIR } from './paths';
@@ -75,6 +76,19 @@ export async function open(page: Page, url: string) {
 export async function shot(page: Page, name: string): Promise<void> {
   fs.mkdirSync(SCREENSHOT_DIR, { recursive: true });
   await page.screenshot({ path: path.join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
+  await accessible(page, name);
+}
+
+/** axe-core over the screen as it is: no WCAG 2.1 A/AA violation. */
+export async function accessible(page: Page, name: string): Promise<void> {
+  const { violations } = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+  const found = violations.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  if (process.env.A11Y_REPORT) {
+    fs.appendFileSync(process.env.A11Y_REPORT, found.map((f) => `${name}: ${f}\n`).join(''));
+    return;
+  }
+  // Soft: every screen of a run is checked, and the run fails if any of them has a violation.
+  expect.soft(found, `accessibility of ${name}`).toEqual([]);
 }
 
 /** Signs in on the sign-in page the browser is on (already hydrated). */

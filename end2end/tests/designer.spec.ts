@@ -109,7 +109,9 @@ test('a workflow is built on the canvas, saved, and the same after a reload', as
 
 test('two editors saving in turn get the conflict dialog, not a silent overwrite', async ({ page, browser }) => {
   const url = await newWorkflow(page, 'Onboarding');
-  const other = await browser.newPage({ storageState: await page.context().storageState() });
+  // Its own context (axe-core checks pages of a context it can open frames in).
+  const otherContext = await browser.newContext({ storageState: await page.context().storageState() });
+  const other = await otherContext.newPage();
   await other.goto(url);
   await hydrated(other);
 
@@ -141,7 +143,7 @@ test('two editors saving in turn get the conflict dialog, not a silent overwrite
   await newer.getByRole('button', { name: 'Load it' }).click();
   await expect(newer).toBeHidden();
   await expect(other.locator('.node[data-kind=http]')).toHaveCount(1);
-  await other.close();
+  await otherContext.close();
 });
 
 test('activation checks the graph, keeps versions; history compares and restores; archive makes it read-only', async ({ page }) => {

@@ -63,6 +63,7 @@ impl Bench {
             chain_runs: 100,
             hook_calls_per_minute: 1_000_000,
             retention_days: 0,
+            trusted_proxies: String::new(),
         };
         let instance = server::app(&config).await.expect("app");
         let listener = tokio::net::TcpListener::bind(config.addr).await.expect("bind");

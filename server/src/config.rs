@@ -71,6 +71,10 @@ pub struct Config {
     /// 0 keeps them forever.
     #[arg(long, env = "FLOWDECK_RETENTION_DAYS", default_value_t = 30, global = true)]
     pub retention_days: u32,
+    /// Reverse proxies in front of Flowdeck (IPs or networks, comma-separated): only from these is
+    /// `X-Forwarded-For` believed, for the sign-in limits.
+    #[arg(long, env = "FLOWDECK_TRUSTED_PROXIES", default_value = "", global = true)]
+    pub trusted_proxies: String,
 }
 
 impl Config {
@@ -105,4 +109,5 @@ Configuration (flag, or environment variable):
   FLOWDECK_RUNS_IN_FLIGHT      a workspace's unfinished runs    [200]
   FLOWDECK_CHAIN_RUNS          runs one run's events may start  [100]
   FLOWDECK_WEBHOOK_CALLS_PER_MINUTE  calls a workflow's webhooks take a minute [300]
-  FLOWDECK_RETENTION_DAYS      days finished runs are kept (0: forever) [30]";
+  FLOWDECK_RETENTION_DAYS      days finished runs are kept (0: forever) [30]
+  FLOWDECK_TRUSTED_PROXIES     proxies whose X-Forwarded-For counts [none]";

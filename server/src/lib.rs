@@ -112,6 +112,7 @@ pub async fn app(config: &Config) -> anyhow::Result<Instance> {
         engine: Engine::new(db.clone(), Duration::from_secs(config.engine_lease_secs.max(1)), tools, config.limits()),
         secure_cookies: config.secure_cookies,
         streams: Arc::default(),
+        trusted_proxies: trusted_proxies(&config.trusted_proxies)?.into(),
     };
     let sessions = DbSessionStore::new(db);
     let session_layer = SessionManagerLayer::new(sessions.clone())
@@ -167,6 +168,19 @@ pub async fn app(config: &Config) -> anyhow::Result<Instance> {
 
 async fn server_fn_handler(State(state): State<AppState>, req: Request<Body>) -> impl IntoResponse {
     handle_server_fns_with_context(move || provide_context(state.clone()), req).await
+}
+
+/// The list of `FLOWDECK_TRUSTED_PROXIES`: addresses and networks.
+fn trusted_proxies(list: &str) -> anyhow::Result<Vec<ipnet::IpNet>> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|i| !i.is_empty())
+        .map(|item| {
+            item.parse::<ipnet::IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| anyhow::anyhow!("FLOWDECK_TRUSTED_PROXIES: “{item}” is not an address or network"))
+        })
+        .collect()
 }
 
 /// 200 only while the database answers.

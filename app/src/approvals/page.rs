@@ -111,7 +111,10 @@ pub fn NotificationsMenu() -> impl IntoView {
         refresh.track();
         list_notifications()
     });
-    let unread = move || list.get().and_then(|r| r.ok()).map_or(0, |l| l.iter().filter(|n| !n.read).count());
+    // `try_get`: the server renders this menu into pages whose owner a sign-out in another tab
+    // can dispose mid-render; reading a disposed resource must not panic the render.
+    let unread =
+        move || list.try_get().flatten().and_then(|r| r.ok()).map_or(0, |l| l.iter().filter(|n| !n.read).count());
     let opened = move |_| {
         if unread() > 0 {
             spawn_local(async move {
@@ -129,7 +132,7 @@ pub fn NotificationsMenu() -> impl IntoView {
             </summary>
             <div class="menu-list right" role="menu">
                 <p class="menu-heading">"Notifications"</p>
-                {move || match list.get() {
+                {move || match list.try_get().flatten() {
                     None => view! { <p class="muted">"Loading…"</p> }.into_any(),
                     Some(Err(e)) => view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
                     Some(Ok(items)) if items.is_empty() => view! { <p class="muted">"Nothing new."</p> }.into_any(),

@@ -31,13 +31,26 @@ fn set_theme_cookie(ctx: &Ctx, theme: crate::auth::model::Theme) {
     }
 }
 
+/// The client's address: the peer's, or what a trusted proxy says in `X-Forwarded-For`.
 #[cfg(feature = "ssr")]
-async fn client_ip() -> std::net::IpAddr {
+async fn client_ip(ctx: &Ctx) -> std::net::IpAddr {
     use axum::extract::ConnectInfo;
-    leptos_axum::extract::<ConnectInfo<std::net::SocketAddr>>()
+    let peer = leptos_axum::extract::<ConnectInfo<std::net::SocketAddr>>()
         .await
         .map(|ConnectInfo(addr)| addr.ip())
-        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
+        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    let parts = use_context::<http::request::Parts>();
+    let forwarded = parts.as_ref().and_then(|p| p.headers.get("x-forwarded-for")).and_then(|v| v.to_str().ok());
+    crate::state::client_address(peer, forwarded, &ctx.state.trusted_proxies)
+}
+
+/// Counts a password attempt for `email` from this client, or refuses it with a 429.
+#[cfg(feature = "ssr")]
+async fn attempt(ctx: &Ctx, email: &str) -> Result<(), AppError> {
+    if ctx.state.login_limiter.attempt(email, client_ip(ctx).await) {
+        return Ok(());
+    }
+    Err(AppError::RateLimited { message: "Too many attempts. Wait a minute, then try again.".into() })
 }
 
 /// Whether the first-run setup or open sign-up is available.
@@ -62,7 +75,8 @@ pub async fn setup(name: String, email: String, password: String, workspace_name
 #[server(endpoint = "auth/login")]
 pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
     let ctx = Ctx::load().await?;
-    let user = service::authenticate(&ctx.state, &email, &password, client_ip().await).await?;
+    attempt(&ctx, &email).await?;
+    let user = service::authenticate(&ctx.state, &email, &password).await?;
     start_session(&ctx, &user).await?;
     leptos_axum::redirect(&crate::auth::model::safe_next(next.as_deref()));
     Ok(())
@@ -72,6 +86,7 @@ pub async fn login(email: String, password: String, next: Option<String>) -> Res
 #[server(endpoint = "auth/signup")]
 pub async fn signup(name: String, email: String, password: String) -> Result<(), AppError> {
     let ctx = Ctx::load().await?;
+    attempt(&ctx, &email).await?;
     let user = service::signup(ctx.db(), NewUser::parse(&name, &email, &password, false)?).await?;
     start_session(&ctx, &user).await?;
     leptos_axum::redirect("/workspaces/new");
@@ -109,6 +124,7 @@ pub async fn change_password(
     }
     let ctx = Ctx::load().await?;
     let user = ctx.user().await?;
+    attempt(&ctx, &user.email).await?;
     service::change_password(ctx.db(), &user, &current_password, &new_password).await?;
     session_store::end_other_sessions(ctx.db(), user.id, ctx.session.id()).await?;
     Ok(())

@@ -1,7 +1,6 @@
 //! Accounts: first-run setup, sign-up, sign-in, password and profile changes.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 
 use chrono::Utc;
 use sea_orm::{
@@ -127,13 +126,9 @@ pub async fn signup(db: &DatabaseConnection, new: NewUser) -> Result<users::Mode
 const BAD_CREDENTIALS: &str = "Email or password is incorrect.";
 
 /// Checks a sign-in attempt. Unknown email and wrong password get the same answer, in the same time.
-pub async fn authenticate(state: &AppState, email: &str, password: &str, ip: IpAddr) -> Result<users::Model, AppError> {
+/// The caller has counted the attempt against the sign-in limits first.
+pub async fn authenticate(state: &AppState, email: &str, password: &str) -> Result<users::Model, AppError> {
     let email = email.trim().to_lowercase();
-    if !state.login_limiter.attempt(&email, ip) {
-        return Err(AppError::RateLimited {
-            message: "Too many sign-in attempts. Wait a minute, then try again.".into(),
-        });
-    }
     let user = users::Entity::find().filter(users::Column::Email.eq(&email)).one(&state.db).await?;
     let phc = match &user {
         Some(u) => u.password_hash.clone(),

@@ -23,8 +23,12 @@ pub fn CredentialsSection(w: WorkspaceView) -> impl IntoView {
     let delete = ServerAction::<DeleteCredential>::new();
     let bind = ServerAction::<SetCredentialHosts>::new();
     toast_errors(delete);
-    let changed =
-        move || (create.version().get(), replace.version().get(), delete.version().get(), bind.version().get());
+    // A refused change of hosts keeps its form open with the message: only a saved one reloads.
+    let bound = Memo::new(move |last: Option<&usize>| match bind.value().get() {
+        Some(Ok(())) => bind.version().get(),
+        _ => last.copied().unwrap_or(0),
+    });
+    let changed = move || (create.version().get(), replace.version().get(), delete.version().get(), bound.get());
     let list = Resource::new(changed, move |_| list_credentials(workspace_id));
     let error = action_error(create);
     let form = NodeRef::<html::Form>::new();

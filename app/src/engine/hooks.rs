@@ -226,7 +226,7 @@ pub fn signed_at(key: &str, signature: Option<&str>, body: &[u8], now: i64) -> R
 
 /// The body as the run sees it: JSON when the request says JSON, form fields as an object,
 /// other text as a string, nothing as null.
-fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, String> {
+pub(crate) fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, String> {
     if body.is_empty() {
         return Ok(Value::Null);
     }

@@ -26,7 +26,7 @@ pub mod runner;
 #[cfg(feature = "ssr")]
 pub mod service;
 #[cfg(feature = "ssr")]
-mod template;
+pub(crate) mod template;
 #[cfg(feature = "ssr")]
 pub mod triggers;
 

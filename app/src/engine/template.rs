@@ -74,7 +74,7 @@ pub async fn fill(config: &NodeConfig, scope: &Value) -> Result<NodeConfig, Stri
         .unwrap_or_else(|e| Err(format!("The templates could not be filled: {e}")))
 }
 
-fn fill_now(config: &NodeConfig, scope: Jinja) -> Result<NodeConfig, String> {
+pub(crate) fn fill_now(config: &NodeConfig, scope: Jinja) -> Result<NodeConfig, String> {
     let mut value = serde_json::to_value(config).map_err(|e| e.to_string())?;
     let mut filler = Filler::new(scope);
     if let Some(fields) = value.get_mut("config").and_then(Value::as_object_mut) {

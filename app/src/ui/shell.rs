@@ -110,6 +110,7 @@ fn TopBar(viewer: Viewer) -> impl IntoView {
         })
     };
     let is_admin = viewer.is_admin;
+    let current_name = move || current.get().map(|(_, n)| n).unwrap_or_else(|| "Choose a workspace".into());
     view! {
         <header class="topbar">
             <a class="brand" href="/">
@@ -117,8 +118,12 @@ fn TopBar(viewer: Viewer) -> impl IntoView {
                 "Flowdeck"
             </a>
             <details class="menu switcher">
-                <summary aria-label="Switch workspace" data-testid="workspace-switcher">
-                    {move || current.get().map(|(_, n)| n).unwrap_or_else(|| "Choose a workspace".into())}
+                // The accessible name holds the visible text (WCAG 2.5.3, label in name).
+                <summary
+                    aria-label=move || format!("Switch workspace: {}", current_name())
+                    data-testid="workspace-switcher"
+                >
+                    {current_name}
                     <span class="caret" aria-hidden="true"></span>
                 </summary>
                 <div class="menu-list" role="menu">
@@ -146,7 +151,8 @@ fn TopBar(viewer: Viewer) -> impl IntoView {
             <div class="spacer"></div>
             <NotificationsMenu/>
             <details class="menu user-menu">
-                <summary aria-label="Account menu" data-testid="user-menu">
+                // Named by what it shows (the avatar's initials are hidden from assistive tech).
+                <summary title="Account menu" data-testid="user-menu">
                     <span class="avatar" aria-hidden="true">{initials(&viewer.name)}</span>
                     <span class="user-name">{viewer.name.clone()}</span>
                 </summary>

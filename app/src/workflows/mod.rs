@@ -2,7 +2,7 @@
 
 pub mod api;
 #[cfg(feature = "ssr")]
-mod check;
+pub(crate) mod check;
 mod editor;
 pub mod graph;
 pub mod kinds;

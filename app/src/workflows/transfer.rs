@@ -312,10 +312,10 @@ fn if_condition(top: &Map<String, Value>, node: &str, skipped: &mut Vec<String>)
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    const N8N: &str = r#"{
+    pub(crate) const N8N: &str = r#"{
       "name": "Lead alert",
       "nodes": [
         { "id": "0a1b2c3d-0000-4000-8000-000000000001", "name": "Webhook", "type": "n8n-nodes-base.webhook",

@@ -12,6 +12,7 @@ db_tests!(
     session_survives_a_restart,
     wrong_password_and_unknown_email_get_the_same_answer,
     login_attempts_are_rate_limited,
+    sign_in_limits_hold_behind_a_proxy_on_ipv6_and_per_account,
     bad_signup_input_is_refused_and_nothing_is_written,
     password_change_signs_out_other_sessions,
     profile_saves_timezone_and_theme,
@@ -253,4 +254,41 @@ async fn open_signup_is_off_until_an_admin_turns_it_on(app: TestApp) {
     let me = app.viewer(&visitor).await;
     assert_eq!(me["email"], "sam@example.com");
     assert_eq!(me["workspaces"].as_array().map(Vec::len), Some(0), "an open sign-up joins no workspace");
+}
+
+/// Behind a trusted proxy the client is the one `X-Forwarded-For` names (from anyone else the
+/// header is ignored), IPv6 clients are their /64, and one account has a limit from any address.
+async fn sign_in_limits_hold_behind_a_proxy_on_ipv6_and_per_account(mut app: TestApp) {
+    app.setup_owner(&browser()).await;
+    // A restart keeps the address.
+    let url = format!("{}/api/auth/login", app.base);
+    let from = |client: &str| {
+        let url = url.clone();
+        let form = [("email", OWNER_EMAIL), ("password", "wrong password")];
+        browser().post(url).header("X-Forwarded-For", client.to_owned()).form(&form).send()
+    };
+    // Not a trusted proxy: the header is ignored, so changing it gives no fresh budget.
+    for n in 0..5 {
+        assert_eq!(from(&format!("198.51.100.{n}")).await.expect("call").status(), StatusCode::BAD_REQUEST);
+    }
+    assert_eq!(from("198.51.100.99").await.expect("call").status(), StatusCode::TOO_MANY_REQUESTS);
+
+    app.reconfigure(|c| c.trusted_proxies = "127.0.0.1".into()).await;
+    // Through the proxy, one /64 is one client: five tries from two of its addresses, then 429.
+    for n in 1..=5 {
+        let ip = format!("2001:db8:1:2::{n}, 127.0.0.1");
+        assert_eq!(from(&ip).await.expect("call").status(), StatusCode::BAD_REQUEST, "{ip}");
+    }
+    assert_eq!(from("2001:db8:1:2:ffff::1").await.expect("call").status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(from("2001:db8:1:3::1").await.expect("call").status(), StatusCode::BAD_REQUEST, "another /64");
+    // One account from many addresses: 20 a minute in all (7 counted since the restart), then 429.
+    let mut limited = None;
+    for n in 0..20 {
+        let status = from(&format!("203.0.113.{n}")).await.expect("call").status();
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            limited = Some(n);
+            break;
+        }
+    }
+    assert_eq!(limited, Some(13), "the account's 20 attempts were spent across addresses");
 }

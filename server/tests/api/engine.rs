@@ -44,6 +44,22 @@ pub(crate) fn node(n: u128, name: &str, kind: &str, config: Value) -> Value {
     json!({ "id": id(n), "name": name, "x": n as f64 * 280.0, "y": 0.0, "kind": kind, "config": config })
 }
 
+/// Start → a document step named `name` rendering `template`.
+pub(crate) fn noted(name: &str, template: &str) -> Value {
+    json!({
+        "nodes": [node(1, "Start", "manual", json!({})), node(2, name, "document", json!({ "title": "t", "template": template }))],
+        "edges": [edge(1, 1, 2)],
+    })
+}
+
+/// Start → one HTTP GET of `url` named "Call", tried as `attempts` say.
+fn one_call(url: &str, attempts: u32) -> Value {
+    json!({
+        "nodes": [node(1, "Start", "manual", json!({})), with_policy(http(2, "Call", "GET", url, "", 10), attempts, 0)],
+        "edges": [edge(1, 1, 2)],
+    })
+}
+
 pub(crate) fn edge(n: u128, from: u128, to: u128) -> Value {
     json!({ "id": id(100 + n), "source": id(from), "target": id(to), "condition": null, "is_default": false })
 }
@@ -244,11 +260,7 @@ async fn a_template_that_would_build_gigabytes_fails_its_step(app: TestApp) {
     assert!(error.starts_with("“Bomb” failed: In “template”: {% set %} isn't available"), "{error}");
     assert_eq!(tries(&run, "Bomb"), [("FAILED".to_owned(), 1)], "one try, no retry of a mistake");
     // The instance is well and runs the next one.
-    let ok = json!({
-        "nodes": [node(1, "Start", "manual", json!({})), node(2, "Fine", "document", json!({ "title": "t", "template": "{{ trigger.n }}" }))],
-        "edges": [edge(1, 1, 2)],
-    });
-    let wf = workflow(&app, &owner, ws, &ok).await;
+    let wf = workflow(&app, &owner, ws, &noted("Fine", "{{ trigger.n }}")).await;
     let run = finished(&app, &owner, ws, started(&app, &owner, ws, wf, json!({ "n": 7 })).await).await;
     assert_eq!(step(&run, "Fine")["output"]["markdown"], "7");
 }
@@ -691,13 +703,7 @@ async fn failed_calls_are_retried_with_backoff_and_a_run_continues_from_its_fail
     let (base, counts, gate) = unreliable().await;
 
     // Two failures, then an answer: three tries, a backoff between them.
-    let graph = json!({
-        "nodes": [
-            node(1, "Start", "manual", json!({})),
-            with_policy(http(2, "Call", "GET", &format!("{base}/flaky"), "", 10), 3, 0),
-        ],
-        "edges": [edge(1, 1, 2)],
-    });
+    let graph = one_call(&format!("{base}/flaky"), 3);
     let wf = workflow(&app, &owner, ws, &graph).await;
     let done = finished(&app, &owner, ws, started(&app, &owner, ws, wf, json!({})).await).await;
     assert_eq!(done["summary"]["status"], "COMPLETED", "{done}");
@@ -714,13 +720,7 @@ async fn failed_calls_are_retried_with_backoff_and_a_run_continues_from_its_fail
     assert_eq!(counts[0].load(Ordering::SeqCst), 3);
 
     // A 404 can't be mended by trying again: one try, although the policy allows three.
-    let graph = json!({
-        "nodes": [
-            node(1, "Start", "manual", json!({})),
-            with_policy(http(2, "Call", "GET", &format!("{base}/missing"), "", 10), 3, 0),
-        ],
-        "edges": [edge(1, 1, 2)],
-    });
+    let graph = one_call(&format!("{base}/missing"), 3);
     let wf = workflow(&app, &owner, ws, &graph).await;
     let done = finished(&app, &owner, ws, started(&app, &owner, ws, wf, json!({})).await).await;
     assert_eq!(done["summary"]["status"], "FAILED", "{done}");
@@ -728,13 +728,7 @@ async fn failed_calls_are_retried_with_backoff_and_a_run_continues_from_its_fail
     assert_eq!(counts[3].load(Ordering::SeqCst), 1);
 
     // A 429 waits for its Retry-After (2 s), longer than the 1 s backoff.
-    let graph = json!({
-        "nodes": [
-            node(1, "Start", "manual", json!({})),
-            with_policy(http(2, "Call", "GET", &format!("{base}/busy"), "", 10), 3, 0),
-        ],
-        "edges": [edge(1, 1, 2)],
-    });
+    let graph = one_call(&format!("{base}/busy"), 3);
     let wf = workflow(&app, &owner, ws, &graph).await;
     let done = finished(&app, &owner, ws, started(&app, &owner, ws, wf, json!({})).await).await;
     assert_eq!(done["summary"]["status"], "COMPLETED", "{done}");
@@ -854,11 +848,7 @@ async fn finished_runs_past_their_retention_are_deleted_with_their_steps(app: Te
     use sea_orm::ConnectionTrait;
     let owner = browser();
     let ws = app.setup_owner(&owner).await;
-    let quick = json!({
-        "nodes": [node(1, "Start", "manual", json!({})), node(2, "Note", "document", json!({ "title": "t", "template": "x" }))],
-        "edges": [edge(1, 1, 2)],
-    });
-    let wf = workflow(&app, &owner, ws, &quick).await;
+    let wf = workflow(&app, &owner, ws, &noted("Note", "x")).await;
     let mut old = Vec::new();
     for _ in 0..3 {
         old.push(finished(&app, &owner, ws, started(&app, &owner, ws, wf, json!({})).await).await);

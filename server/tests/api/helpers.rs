@@ -161,6 +161,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         chain_runs: 100,
         hook_calls_per_minute: 10_000,
         retention_days: 30,
+        trusted_proxies: String::new(),
     };
     let (base, server) = start(&config).await;
     let db = server::connect(&database_url).await.expect("test connection");

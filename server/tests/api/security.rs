@@ -3,13 +3,14 @@
 use reqwest::StatusCode;
 
 use crate::db_tests;
-use crate::helpers::{TestApp, browser};
+use crate::helpers::{OWNER_EMAIL, PASSWORD, TestApp, browser};
 
 db_tests!(
     foreign_origin_is_refused,
     health_reports_the_database,
     unknown_pages_are_404,
     every_response_carries_security_headers,
+    every_page_renders_while_its_session_ends,
 );
 
 async fn foreign_origin_is_refused(app: TestApp) {
@@ -89,5 +90,48 @@ async fn a_new_data_directory_and_database_are_private() {
     assert_eq!(mode(&root.join("fresh")), 0o700, "and the folders made above it");
     for file in ["flowdeck.db", "secret.key", "encryption.key"] {
         assert_eq!(mode(&data.join(file)), 0o600, "{file}");
+    }
+}
+
+/// Every page is rendered while a sign-out ends its session: each answers in full (a page, a
+/// redirect), none breaks off because a render panicked on data that went away under it.
+async fn every_page_renders_while_its_session_ends(app: TestApp) {
+    let owner = browser();
+    let ws = app.setup_owner(&owner).await;
+    let wf = app.new_workflow(&owner, ws, "Orders").await;
+    let pages = [
+        "/".to_owned(),
+        "/profile".to_owned(),
+        "/admin".to_owned(),
+        "/workspaces/new".to_owned(),
+        format!("/w/{ws}"),
+        format!("/w/{ws}/members"),
+        format!("/w/{ws}/workflows"),
+        format!("/w/{ws}/workflows/{wf}"),
+        format!("/w/{ws}/runs"),
+        format!("/w/{ws}/approvals"),
+        format!("/w/{ws}/reports"),
+        format!("/w/{ws}/settings"),
+    ];
+    // Four sign-ins: the fifth a minute would meet the sign-in limit.
+    for _ in 0..4 {
+        let client = browser();
+        assert!(app.login(&client, OWNER_EMAIL, PASSWORD).await.status().as_u16() < 400);
+        let loads: Vec<_> = pages
+            .iter()
+            .map(|page| {
+                let request = client.get(format!("{}{page}", app.base)).send();
+                tokio::spawn(async move {
+                    let res = request.await.map_err(|e| e.to_string())?;
+                    let status = res.status();
+                    res.text().await.map(|_| status).map_err(|e| e.to_string())
+                })
+            })
+            .collect();
+        app.call(&client, "auth/logout", &[]).await;
+        for (page, load) in pages.iter().zip(loads) {
+            let status = load.await.expect("join").unwrap_or_else(|e| panic!("{page} broke off: {e}"));
+            assert!(status.is_success() || status.is_redirection(), "{page}: {status}");
+        }
     }
 }

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::db_tests;
-use crate::engine::{count_reaches, delayed, edge, finished, node, scalar, started, step, steps, workflow};
+use crate::engine::{count_reaches, delayed, edge, finished, node, noted, scalar, started, step, steps, workflow};
 use crate::helpers::{TestApp, browser, count, expect_error};
 
 db_tests!(
@@ -505,11 +505,7 @@ async fn a_chain_of_events_starts_at_most_its_budget_of_runs(mut app: TestApp) {
     app.reconfigure(|c| c.chain_runs = 10).await;
     let owner = browser();
     let ws = app.setup_owner(&owner).await;
-    let root = json!({
-        "nodes": [node(1, "Start", "manual", json!({})), node(2, "Note", "document", json!({ "title": "t", "template": "root" }))],
-        "edges": [edge(1, 1, 2)],
-    });
-    let root = workflow(&app, &owner, ws, &root).await;
+    let root = workflow(&app, &owner, ws, &noted("Note", "root")).await;
     let listener = json!({
         "nodes": [
             node(1, "On end", "event", json!({ "event": "workflow.completed" })),
@@ -564,11 +560,7 @@ async fn a_workspace_is_held_to_its_limits_and_others_are_not(mut app: TestApp) 
     // Another workspace of the same person is not held up.
     let other =
         crate::helpers::workspace_in_location(&app.call(&owner, "workspaces/create", &[("name", "Other")]).await);
-    let quick = json!({
-        "nodes": [node(1, "Start", "manual", json!({})), node(2, "Note", "document", json!({ "title": "t", "template": "ok" }))],
-        "edges": [edge(1, 1, 2)],
-    });
-    let elsewhere = workflow(&app, &owner, other, &quick).await;
+    let elsewhere = workflow(&app, &owner, other, &noted("Note", "ok")).await;
     let run = started(&app, &owner, other, elsewhere, json!({})).await;
     assert_eq!(finished(&app, &owner, other, run).await["summary"]["status"], "COMPLETED");
 
