@@ -38,6 +38,9 @@ test('credentials are added, listed without their value, replaced and deleted', 
   await list.getByLabel('Hosts').fill('api.openai.com, *.example.com');
   await list.getByRole('button', { name: 'Save hosts' }).click();
   await expect(list.locator('li').first()).toContainText('Sent only to api.openai.com, *.example.com');
+  await page.setViewportSize({ width: 375, height: 812 });
+  await shot(page, 'credentials-phone');
+  await page.setViewportSize({ width: 1280, height: 720 });
 
   // Replace the value, then delete after confirming.
   await list.getByRole('button', { name: 'Replace value' }).click();

@@ -81,6 +81,9 @@ async fn credentials_are_sealed_and_never_returned(app: TestApp) {
     let (o, c) = (other.to_string(), id.to_string());
     let res = app.call(&viewer, "credentials/delete", &[("workspace_id", &o), ("credential_id", &c)]).await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let form = [("workspace_id", o.as_str()), ("credential_id", c.as_str()), ("hosts", "evil.example")];
+    let res = app.call(&viewer, "credentials/set_hosts", &form).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND, "nor rebind it to another host");
 
     let w = ws.to_string();
     let form = [("workspace_id", w.as_str()), ("credential_id", c.as_str()), ("value", "sk-rotated")];
