@@ -10,6 +10,8 @@ pub mod credentials;
 pub mod db;
 pub mod engine;
 pub mod error;
+#[cfg(feature = "ssr")]
+pub mod events;
 #[cfg(all(test, feature = "ssr"))]
 mod no_panic;
 pub mod settings;

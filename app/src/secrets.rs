@@ -56,6 +56,13 @@ pub fn token(bytes: usize) -> String {
     URL_SAFE_NO_PAD.encode(raw)
 }
 
+/// The hex SHA-256 of `token`: what is stored of tokens that are looked up, never read back
+/// (session ids, invitation and webhook tokens).
+pub fn digest(token: &str) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(token.as_bytes()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,6 +17,7 @@ mod m20261130_000011_pinned_data;
 mod m20261201_000012_parked_runs;
 mod m20261201_000013_credential_hosts;
 mod m20261201_000014_hashed_sessions;
+mod m20261201_000015_activities;
 
 /// Every migration, in the order it is applied.
 pub struct Migrator;
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000012_parked_runs::Migration),
             Box::new(m20261201_000013_credential_hosts::Migration),
             Box::new(m20261201_000014_hashed_sessions::Migration),
+            Box::new(m20261201_000015_activities::Migration),
         ]
     }
 }

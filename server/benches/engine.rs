@@ -132,6 +132,7 @@ impl Bench {
                 wake_at: Set(None),
                 root_id: Set(None),
                 descendants: Set(0),
+                duration_ms: Set(None),
             })
             .collect();
         for batch in rows.chunks(500) {

@@ -91,6 +91,10 @@ pub async fn app(config: &Config) -> anyhow::Result<Instance> {
         None => keys::load_or_create(&config.encryption_key_file, app::secrets::KEY_BYTES)?,
     };
     let sealer = Arc::new(app::secrets::Sealer::new(&sealing_key).map_err(anyhow::Error::msg)?);
+    let converted = app::engine::hooks::seal_tokens(&db, &sealer).await?;
+    if converted > 0 {
+        tracing::info!(converted, "webhook tokens are now stored hashed");
+    }
     let allow = Allow::parse(&config.http_allow).map_err(|e| anyhow::anyhow!("FLOWDECK_HTTP_ALLOW: {e}"))?;
     let mailer = match config.smtp_url.as_deref().filter(|u| !u.trim().is_empty()) {
         Some(url) => Some(Mailer::new(url, &config.smtp_from).map_err(anyhow::Error::msg)?),
@@ -200,6 +204,7 @@ pub async fn serve(instance: Instance, listener: tokio::net::TcpListener) -> any
     // Dropped with this future (even when it is aborted), taking the engine's runs with it.
     let _engine = AbortOnDrop(tokio::spawn(state.engine.clone().run()));
     let _schedules = AbortOnDrop(tokio::spawn(state.engine.clone().schedules()));
+    let _outbox = AbortOnDrop(tokio::spawn(state.engine.clone().follow()));
     let engine = state.engine.clone();
     let housekeeping = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
@@ -219,6 +224,11 @@ pub async fn serve(instance: Instance, listener: tokio::net::TcpListener) -> any
                     Ok(0) => {}
                     Ok(deleted) => tracing::info!(deleted, "deleted runs past their retention"),
                     Err(e) => tracing::warn!(error = %e, "could not delete old runs"),
+                }
+                match app::events::prune(&state.db, before).await {
+                    Ok(0) => {}
+                    Ok(deleted) => tracing::info!(deleted, "deleted activities past their retention"),
+                    Err(e) => tracing::warn!(error = %e, "could not delete old activities"),
                 }
             }
             n += 1;

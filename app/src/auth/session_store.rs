@@ -45,8 +45,7 @@ impl DbSessionStore {
 
 /// The stored key of session `id`: the hex SHA-256 of the id the cookie carries.
 fn key(id: &Id) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(id.to_string().as_bytes()))
+    crate::secrets::digest(&id.to_string())
 }
 
 fn to_chrono(t: time::OffsetDateTime) -> DateTime<Utc> {

@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use chrono::Utc;
 use hmac::{Hmac, Mac};
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Map, Value, json};
 use sha2::Sha256;
@@ -89,7 +89,7 @@ async fn receive(
     let nowhere = || refuse(StatusCode::NOT_FOUND, "No webhook listens at this address.");
     let Ok(workflow) = workflow.parse::<Uuid>() else { return Ok(nowhere()) };
     let Some(hook) = webhooks::Entity::find()
-        .filter(webhooks::Column::Token.eq(token))
+        .filter(webhooks::Column::Token.eq(secrets::digest(token)))
         .filter(webhooks::Column::WorkflowId.eq(workflow))
         .one(db)
         .await?
@@ -284,10 +284,12 @@ pub async fn address(
     if renew {
         webhooks::Entity::delete_by_id((workflow_id, node_id)).exec(db).await?;
     }
+    let token = secrets::token(24);
     let row = webhooks::ActiveModel {
         workflow_id: Set(workflow_id),
         node_id: Set(node_id),
-        token: Set(secrets::token(24)),
+        token: Set(secrets::digest(&token)),
+        token_sealed: Set(Some(sealer.seal(&token))),
         secret: Set(sealer.seal(&secrets::token(32))),
         created_at: Set(Utc::now()),
     };
@@ -301,11 +303,33 @@ pub async fn address(
         .one(db)
         .await?
         .ok_or_else(|| AppError::internal("webhook row missing after insert"))?;
+    let token = hook.token_sealed.as_deref().map(|t| sealer.open(t)).transpose().map_err(AppError::internal)?;
+    let token = token.ok_or_else(|| AppError::internal("webhook token not sealed"))?;
     Ok(WebhookAddress {
-        path: format!("/hooks/{workflow_id}/{}", hook.token),
+        path: format!("/hooks/{workflow_id}/{token}"),
         secret: sealer.open(&hook.secret).map_err(AppError::internal)?,
         active: triggers::active(db, workflow_id, node_id, NodeKind::Webhook).await?.is_some(),
     })
+}
+
+/// Webhook rows written before tokens were stored hashed keep the token itself; this stores its
+/// SHA-256 and a sealed copy instead (each row once, with a conditional update, so instances
+/// starting together do not convert a row twice). Returns how many rows it converted.
+pub async fn seal_tokens(db: &DatabaseConnection, sealer: &Sealer) -> Result<u64, sea_orm::DbErr> {
+    let legacy = webhooks::Entity::find().filter(webhooks::Column::TokenSealed.is_null()).all(db).await?;
+    let mut converted = 0;
+    for hook in legacy {
+        let done = webhooks::Entity::update_many()
+            .col_expr(webhooks::Column::Token, Expr::value(secrets::digest(&hook.token)))
+            .col_expr(webhooks::Column::TokenSealed, Expr::value(sealer.seal(&hook.token)))
+            .filter(webhooks::Column::WorkflowId.eq(hook.workflow_id))
+            .filter(webhooks::Column::NodeId.eq(hook.node_id))
+            .filter(webhooks::Column::TokenSealed.is_null())
+            .exec(db)
+            .await?;
+        converted += done.rows_affected;
+    }
+    Ok(converted)
 }
 
 #[cfg(test)]

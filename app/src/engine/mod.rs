@@ -15,6 +15,8 @@ pub mod live;
 #[cfg(feature = "ssr")]
 pub mod mail;
 pub mod model;
+#[cfg(feature = "ssr")]
+pub mod outbox;
 pub mod page;
 #[cfg(feature = "ssr")]
 pub mod plan;

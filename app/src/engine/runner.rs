@@ -26,10 +26,11 @@ use crate::engine::failure::StepError;
 use crate::engine::limits::{Admission, Limits};
 use crate::engine::model::{ExecutionStatus, StepStatus};
 use crate::engine::plan::{Advance, Plan};
-use crate::engine::service::{self, Chain};
+use crate::engine::service;
 use crate::engine::template;
 use crate::engine::triggers;
 use crate::entities::{execution_steps as steps, workflow_executions as executions};
+use crate::events::{self, Activity};
 use crate::workflows::graph::{Graph, Node, Policy};
 use crate::workflows::kinds::{ApprovalConfig, EmailConfig, NodeConfig, NodeKind};
 
@@ -158,6 +159,8 @@ pub struct Engine {
     /// What steps reach outside with: HTTP, email, credentials (and webhook keys).
     pub tools: Tools,
     wake: Notify,
+    /// Set when this instance recorded an activity the outbox consumer should look at.
+    pub(crate) recorded: Notify,
     /// What one workspace may start.
     pub admission: Admission,
     /// Each run this instance ends, with how it ended (webhook callers wait on it).
@@ -187,6 +190,7 @@ impl Engine {
             lease,
             tools,
             wake: Notify::new(),
+            recorded: Notify::new(),
             admission: Admission::new(limits),
             finished: broadcast::channel(1024).0,
             running: Mutex::new(HashMap::new()),
@@ -198,6 +202,12 @@ impl Engine {
     /// Tells the engine a run is waiting.
     pub fn wake(&self) {
         self.wake.notify_one();
+    }
+
+    /// Tells the engine an activity was recorded (the outbox consumer looks at once; other
+    /// instances' activities are found within a second).
+    pub fn recorded(&self) {
+        self.recorded.notify_one();
     }
 
     /// Tells the engine a decision was made: the parked run it woke is claimed at once here
@@ -233,21 +243,6 @@ impl Engine {
     /// Becomes `true` when the server shuts down.
     pub fn closing(&self) -> watch::Receiver<bool> {
         self.closing.subscribe()
-    }
-
-    /// Starts the runs of every active workflow of the workspace waiting for `event`.
-    pub async fn publish(
-        &self,
-        workspace_id: Uuid,
-        event: &str,
-        source_workflow: Option<Uuid>,
-        payload: Value,
-    ) -> Result<Vec<Uuid>, crate::error::AppError> {
-        let started = triggers::publish(&self.db, workspace_id, event, source_workflow, payload).await?;
-        if !started.is_empty() {
-            self.wake();
-        }
-        Ok(started)
     }
 
     /// Fires due schedules every second until this future is dropped.
@@ -383,67 +378,14 @@ impl Engine {
                 return;
             }
         };
-        match self.finish(row.id, status, error.clone()).await {
+        match self.finish(&row, status, error).await {
             Ok(true) => {
                 self.touch(&row);
                 let _ = self.finished.send((row.id, status));
-                self.announce(&row, status, error).await;
+                self.recorded();
             }
             Ok(false) => {}
             Err(e) => tracing::warn!(error = %e, "engine: run interrupted; it resumes when its lease runs out"),
-        }
-    }
-
-    /// Publishes `workflow.completed` or `workflow.failed` for a run that ended.
-    async fn announce(&self, row: &executions::Model, status: ExecutionStatus, error: Option<String>) {
-        let event = match status {
-            ExecutionStatus::Completed => "workflow.completed",
-            ExecutionStatus::Failed => "workflow.failed",
-            _ => return,
-        };
-        if row.simulation {
-            return;
-        }
-        // Runs started by another workflow's end carry their place in the chain.
-        let chain = row.payload.get("data").and_then(|d| d.get("chain")).and_then(Value::as_u64).unwrap_or(0) + 1;
-        if chain > triggers::CHAIN_MAX {
-            tracing::warn!(chain, "engine: not publishing {event}: too many workflows started one another");
-            return;
-        }
-        let payload = || async {
-            let name = crate::workflows::service::title(&self.db, row.workflow_id).await.ok().flatten();
-            json!({
-                "workflow_id": row.workflow_id,
-                "workflow_name": name,
-                "execution_id": row.id,
-                "status": status.as_str(),
-                "error": error,
-                "chain": chain,
-            })
-        };
-        // Every run the chain starts counts against its root's budget (width, not only depth).
-        let chain = Chain { root: row.root_id.unwrap_or(row.id), runs: self.admission.limits.chain_runs };
-        // A failed run starts its workflow's error workflow, if it has one.
-        if status == ExecutionStatus::Failed {
-            let event = json!({ "event": event, "data": payload().await });
-            match service::start_error_workflow(&self.db, row, event, chain).await {
-                Ok(Some(_)) => self.wake(),
-                Ok(None) => {}
-                Err(e) => tracing::warn!(error = %e, "engine: could not start the error workflow"),
-            }
-        }
-        // Most runs have nobody listening: one query, and nothing more then.
-        let listeners = match triggers::listeners(&self.db, row.workspace_id, event, Some(row.workflow_id)).await {
-            Ok(found) if found.is_empty() => return,
-            Ok(found) => found,
-            Err(e) => {
-                tracing::warn!(error = %e, "engine: could not look for {event} listeners");
-                return;
-            }
-        };
-        match triggers::publish_to(&self.db, &listeners, event, payload().await, Some(chain)).await {
-            Ok(_) => self.wake(),
-            Err(e) => tracing::warn!(error = %e, "engine: could not publish {event}"),
         }
     }
 
@@ -473,19 +415,42 @@ impl Engine {
     }
 
     /// Ends a run this instance holds; `false` when it no longer held it (cancelled, taken over).
-    async fn finish(&self, id: Uuid, status: ExecutionStatus, error: Option<String>) -> Result<bool, sea_orm::DbErr> {
+    /// A run (not a simulation) that completed or failed records `workflow.completed` or
+    /// `workflow.failed` in the same transaction: its error workflow and listeners start from
+    /// that activity (`outbox.rs`), so a crash after the end loses none of them.
+    async fn finish(
+        &self,
+        row: &executions::Model,
+        status: ExecutionStatus,
+        error: Option<String>,
+    ) -> Result<bool, sea_orm::DbErr> {
+        let now = Utc::now();
+        let error = error.as_deref().map(clean);
+        let txn = crate::db::begin_write(&self.db).await?;
         let ended = executions::Entity::update_many()
             .col_expr(executions::Column::Status, Expr::value(status.as_str()))
-            .col_expr(executions::Column::Error, Expr::value(error.as_deref().map(clean)))
-            .col_expr(executions::Column::FinishedAt, Expr::value(Utc::now()))
+            .col_expr(executions::Column::Error, Expr::value(error.clone()))
+            .col_expr(executions::Column::FinishedAt, Expr::value(now))
+            .col_expr(
+                executions::Column::DurationMs,
+                Expr::value(row.started_at.map(|at| (now - at).num_milliseconds())),
+            )
             .col_expr(executions::Column::LeaseOwner, Expr::value(None::<String>))
             .col_expr(executions::Column::LeaseUntil, Expr::value(None::<DateTime<Utc>>))
-            .filter(executions::Column::Id.eq(id))
+            .filter(executions::Column::Id.eq(row.id))
             .filter(executions::Column::LeaseOwner.eq(self.owner.clone()))
             .filter(executions::Column::Status.eq(ExecutionStatus::Running.as_str()))
-            .exec(&self.db)
+            .exec(&txn)
             .await?;
-        Ok(ended.rows_affected == 1)
+        if ended.rows_affected != 1 {
+            txn.rollback().await?;
+            return Ok(false);
+        }
+        if let Some(activity) = ended_activity(row, status, error) {
+            events::record(&txn, activity).await?;
+        }
+        txn.commit().await?;
+        Ok(true)
     }
 
     async fn drive(&self, row: &executions::Model) -> Result<(), Stop> {
@@ -1054,6 +1019,34 @@ fn until(v: &Value) -> Option<DateTime<Utc>> {
 /// Text without NUL characters, which PostgreSQL does not store in text or JSON.
 fn clean(text: &str) -> String {
     text.replace('\0', "\u{FFFD}")
+}
+
+/// What a run's end records: `workflow.completed` or `workflow.failed` with the run, its
+/// workflow, how it ended and its place in a chain of workflow events; nothing for simulations.
+fn ended_activity(row: &executions::Model, status: ExecutionStatus, error: Option<String>) -> Option<Activity> {
+    let name = match status {
+        ExecutionStatus::Completed => "workflow.completed",
+        ExecutionStatus::Failed => "workflow.failed",
+        _ => return None,
+    };
+    if row.simulation {
+        return None;
+    }
+    // Runs started by another workflow's end carry their place in the chain.
+    let chain = row.payload.get("data").and_then(|d| d.get("chain")).and_then(Value::as_u64).unwrap_or(0) + 1;
+    Some(Activity {
+        workspace_id: row.workspace_id,
+        actor_id: row.started_by,
+        name: name.to_owned(),
+        subject: events::subject("execution", row.id),
+        payload: json!({
+            "workflow_id": row.workflow_id,
+            "execution_id": row.id,
+            "status": status.as_str(),
+            "error": error,
+            "chain": chain,
+        }),
+    })
 }
 
 /// `value`, or a marked preview of it when its JSON is longer than `limit` bytes; NUL characters

@@ -92,7 +92,7 @@ pub const ERROR_TRIGGER: &str = "error";
 /// with `payload` (the `workflow.failed` event); returns the new run's id. A workflow that is
 /// gone, archived or without a Manual trigger by now starts nothing.
 pub(crate) async fn start_error_workflow(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     failed: &executions::Model,
     payload: Value,
     chain: Chain,
@@ -299,6 +299,7 @@ async fn insert(
         wake_at: Set(None),
         root_id: Set(run.root_id),
         descendants: Set(0),
+        duration_ms: Set(None),
     };
     executions::Entity::insert(row).exec_without_returning(db).await?;
     Ok(id)
@@ -416,6 +417,7 @@ pub async fn cancel(db: &DatabaseConnection, engine: &Engine, me: &Membership, i
         .col_expr(executions::Column::Status, Expr::value(ExecutionStatus::Cancelled.as_str()))
         .col_expr(executions::Column::Error, Expr::value(format!("Cancelled by {}.", me.user.name)))
         .col_expr(executions::Column::FinishedAt, Expr::value(now))
+        .col_expr(executions::Column::DurationMs, Expr::value(row.started_at.map(|at| (now - at).num_milliseconds())))
         .filter(executions::Column::Id.eq(id))
         .filter(executions::Column::Status.is_in(open))
         .exec(&txn)

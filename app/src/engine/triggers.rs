@@ -1,7 +1,7 @@
 //! Triggers other than the Run button. Activating a workflow writes a row per schedule, webhook
 //! and event trigger of the version it activates (`sync`); any other status change removes them.
 //! Rows start runs of that version: schedules when due (`Engine::schedules`), webhooks when
-//! called (`hooks.rs`), events when published (`Engine::publish`).
+//! called (`hooks.rs`), events when an activity with their name is recorded (`outbox.rs`).
 
 use std::str::FromStr;
 
@@ -165,20 +165,6 @@ pub async fn fire_due(db: &sea_orm::DatabaseConnection, admission: &Admission) -
         txn.commit().await?;
     }
     Ok(fired)
-}
-
-/// Queues a run of every active workflow of the workspace waiting for `event`. Runs started by
-/// `workflow.*` events carry how long their chain is; a chain longer than [`CHAIN_MAX`] stops,
-/// and a workflow's own end never starts it again.
-pub async fn publish(
-    db: &impl ConnectionTrait,
-    workspace_id: Uuid,
-    event: &str,
-    source_workflow: Option<Uuid>,
-    payload: Value,
-) -> Result<Vec<Uuid>, AppError> {
-    let found = listeners(db, workspace_id, event, source_workflow).await?;
-    publish_to(db, &found, event, payload, None).await
 }
 
 /// The event triggers of the workspace's active workflows waiting for `event`, but the source's.

@@ -1,5 +1,7 @@
 //! SeaORM entities, one file a table. Only the owning area's `service.rs` touches them.
 
+pub mod activities;
+pub mod activity_cursors;
 pub mod approvals;
 pub mod credentials;
 pub mod execution_steps;

@@ -8,9 +8,11 @@ pub struct Model {
     pub workflow_id: Uuid,
     #[sea_orm(primary_key, auto_increment = false)]
     pub node_id: Uuid,
-    /// The unguessable last part of `/hooks/<workflow>/<token>`.
+    /// The SHA-256 (hex) of the unguessable last part of `/hooks/<workflow>/<token>`.
     #[sea_orm(unique)]
     pub token: String,
+    /// The token itself, sealed with the instance's encryption key (the address is shown again).
+    pub token_sealed: Option<String>,
     /// The HMAC-SHA256 key, sealed with the instance's encryption key.
     pub secret: String,
     pub created_at: DateTimeUtc,

@@ -38,6 +38,8 @@ pub struct Model {
     pub root_id: Option<Uuid>,
     /// On a root run: how many runs its chain has started (bounded by the chain budget).
     pub descendants: i32,
+    /// From start to end, set when the run ends (reports aggregate it).
+    pub duration_ms: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -7,7 +7,6 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
     IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
 };
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::entities::{invitations, users, workspace_members, workspaces};
@@ -276,10 +275,6 @@ pub async fn remove_member(db: &DatabaseConnection, me: &Membership, user_id: Uu
 
 const MAX_INVITE_DAYS: i64 = 30;
 
-fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
-
 /// Creates a single-use invitation link with a role and an expiry.
 pub async fn invite(
     db: &DatabaseConnection,
@@ -312,7 +307,7 @@ pub async fn invite(
     let row = invitations::ActiveModel {
         id: Set(Uuid::now_v7()),
         workspace_id: Set(me.workspace_id),
-        token_hash: Set(token_hash(&token)),
+        token_hash: Set(crate::secrets::digest(&token)),
         role: Set(role.as_str().into()),
         email: Set(email),
         created_by: Set(me.user.id),
@@ -366,7 +361,7 @@ pub async fn revoke_invitation(db: &DatabaseConnection, me: &Membership, id: Uui
 /// The usable invitation behind a link's token, or why it cannot be used.
 async fn usable_invitation(db: &impl ConnectionTrait, token: &str) -> Result<invitations::Model, AppError> {
     let row = invitations::Entity::find()
-        .filter(invitations::Column::TokenHash.eq(token_hash(token.trim())))
+        .filter(invitations::Column::TokenHash.eq(crate::secrets::digest(token.trim())))
         .one(db)
         .await?
         .ok_or_else(|| AppError::validation("token", "This invitation link is not valid. Ask for a new one."))?;

@@ -33,6 +33,7 @@ db_tests!(
     a_paused_instance_loses_its_run_and_no_step_runs_twice,
     failed_calls_are_retried_with_backoff_and_a_run_continues_from_its_failed_step,
     reports_count_finished_runs_by_period,
+    reports_are_counted_by_the_database_with_exact_averages_and_p95,
     finished_runs_past_their_retention_are_deleted_with_their_steps,
 );
 
@@ -840,6 +841,87 @@ async fn reports_count_finished_runs_by_period(app: TestApp) {
     assert_eq!(one["buckets"].as_array().map(Vec::len), Some(12));
     assert_eq!(report(&app, &owner, ws, None, "year").await.status(), StatusCode::BAD_REQUEST);
     assert_eq!(report(&app, &owner, ws, Some(Uuid::now_v7()), "week").await.status(), StatusCode::NOT_FOUND);
+}
+
+/// A finished run as the engine stores it, written directly (so times and durations are exact).
+fn stored_run(
+    ws: Uuid,
+    wf: Uuid,
+    created_at: chrono::DateTime<chrono::Utc>,
+    status: &str,
+    duration_ms: Option<i64>,
+) -> app::entities::workflow_executions::ActiveModel {
+    use sea_orm::ActiveValue::Set;
+    app::entities::workflow_executions::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        workspace_id: Set(ws),
+        workflow_id: Set(wf),
+        status: Set(status.into()),
+        simulation: Set(false),
+        trigger_node: Set(id(1)),
+        payload: Set(json!({})),
+        graph: Set(json!({ "nodes": [], "edges": [] })),
+        started_by: Set(None),
+        error: Set(None),
+        lease_owner: Set(None),
+        lease_until: Set(None),
+        created_at: Set(created_at),
+        started_at: Set(Some(created_at)),
+        finished_at: Set(Some(created_at)),
+        retry_of: Set(None),
+        trigger_kind: Set(Some("manual".into())),
+        wake_at: Set(None),
+        root_id: Set(None),
+        descendants: Set(0),
+        duration_ms: Set(duration_ms),
+    }
+}
+
+/// The report's numbers come from SQL: counts per day and status, the average of completed and
+/// failed runs' durations, and their nearest-rank 95th percentile — exact, with simulations,
+/// unfinished runs, other workspaces and runs before the period left out.
+async fn reports_are_counted_by_the_database_with_exact_averages_and_p95(app: TestApp) {
+    use sea_orm::{ConnectionTrait, EntityTrait};
+    let owner = browser();
+    let ws = app.setup_owner(&owner).await;
+    app.db.execute_unprepared("UPDATE users SET timezone = 'UTC'").await.expect("zone");
+    let wf = workflow(&app, &owner, ws, &noted("Note", "x")).await;
+    let other = workflow(&app, &owner, ws, &noted("Note", "y")).await;
+    let now = chrono::Utc::now();
+    let days_ago = |n: i64| now - chrono::Duration::days(n);
+    let mut rows: Vec<_> = (1..=20).map(|k| stored_run(ws, wf, now, "COMPLETED", Some(100 * k))).collect();
+    rows.push(stored_run(ws, wf, now, "FAILED", Some(5000)));
+    rows.push(stored_run(ws, wf, now, "CANCELLED", Some(99_999)));
+    rows.push(stored_run(ws, wf, now, "RUNNING", None));
+    let mut simulation = stored_run(ws, wf, now, "COMPLETED", Some(1));
+    simulation.simulation = sea_orm::ActiveValue::Set(true);
+    rows.push(simulation);
+    rows.push(stored_run(Uuid::now_v7(), wf, now, "COMPLETED", Some(1)));
+    rows.push(stored_run(ws, wf, days_ago(3), "COMPLETED", Some(10)));
+    rows.push(stored_run(ws, wf, days_ago(3), "COMPLETED", Some(30)));
+    rows.push(stored_run(ws, wf, days_ago(20), "COMPLETED", Some(7)));
+    app::entities::workflow_executions::Entity::insert_many(rows).exec_without_returning(&app.db).await.expect("runs");
+
+    let day: Value = report(&app, &owner, ws, None, "day").await.json().await.expect("json");
+    let bucket = |b: &Value| {
+        (
+            b["completed"].as_u64(),
+            b["failed"].as_u64(),
+            b["cancelled"].as_u64(),
+            b["avg_ms"].as_i64(),
+            b["p95_ms"].as_i64(),
+        )
+    };
+    // Today: 100…2000 and 5000 → 26,000 ms over 21 runs; the 20th of 21 is 2000.
+    assert_eq!(bucket(&day["buckets"][13]), (Some(20), Some(1), Some(1), Some(1238), Some(2000)), "{day}");
+    assert_eq!(bucket(&day["buckets"][10]), (Some(2), Some(0), Some(0), Some(20), Some(30)), "three days ago");
+    assert_eq!(bucket(&day["buckets"][12]), (Some(0), Some(0), Some(0), None, None));
+    // All 14 days: 23 timed runs, 26,040 ms; the 22nd of 23 is 2000. The 20-day-old run is out.
+    assert_eq!(bucket(&day["total"]), (Some(22), Some(1), Some(1), Some(1132), Some(2000)));
+    let month: Value = report(&app, &owner, ws, Some(wf), "month").await.json().await.expect("json");
+    assert_eq!(month["total"]["completed"], 23, "the 20-day-old run is in this month or the last");
+    let none: Value = report(&app, &owner, ws, Some(other), "week").await.json().await.expect("json");
+    assert_eq!(bucket(&none["total"]), (Some(0), Some(0), Some(0), None, None));
 }
 
 /// The retention job deletes finished runs that ended before the cut-off, with their steps, in

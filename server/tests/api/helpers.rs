@@ -101,6 +101,17 @@ impl Drop for Process {
     }
 }
 
+/// An in-process instance started by [`TestApp::another_instance`]; aborted when dropped.
+pub struct Instance {
+    server: JoinHandle<()>,
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
 pub struct TestApp {
     pub base: String,
     /// Direct access for arranging what the API cannot (an invitation that expired).
@@ -194,10 +205,11 @@ impl TestApp {
         self.restart().await;
     }
 
-    /// Stops the in-process server and the engine with it.
+    /// Stops the in-process server and the engine with it (`restart` starts it again).
     pub async fn stop(&mut self) {
         self.server.abort();
-        let _ = (&mut self.server).await;
+        let stopped = std::mem::replace(&mut self.server, tokio::spawn(async {}));
+        let _ = stopped.await;
     }
 
     /// Starts the real `flowdeck` binary on this app's database and key file, with a 2 s engine
@@ -237,6 +249,15 @@ impl TestApp {
             .expect("the flowdeck binary says where it listens");
         self.base = base;
         process
+    }
+
+    /// Another instance of this app on the same database and keys, with its own engine; it
+    /// stops when the returned handle is dropped.
+    pub async fn another_instance(&self) -> Instance {
+        let mut config = self.config.clone();
+        config.addr = "127.0.0.1:0".parse().expect("addr");
+        let (_, server) = start(&config).await;
+        Instance { server }
     }
 
     /// A second instance of this app whose database pool is closed; returns its base URL.

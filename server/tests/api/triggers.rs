@@ -26,6 +26,8 @@ db_tests!(
     pinned_test_data_stands_in_for_a_step_in_runs_started_by_hand,
     a_chain_of_events_starts_at_most_its_budget_of_runs,
     a_workspace_is_held_to_its_limits_and_others_are_not,
+    recorded_activities_start_their_listeners_once_after_a_crash_and_across_instances,
+    webhook_tokens_are_stored_hashed_and_earlier_ones_converted_at_start,
 );
 
 async fn set_status(app: &TestApp, client: &Client, ws: Uuid, wf: Uuid, version: i64, transition: &str) {
@@ -584,4 +586,122 @@ async fn a_workspace_is_held_to_its_limits_and_others_are_not(mut app: TestApp) 
     let err = expect_error(res, StatusCode::TOO_MANY_REQUESTS).await;
     assert!(err["error"].as_str().is_some_and(|m| m.contains("in the last minute")), "{err}");
     assert_eq!(count(&app.db, "workflow_executions").await, before, "a refused call stores nothing");
+}
+
+/// A run's end and the activity that starts its listeners are one write. An activity recorded
+/// while no instance acts on it (an instance that died right after the run's end committed)
+/// starts its listeners when an instance comes back; with two instances following the outbox,
+/// each activity starts its listeners exactly once.
+async fn recorded_activities_start_their_listeners_once_after_a_crash_and_across_instances(mut app: TestApp) {
+    use app::events::{self, Activity};
+    let owner = browser();
+    let ws = app.setup_owner(&owner).await;
+    let source = workflow(&app, &owner, ws, &noted("Note", "source")).await;
+    let listener = json!({
+        "nodes": [
+            node(1, "On end", "event", json!({ "event": "workflow.completed" })),
+            node(2, "Heard", "document", json!({ "title": "t", "template": "{{ trigger.data.workflow_name }}" })),
+        ],
+        "edges": [edge(1, 1, 2)],
+    });
+    let wf = workflow(&app, &owner, ws, &listener).await;
+    set_status(&app, &owner, ws, wf, 2, "activate").await;
+    let run = started(&app, &owner, ws, source, json!({})).await;
+    assert_eq!(finished(&app, &owner, ws, run).await["summary"]["status"], "COMPLETED");
+    let heard = "SELECT COUNT(*) FROM workflow_executions WHERE trigger_kind = 'event' AND status = 'COMPLETED'";
+    assert_eq!(count_reaches(&app, heard, 1).await, 1);
+    // Both ends were recorded (the listener's own starts nothing), and the cursor is past them.
+    let ended = "SELECT COUNT(*) FROM activities WHERE name = 'workflow.completed'";
+    assert_eq!(count_reaches(&app, ended, 2).await, 2);
+    let behind =
+        "SELECT COUNT(*) FROM activities WHERE id > (SELECT position FROM activity_cursors WHERE name = 'engine')";
+    assert_eq!(count_reaches(&app, behind, 0).await, 0);
+    let payload = scalar_text(&app, "SELECT payload FROM activities ORDER BY id LIMIT 1").await;
+    let payload: Value = serde_json::from_str(&payload).expect("json");
+    assert_eq!(
+        (payload["execution_id"].as_str(), payload["chain"].as_u64()),
+        (Some(run.to_string().as_str()), Some(1))
+    );
+
+    let end_of_source = || Activity {
+        workspace_id: ws,
+        actor_id: None,
+        name: "workflow.completed".into(),
+        subject: events::subject("execution", run),
+        payload: json!({ "workflow_id": source, "execution_id": run, "status": "COMPLETED", "error": null, "chain": 1 }),
+    };
+    // The instance dies with an end recorded and its listeners not started yet.
+    app.stop().await;
+    record(&app, &end_of_source(), 1).await;
+    app.restart().await;
+    assert_eq!(count_reaches(&app, heard, 2).await, 2, "the listener starts after the restart");
+
+    // Two instances follow the outbox: 20 ends start 20 runs, not 40.
+    let _other = app.another_instance().await;
+    record(&app, &end_of_source(), 20).await;
+    assert_eq!(count_reaches(&app, heard, 22).await, 22);
+    assert_eq!(count_reaches(&app, behind, 0).await, 0);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(scalar(&app, heard).await, 22, "each activity was acted on once");
+    let runs = runs(&app, &owner, ws).await;
+    let last = runs.iter().find(|r| r["workflow_id"] == wf.to_string()).expect("a listener run");
+    let last: Uuid = last["id"].as_str().expect("id").parse().expect("uuid");
+    assert_eq!(step(&finished(&app, &owner, ws, last).await, "Heard")["output"]["markdown"], "Orders");
+}
+
+/// The webhooks table keeps a SHA-256 of each address's token and a sealed copy, never the
+/// token; a row from before (the token itself) is converted when the server starts, and its
+/// address keeps working.
+async fn webhook_tokens_are_stored_hashed_and_earlier_ones_converted_at_start(mut app: TestApp) {
+    let owner = browser();
+    let ws = app.setup_owner(&owner).await;
+    let wf = app.new_workflow(&owner, ws, "Hooked").await;
+    let hook = Uuid::from_u128(1);
+    let res =
+        app.save_graph(&owner, ws, wf, 1, &ordered(json!({ "method": "POST" }), "Order {{ trigger.body.id }}")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    set_status(&app, &owner, ws, wf, 2, "activate").await;
+    let path = hook_address(&app, &owner, ws, wf, hook).await["path"].as_str().expect("path").to_owned();
+    let token = path.rsplit('/').next().expect("token").to_owned();
+    let stored =
+        |value: &str| format!("SELECT COUNT(*) FROM webhooks WHERE token = '{value}' OR token_sealed = '{value}'");
+    assert_eq!(scalar(&app, &stored(&token)).await, 0, "the token itself is not stored");
+    let digest = app::secrets::digest(&token);
+    assert_eq!(scalar(&app, &format!("SELECT COUNT(*) FROM webhooks WHERE token = '{digest}'")).await, 1);
+    let call =
+        |url: String| async move { Client::new().post(url).json(&json!({ "id": 3 })).send().await.expect("call") };
+    assert_eq!(call(format!("{}{path}", app.base)).await.status(), StatusCode::ACCEPTED);
+    assert_eq!(
+        call(format!("{}/hooks/{wf}/{digest}", app.base)).await.status(),
+        StatusCode::NOT_FOUND,
+        "the hash is no key"
+    );
+
+    // A row as an earlier version wrote it.
+    let legacy = format!("UPDATE webhooks SET token = '{token}', token_sealed = NULL");
+    sea_orm::ConnectionTrait::execute_unprepared(&app.db, &legacy).await.expect("legacy row");
+    app.restart().await;
+    assert_eq!(scalar(&app, &stored(&token)).await, 0, "converted at start");
+    let again = hook_address(&app, &owner, ws, wf, hook).await;
+    assert_eq!(again["path"].as_str(), Some(path.as_str()), "the address stays");
+    assert_eq!(call(format!("{}{path}", app.base)).await.status(), StatusCode::ACCEPTED);
+}
+
+/// Records `activity` `n` times, each in its own transaction, as a run's end does.
+async fn record(app: &TestApp, activity: &app::events::Activity, n: usize) {
+    for _ in 0..n {
+        let txn = sea_orm::TransactionTrait::begin(&app.db).await.expect("begin");
+        app::events::record(&txn, activity.clone()).await.expect("record");
+        txn.commit().await.expect("commit");
+    }
+}
+
+/// The text in the first column of the first row of `sql`.
+async fn scalar_text(app: &TestApp, sql: &str) -> String {
+    use sea_orm::ConnectionTrait;
+    let statement = sea_orm::Statement::from_string(app.db.get_database_backend(), sql);
+    let row = app.db.query_one_raw(statement).await.expect("query").expect("a row");
+    row.try_get_by_index::<String>(0)
+        .or_else(|_| row.try_get_by_index::<Value>(0).map(|v| v.to_string()))
+        .expect("text")
 }

@@ -1,0 +1,146 @@
+//! The engine's consumer of the `activities` outbox (`crate::events`): it starts the workflows
+//! that listen for each recorded activity — a failed run's error workflow, `workflow.*` event
+//! triggers (within the chain's budget and depth), and, for any other activity, the event
+//! triggers waiting for its name. A batch is claimed by moving the `engine` cursor with a
+//! conditional update in the transaction that queues its runs: among several instances one
+//! acts on it, and a crash before the commit leaves the batch to be read again.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sea_orm::{ConnectionTrait, EntityTrait, TransactionTrait};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::engine::runner::Engine;
+use crate::engine::service::{self, Chain};
+use crate::engine::triggers;
+use crate::entities::workflow_executions as executions;
+use crate::error::AppError;
+use crate::events::{self, Recorded};
+
+/// The cursor's name in `activity_cursors`.
+const CONSUMER: &str = "engine";
+/// Activities claimed in one transaction.
+const BATCH: u64 = 100;
+/// How often other instances' activities are looked for.
+const POLL: Duration = Duration::from_secs(1);
+/// An activity whose handling failed this many times in a row is passed over (and logged), so
+/// one bad row cannot hold up every later one.
+const TRIES: u32 = 3;
+
+/// Why a batch was not done.
+#[derive(Debug)]
+pub struct Failed {
+    /// The activity being acted on, when the failure was one activity's.
+    pub activity: Option<i64>,
+    pub error: AppError,
+}
+
+impl From<sea_orm::DbErr> for Failed {
+    fn from(e: sea_orm::DbErr) -> Self {
+        Failed { activity: None, error: e.into() }
+    }
+}
+
+impl Engine {
+    /// Acts on activities as they are recorded until this future is dropped.
+    pub async fn follow(self: Arc<Self>) {
+        // The activity that failed last, and how many times in a row.
+        let mut failing: Option<(i64, u32)> = None;
+        loop {
+            let skip = failing.filter(|&(_, times)| times >= TRIES).map(|(id, _)| id);
+            match self.consume(skip).await {
+                Ok(true) => {
+                    if skip.is_some() {
+                        failing = None;
+                    }
+                    continue;
+                }
+                Ok(false) => {}
+                Err(Failed { activity, error }) => {
+                    tracing::warn!(?activity, error = %error, "engine: could not act on recorded activities");
+                    failing = match (failing, activity) {
+                        (Some((id, times)), Some(now)) if id == now => Some((id, times + 1)),
+                        (_, Some(now)) => Some((now, 1)),
+                        (before, None) => before,
+                    };
+                }
+            }
+            tokio::select! {
+                () = self.recorded.notified() => {}
+                () = tokio::time::sleep(POLL) => {}
+            }
+        }
+    }
+
+    /// Acts on the next batch of activities past the engine's cursor; `true` if there was one
+    /// (acted on here or by another instance). The activity `skip` is passed over.
+    pub async fn consume(&self, skip: Option<i64>) -> Result<bool, Failed> {
+        let from = events::position(&self.db, CONSUMER).await?;
+        let batch = events::after(&self.db, from, BATCH).await?;
+        let Some(last) = batch.last().map(|a| a.id) else { return Ok(false) };
+        let txn = crate::db::begin_write(&self.db).await?;
+        if !events::advance(&txn, CONSUMER, from, last).await? {
+            return Ok(true);
+        }
+        let mut started = false;
+        for activity in &batch {
+            if Some(activity.id) == skip {
+                tracing::error!(id = activity.id, name = %activity.name, "engine: passed over an activity that kept failing");
+                continue;
+            }
+            // A savepoint each, so a failure leaves the transaction usable for the report.
+            let one = txn.begin().await?;
+            match self.act(&one, activity).await {
+                Ok(queued) => {
+                    one.commit().await?;
+                    started |= queued;
+                }
+                Err(error) => return Err(Failed { activity: Some(activity.id), error }),
+            }
+        }
+        txn.commit().await?;
+        if started {
+            self.wake();
+        }
+        Ok(true)
+    }
+
+    /// Queues the runs `activity` starts; `true` if it started any.
+    async fn act(&self, db: &impl ConnectionTrait, activity: &Recorded) -> Result<bool, AppError> {
+        let name = activity.name.as_str();
+        if !matches!(name, "workflow.completed" | "workflow.failed") {
+            let listeners = triggers::listeners(db, activity.workspace_id, name, None).await?;
+            let started = triggers::publish_to(db, &listeners, name, activity.payload.clone(), None).await?;
+            return Ok(!started.is_empty());
+        }
+        let Some(id) = events::subject_id(&activity.subject, "execution") else { return Ok(false) };
+        let workflow = activity.payload.get("workflow_id").and_then(Value::as_str).and_then(|w| w.parse::<Uuid>().ok());
+        let chain = activity.payload.get("chain").and_then(Value::as_u64).unwrap_or(1);
+        if chain > triggers::CHAIN_MAX {
+            tracing::warn!(chain, "engine: not publishing {name}: too many workflows started one another");
+            return Ok(false);
+        }
+        let failed = name == "workflow.failed";
+        // Most runs have nobody listening: one query, and nothing more then.
+        let listeners = triggers::listeners(db, activity.workspace_id, name, workflow).await?;
+        if listeners.is_empty() && !failed {
+            return Ok(false);
+        }
+        // A run deleted since (retention) starts nothing.
+        let Some(run) = executions::Entity::find_by_id(id).one(db).await? else { return Ok(false) };
+        let name_of = crate::workflows::service::title(db, run.workflow_id).await?;
+        let mut payload = activity.payload.clone();
+        payload["workflow_name"] = json!(name_of);
+        // Every run the chain starts counts against its root's budget (width, not only depth).
+        let chain = Chain { root: run.root_id.unwrap_or(run.id), runs: self.admission.limits.chain_runs };
+        let mut started = false;
+        if failed {
+            let event = json!({ "event": name, "data": payload });
+            started |= service::start_error_workflow(db, &run, event, chain).await?.is_some();
+        }
+        started |= !triggers::publish_to(db, &listeners, name, payload, Some(chain)).await?.is_empty();
+        Ok(started)
+    }
+}
