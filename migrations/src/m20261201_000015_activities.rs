@@ -57,7 +57,7 @@ impl MigrationTrait for Migration {
         let backfill = match manager.get_database_backend() {
             sea_orm_migration::sea_orm::DatabaseBackend::Postgres => {
                 "UPDATE workflow_executions SET duration_ms = \
-                 CAST(EXTRACT(EPOCH FROM (finished_at - started_at)) * 1000 AS BIGINT) \
+                 CAST(FLOOR(EXTRACT(EPOCH FROM (finished_at - started_at)) * 1000) AS BIGINT) \
                  WHERE finished_at IS NOT NULL AND started_at IS NOT NULL"
             }
             _ => {
@@ -67,6 +67,12 @@ impl MigrationTrait for Migration {
             }
         };
         manager.get_connection().execute_unprepared(backfill).await?;
+        // Reports read only this index (no row, with its payload and graph, is touched).
+        let mut report = Index::create().name("idx_workflow_executions_report").table("workflow_executions").take();
+        for col in ["workspace_id", "created_at", "status", "simulation", "duration_ms", "workflow_id"] {
+            report.col(col);
+        }
+        manager.create_index(report).await?;
 
         let alter = Table::alter().table("webhooks").add_column(text_null("token_sealed")).take();
         manager.alter_table(alter).await?;
@@ -75,6 +81,9 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager.alter_table(Table::alter().table("webhooks").drop_column("token_sealed").take()).await?;
+        manager
+            .drop_index(Index::drop().name("idx_workflow_executions_report").table("workflow_executions").to_owned())
+            .await?;
         manager.alter_table(Table::alter().table("workflow_executions").drop_column("duration_ms").take()).await?;
         manager.drop_table(Table::drop().table("activity_cursors").take()).await?;
         manager.drop_table(Table::drop().table("activities").take()).await?;

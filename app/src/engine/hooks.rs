@@ -18,7 +18,7 @@ use axum::routing::any;
 use chrono::Utc;
 use hmac::{Hmac, Mac};
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Map, Value, json};
 use sha2::Sha256;
 use tokio::sync::broadcast::error::RecvError;
@@ -88,11 +88,15 @@ async fn receive(
     let db = &state.db;
     let nowhere = || refuse(StatusCode::NOT_FOUND, "No webhook listens at this address.");
     let Ok(workflow) = workflow.parse::<Uuid>() else { return Ok(nowhere()) };
-    let Some(hook) = webhooks::Entity::find()
-        .filter(webhooks::Column::Token.eq(secrets::digest(token)))
-        .filter(webhooks::Column::WorkflowId.eq(workflow))
-        .one(db)
-        .await?
+    let Some(hook) =
+        webhooks::Entity::find()
+            // A row an instance of an earlier version wrote (while versions mix) keeps the token.
+            .filter(Condition::any().add(webhooks::Column::Token.eq(secrets::digest(token))).add(
+                Condition::all().add(webhooks::Column::Token.eq(token)).add(webhooks::Column::TokenSealed.is_null()),
+            ))
+            .filter(webhooks::Column::WorkflowId.eq(workflow))
+            .one(db)
+            .await?
     else {
         return Ok(nowhere());
     };
@@ -303,8 +307,14 @@ pub async fn address(
         .one(db)
         .await?
         .ok_or_else(|| AppError::internal("webhook row missing after insert"))?;
-    let token = hook.token_sealed.as_deref().map(|t| sealer.open(t)).transpose().map_err(AppError::internal)?;
-    let token = token.ok_or_else(|| AppError::internal("webhook token not sealed"))?;
+    let token = match &hook.token_sealed {
+        Some(sealed) => sealer.open(sealed).map_err(AppError::internal)?,
+        // Written by an instance of an earlier version: the token itself, converted now.
+        None => {
+            seal_token(db, sealer, &hook).await?;
+            hook.token.clone()
+        }
+    };
     Ok(WebhookAddress {
         path: format!("/hooks/{workflow_id}/{token}"),
         secret: sealer.open(&hook.secret).map_err(AppError::internal)?,
@@ -319,17 +329,22 @@ pub async fn seal_tokens(db: &DatabaseConnection, sealer: &Sealer) -> Result<u64
     let legacy = webhooks::Entity::find().filter(webhooks::Column::TokenSealed.is_null()).all(db).await?;
     let mut converted = 0;
     for hook in legacy {
-        let done = webhooks::Entity::update_many()
-            .col_expr(webhooks::Column::Token, Expr::value(secrets::digest(&hook.token)))
-            .col_expr(webhooks::Column::TokenSealed, Expr::value(sealer.seal(&hook.token)))
-            .filter(webhooks::Column::WorkflowId.eq(hook.workflow_id))
-            .filter(webhooks::Column::NodeId.eq(hook.node_id))
-            .filter(webhooks::Column::TokenSealed.is_null())
-            .exec(db)
-            .await?;
-        converted += done.rows_affected;
+        converted += seal_token(db, sealer, &hook).await?;
     }
     Ok(converted)
+}
+
+/// Stores the SHA-256 and a sealed copy of a row's token in place of the token itself.
+async fn seal_token(db: &DatabaseConnection, sealer: &Sealer, hook: &webhooks::Model) -> Result<u64, sea_orm::DbErr> {
+    let done = webhooks::Entity::update_many()
+        .col_expr(webhooks::Column::Token, Expr::value(secrets::digest(&hook.token)))
+        .col_expr(webhooks::Column::TokenSealed, Expr::value(sealer.seal(&hook.token)))
+        .filter(webhooks::Column::WorkflowId.eq(hook.workflow_id))
+        .filter(webhooks::Column::NodeId.eq(hook.node_id))
+        .filter(webhooks::Column::TokenSealed.is_null())
+        .exec(db)
+        .await?;
+    Ok(done.rows_affected)
 }
 
 #[cfg(test)]

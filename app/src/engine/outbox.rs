@@ -23,10 +23,13 @@ use crate::events::{self, Recorded};
 const CONSUMER: &str = "engine";
 /// Activities claimed in one transaction.
 const BATCH: u64 = 100;
+/// Runs queued in one transaction at most: a batch that reaches it commits what it did and
+/// leaves the rest to the next, so no workspace's fan-out holds the write lock long.
+const RUNS_AT_ONCE: usize = 200;
 /// How often other instances' activities are looked for.
 const POLL: Duration = Duration::from_secs(1);
-/// An activity whose handling failed this many times in a row is passed over (and logged), so
-/// one bad row cannot hold up every later one.
+/// An activity whose handling failed this many times in a row (1 s, 2 s, 4 s apart) is passed
+/// over and logged, so one bad row cannot hold up every later one.
 const TRIES: u32 = 3;
 
 /// Why a batch was not done.
@@ -50,97 +53,123 @@ impl Engine {
         let mut failing: Option<(i64, u32)> = None;
         loop {
             let skip = failing.filter(|&(_, times)| times >= TRIES).map(|(id, _)| id);
-            match self.consume(skip).await {
+            let wait = match self.consume(skip).await {
                 Ok(true) => {
                     if skip.is_some() {
                         failing = None;
                     }
                     continue;
                 }
-                Ok(false) => {}
+                Ok(false) => POLL,
                 Err(Failed { activity, error }) => {
-                    tracing::warn!(?activity, error = %error, "engine: could not act on recorded activities");
+                    tracing::warn!(?activity, error = %error, "engine: could not act on a recorded activity");
                     failing = match (failing, activity) {
                         (Some((id, times)), Some(now)) if id == now => Some((id, times + 1)),
                         (_, Some(now)) => Some((now, 1)),
                         (before, None) => before,
                     };
+                    // The failed activity comes first in the next batch: wait longer each time.
+                    POLL * 2u32.pow(failing.map_or(0, |(_, times)| times.saturating_sub(1)).min(TRIES))
                 }
-            }
+            };
             tokio::select! {
                 () = self.recorded.notified() => {}
-                () = tokio::time::sleep(POLL) => {}
+                () = tokio::time::sleep(wait) => {}
             }
         }
     }
 
     /// Acts on the next batch of activities past the engine's cursor; `true` if there was one
-    /// (acted on here or by another instance). The activity `skip` is passed over.
+    /// (acted on here or by another instance). The activity `skip` is passed over. When one
+    /// fails, what came before it is committed and it comes first in the next batch.
     pub async fn consume(&self, skip: Option<i64>) -> Result<bool, Failed> {
         let from = events::position(&self.db, CONSUMER).await?;
         let batch = events::after(&self.db, from, BATCH).await?;
         let Some(last) = batch.last().map(|a| a.id) else { return Ok(false) };
         let txn = crate::db::begin_write(&self.db).await?;
         if !events::advance(&txn, CONSUMER, from, last).await? {
+            txn.rollback().await?;
             return Ok(true);
         }
-        let mut started = false;
+        let (mut queued, mut done, mut failed) = (0, last, None);
         for activity in &batch {
             if Some(activity.id) == skip {
                 tracing::error!(id = activity.id, name = %activity.name, "engine: passed over an activity that kept failing");
                 continue;
             }
-            // A savepoint each, so a failure leaves the transaction usable for the report.
+            // A savepoint each: a failure undoes only its own activity's writes.
             let one = txn.begin().await?;
             match self.act(&one, activity).await {
-                Ok(queued) => {
+                Ok(runs) => {
                     one.commit().await?;
-                    started |= queued;
+                    queued += runs;
                 }
-                Err(error) => return Err(Failed { activity: Some(activity.id), error }),
+                Err(error) => {
+                    one.rollback().await?;
+                    // Ids are visible in order, so none lies between the last done and this one.
+                    done = activity.id - 1;
+                    failed = Some(Failed { activity: Some(activity.id), error });
+                    break;
+                }
+            }
+            if queued >= RUNS_AT_ONCE {
+                done = activity.id;
+                break;
             }
         }
+        if done != last {
+            events::advance(&txn, CONSUMER, last, done).await?;
+        }
         txn.commit().await?;
-        if started {
+        if queued > 0 {
             self.wake();
         }
-        Ok(true)
+        failed.map_or(Ok(true), Err)
     }
 
-    /// Queues the runs `activity` starts; `true` if it started any.
-    async fn act(&self, db: &impl ConnectionTrait, activity: &Recorded) -> Result<bool, AppError> {
+    /// Queues the runs `activity` starts; returns how many.
+    async fn act(&self, db: &impl ConnectionTrait, activity: &Recorded) -> Result<usize, AppError> {
         let name = activity.name.as_str();
         if !matches!(name, "workflow.completed" | "workflow.failed") {
             let listeners = triggers::listeners(db, activity.workspace_id, name, None).await?;
-            let started = triggers::publish_to(db, &listeners, name, activity.payload.clone(), None).await?;
-            return Ok(!started.is_empty());
+            if listeners.is_empty() {
+                return Ok(0);
+            }
+            // Like a schedule, an event of a workspace over its limits starts nothing.
+            if let Err(e) = self.admission.admit(db, activity.workspace_id).await {
+                tracing::warn!(workspace = %activity.workspace_id, "{name} listeners not started: {e}");
+                return Ok(0);
+            }
+            return Ok(triggers::publish_to(db, &listeners, name, activity.payload.clone(), None).await?.len());
         }
-        let Some(id) = events::subject_id(&activity.subject, "execution") else { return Ok(false) };
+        let Some(id) = events::subject_id(&activity.subject, "execution") else { return Ok(0) };
         let workflow = activity.payload.get("workflow_id").and_then(Value::as_str).and_then(|w| w.parse::<Uuid>().ok());
         let chain = activity.payload.get("chain").and_then(Value::as_u64).unwrap_or(1);
         if chain > triggers::CHAIN_MAX {
             tracing::warn!(chain, "engine: not publishing {name}: too many workflows started one another");
-            return Ok(false);
+            return Ok(0);
         }
         let failed = name == "workflow.failed";
         // Most runs have nobody listening: one query, and nothing more then.
         let listeners = triggers::listeners(db, activity.workspace_id, name, workflow).await?;
         if listeners.is_empty() && !failed {
-            return Ok(false);
+            return Ok(0);
         }
         // A run deleted since (retention) starts nothing.
-        let Some(run) = executions::Entity::find_by_id(id).one(db).await? else { return Ok(false) };
-        let name_of = crate::workflows::service::title(db, run.workflow_id).await?;
+        let Some(run) = executions::Entity::find_by_id(id).one(db).await? else { return Ok(0) };
         let mut payload = activity.payload.clone();
-        payload["workflow_name"] = json!(name_of);
+        if let Some(fields) = payload.as_object_mut() {
+            let title = crate::workflows::service::title(db, run.workflow_id).await?;
+            fields.insert("workflow_name".into(), json!(title));
+        }
         // Every run the chain starts counts against its root's budget (width, not only depth).
         let chain = Chain { root: run.root_id.unwrap_or(run.id), runs: self.admission.limits.chain_runs };
-        let mut started = false;
+        let mut started = 0;
         if failed {
             let event = json!({ "event": name, "data": payload });
-            started |= service::start_error_workflow(db, &run, event, chain).await?.is_some();
+            started += usize::from(service::start_error_workflow(db, &run, event, chain).await?.is_some());
         }
-        started |= !triggers::publish_to(db, &listeners, name, payload, Some(chain)).await?.is_empty();
+        started += triggers::publish_to(db, &listeners, name, payload, Some(chain)).await?.len();
         Ok(started)
     }
 }

@@ -7,7 +7,10 @@
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use sea_orm::sea_query::{Alias, CaseStatement, Expr, Func};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select};
+use sea_orm::{
+    AccessMode, ColumnTrait, DatabaseBackend, DatabaseConnection, EntityTrait, IsolationLevel, QueryFilter, QueryOrder,
+    QuerySelect, Select, TransactionTrait,
+};
 use uuid::Uuid;
 
 use crate::engine::model::{ExecutionStatus, Granularity, Report, ReportBucket};
@@ -142,6 +145,13 @@ pub async fn report(
     }
     let tz: Tz = me.user.timezone.parse().unwrap_or(chrono_tz::UTC);
     let starts = starts(granularity, tz, Utc::now());
+    // Every query below reads one snapshot, so the counts and the p95 ranks agree.
+    let snapshot = match db.get_database_backend() {
+        DatabaseBackend::Postgres => (Some(IsolationLevel::RepeatableRead), Some(AccessMode::ReadOnly)),
+        _ => (None, None),
+    };
+    let txn = db.begin_with_config(snapshot.0, snapshot.1).await?;
+    let db = &txn;
     // The first instant of each bucket; a run belongs to the last bucket that began before it.
     let bounds: Vec<DateTime<Utc>> = starts.iter().map(|&day| local_midnight(tz, day)).collect();
     let finished =
@@ -216,6 +226,7 @@ pub async fn report(
         total.merge(tally);
     }
     let total = total.bucket("All".into(), p95(runs(bounds[0]), total.timed).await?);
+    txn.commit().await?;
     Ok(Report { buckets, total })
 }
 

@@ -48,6 +48,8 @@ const INTERRUPTED: &str = "The server stopped during this step; it was tried aga
 const MAX_INTERRUPTED: i32 = 3;
 /// Waits longer than this park the run (no slot, no lease) instead of holding its slot.
 const PARK_AFTER: Duration = Duration::from_secs(5);
+/// A run's error kept (and sent to its listeners); longer ones are cut and marked.
+const ERROR_MAX: usize = 4096;
 /// Step input and output kept per step; larger values are cut and marked.
 pub const PAYLOAD_LIMIT: usize = 1024 * 1024;
 
@@ -425,7 +427,7 @@ impl Engine {
         error: Option<String>,
     ) -> Result<bool, sea_orm::DbErr> {
         let now = Utc::now();
-        let error = error.as_deref().map(clean);
+        let error = error.as_deref().map(|e| clip(clean(e), ERROR_MAX));
         let txn = crate::db::begin_write(&self.db).await?;
         let ended = executions::Entity::update_many()
             .col_expr(executions::Column::Status, Expr::value(status.as_str()))
@@ -1021,6 +1023,18 @@ fn clean(text: &str) -> String {
     text.replace('\0', "\u{FFFD}")
 }
 
+/// `text`, or its first `max` bytes (at a character boundary) marked as cut.
+fn clip(text: String, max: usize) -> String {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… (cut)", &text[..end])
+}
+
 /// What a run's end records: `workflow.completed` or `workflow.failed` with the run, its
 /// workflow, how it ended and its place in a chain of workflow events; nothing for simulations.
 fn ended_activity(row: &executions::Model, status: ExecutionStatus, error: Option<String>) -> Option<Activity> {
@@ -1074,6 +1088,13 @@ mod tests {
     use super::*;
     use crate::engine::failure::Retry;
     use tokio::time::Instant;
+
+    #[test]
+    fn long_errors_are_cut_at_a_character_boundary() {
+        assert_eq!(clip("short".into(), 10), "short");
+        assert_eq!(clip("ééé".into(), 3), "é… (cut)", "never inside a character");
+        assert!(clip("x".repeat(5000), ERROR_MAX).len() < ERROR_MAX + 16);
+    }
 
     /// A step that fails its first `fails` tries; notes when (in tokio time) each try started
     /// and which waits were booked.

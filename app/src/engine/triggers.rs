@@ -20,6 +20,8 @@ use crate::workflows::kinds::{NodeConfig, NodeKind};
 
 /// Schedules fired in one pass; the rest wait for the next.
 const DUE_AT_ONCE: u64 = 100;
+/// Event triggers one event starts at most (more would be one member's fan-out).
+pub const LISTENERS_MAX: u64 = 500;
 /// How many workflows may start one another through `workflow.*` events in a row.
 pub const CHAIN_MAX: u64 = 5;
 
@@ -178,6 +180,7 @@ pub async fn listeners(
         .filter(triggers::Column::Kind.eq(NodeKind::Event.as_str()))
         .filter(triggers::Column::Event.eq(event))
         .filter(triggers::Column::WorkspaceId.eq(workspace_id))
+        .limit(LISTENERS_MAX)
         .all(db)
         .await?;
     Ok(found.into_iter().filter(|t| Some(t.workflow_id) != source_workflow).collect())
@@ -196,10 +199,14 @@ pub async fn publish_to(
     for trigger in listeners {
         let payload = json!({ "event": event, "data": payload });
         let run = match chain {
-            Some(chain) => fire_in_chain(db, trigger, payload, chain).await?,
-            None => Some(fire(db, trigger, payload).await?),
+            Some(chain) => match fire_in_chain(db, trigger, payload, chain).await? {
+                Some(run) => run,
+                // The chain's budget is spent: the other listeners would find it spent too.
+                None => break,
+            },
+            None => fire(db, trigger, payload).await?,
         };
-        started.extend(run);
+        started.push(run);
     }
     Ok(started)
 }

@@ -885,6 +885,15 @@ async fn reports_are_counted_by_the_database_with_exact_averages_and_p95(app: Te
     let owner = browser();
     let ws = app.setup_owner(&owner).await;
     app.db.execute_unprepared("UPDATE users SET timezone = 'UTC'").await.expect("zone");
+    // The test's day and the server's must be the same: not in the last minute before midnight
+    // (in UTC or in Berlin, both used below).
+    use chrono::Timelike;
+    for offset in [0, 1, 2] {
+        let minute = (chrono::Utc::now() + chrono::Duration::hours(offset)).time();
+        if minute.hour() == 23 && minute.minute() == 59 {
+            tokio::time::sleep(Duration::from_secs(61)).await;
+        }
+    }
     let wf = workflow(&app, &owner, ws, &noted("Note", "x")).await;
     let other = workflow(&app, &owner, ws, &noted("Note", "y")).await;
     let now = chrono::Utc::now();
@@ -922,6 +931,25 @@ async fn reports_are_counted_by_the_database_with_exact_averages_and_p95(app: Te
     assert_eq!(month["total"]["completed"], 23, "the 20-day-old run is in this month or the last");
     let none: Value = report(&app, &owner, ws, Some(other), "week").await.json().await.expect("json");
     assert_eq!(bucket(&none["total"]), (Some(0), Some(0), Some(0), None, None));
+
+    // In the reader's zone: Berlin's today began at its local midnight, whatever that is in UTC.
+    let berlin = chrono_tz::Europe::Berlin;
+    let midnight = {
+        use chrono::TimeZone;
+        let local = now.with_timezone(&berlin).date_naive().and_time(chrono::NaiveTime::MIN);
+        berlin.from_local_datetime(&local).earliest().expect("Berlin's midnight exists").with_timezone(&chrono::Utc)
+    };
+    let third = workflow(&app, &owner, ws, &noted("Note", "z")).await;
+    let around = [midnight - chrono::Duration::minutes(1), midnight + chrono::Duration::minutes(1)];
+    let rows = around.map(|at| stored_run(ws, third, at, "COMPLETED", Some(50)));
+    app::entities::workflow_executions::Entity::insert_many(rows).exec_without_returning(&app.db).await.expect("runs");
+    app.db.execute_unprepared("UPDATE users SET timezone = 'Europe/Berlin'").await.expect("zone");
+    let local: Value = report(&app, &owner, ws, Some(third), "day").await.json().await.expect("json");
+    assert_eq!(
+        (local["buckets"][13]["completed"].as_u64(), local["buckets"][12]["completed"].as_u64()),
+        (Some(1), Some(1)),
+        "{local}"
+    );
 }
 
 /// The retention job deletes finished runs that ended before the cut-off, with their steps, in

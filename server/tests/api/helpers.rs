@@ -101,17 +101,6 @@ impl Drop for Process {
     }
 }
 
-/// An in-process instance started by [`TestApp::another_instance`]; aborted when dropped.
-pub struct Instance {
-    server: JoinHandle<()>,
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
-}
-
 pub struct TestApp {
     pub base: String,
     /// Direct access for arranging what the API cannot (an invitation that expired).
@@ -249,15 +238,6 @@ impl TestApp {
             .expect("the flowdeck binary says where it listens");
         self.base = base;
         process
-    }
-
-    /// Another instance of this app on the same database and keys, with its own engine; it
-    /// stops when the returned handle is dropped.
-    pub async fn another_instance(&self) -> Instance {
-        let mut config = self.config.clone();
-        config.addr = "127.0.0.1:0".parse().expect("addr");
-        let (_, server) = start(&config).await;
-        Instance { server }
     }
 
     /// A second instance of this app whose database pool is closed; returns its base URL.
