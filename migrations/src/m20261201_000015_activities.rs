@@ -67,12 +67,6 @@ impl MigrationTrait for Migration {
             }
         };
         manager.get_connection().execute_unprepared(backfill).await?;
-        // Reports read only this index (no row, with its payload and graph, is touched).
-        let mut report = Index::create().name("idx_workflow_executions_report").table("workflow_executions").take();
-        for col in ["workspace_id", "created_at", "status", "simulation", "duration_ms", "workflow_id"] {
-            report.col(col);
-        }
-        manager.create_index(report).await?;
 
         let alter = Table::alter().table("webhooks").add_column(text_null("token_sealed")).take();
         manager.alter_table(alter).await?;
@@ -81,9 +75,6 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager.alter_table(Table::alter().table("webhooks").drop_column("token_sealed").take()).await?;
-        manager
-            .drop_index(Index::drop().name("idx_workflow_executions_report").table("workflow_executions").to_owned())
-            .await?;
         manager.alter_table(Table::alter().table("workflow_executions").drop_column("duration_ms").take()).await?;
         manager.drop_table(Table::drop().table("activity_cursors").take()).await?;
         manager.drop_table(Table::drop().table("activities").take()).await?;

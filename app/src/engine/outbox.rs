@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sea_orm::{ConnectionTrait, EntityTrait, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, EntityTrait, TransactionTrait};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -26,6 +26,8 @@ const BATCH: u64 = 100;
 /// Runs queued in one transaction at most: a batch that reaches it commits what it did and
 /// leaves the rest to the next, so no workspace's fan-out holds the write lock long.
 const RUNS_AT_ONCE: usize = 200;
+/// How long the consumer waits after this instance recorded an activity, for more to gather.
+const GATHER: Duration = Duration::from_millis(20);
 /// How often other instances' activities are looked for.
 const POLL: Duration = Duration::from_secs(1);
 /// An activity whose handling failed this many times in a row (1 s, 2 s, 4 s apart) is passed
@@ -73,7 +75,9 @@ impl Engine {
                 }
             };
             tokio::select! {
-                () = self.recorded.notified() => {}
+                // Activities recorded together are taken together: under load, one batch for
+                // many run ends instead of a transaction each.
+                () = self.recorded.notified() => tokio::time::sleep(GATHER).await,
                 () = tokio::time::sleep(wait) => {}
             }
         }
@@ -97,15 +101,9 @@ impl Engine {
                 tracing::error!(id = activity.id, name = %activity.name, "engine: passed over an activity that kept failing");
                 continue;
             }
-            // A savepoint each: a failure undoes only its own activity's writes.
-            let one = txn.begin().await?;
-            match self.act(&one, activity).await {
-                Ok(runs) => {
-                    one.commit().await?;
-                    queued += runs;
-                }
+            match self.act(&txn, activity).await {
+                Ok(runs) => queued += runs,
                 Err(error) => {
-                    one.rollback().await?;
                     // Ids are visible in order, so none lies between the last done and this one.
                     done = activity.id - 1;
                     failed = Some(Failed { activity: Some(activity.id), error });
@@ -127,36 +125,61 @@ impl Engine {
         failed.map_or(Ok(true), Err)
     }
 
-    /// Queues the runs `activity` starts; returns how many.
-    async fn act(&self, db: &impl ConnectionTrait, activity: &Recorded) -> Result<usize, AppError> {
+    /// Queues the runs `activity` starts in a savepoint of `txn` (a failure undoes only this
+    /// activity's writes); returns how many. Activities nobody listens for cost one query.
+    async fn act(&self, txn: &DatabaseTransaction, activity: &Recorded) -> Result<usize, AppError> {
+        let Some(work) = self.listening(txn, activity).await? else { return Ok(0) };
+        let one = txn.begin().await?;
+        match self.start(&one, activity, work).await {
+            Ok(runs) => {
+                one.commit().await?;
+                Ok(runs)
+            }
+            Err(e) => {
+                one.rollback().await?;
+                Err(e)
+            }
+        }
+    }
+
+    /// What `activity` would start, read without writing; `None` when nothing listens.
+    async fn listening(&self, db: &impl ConnectionTrait, activity: &Recorded) -> Result<Option<Work>, AppError> {
         let name = activity.name.as_str();
         if !matches!(name, "workflow.completed" | "workflow.failed") {
             let listeners = triggers::listeners(db, activity.workspace_id, name, None).await?;
             if listeners.is_empty() {
-                return Ok(0);
+                return Ok(None);
             }
             // Like a schedule, an event of a workspace over its limits starts nothing.
             if let Err(e) = self.admission.admit(db, activity.workspace_id).await {
                 tracing::warn!(workspace = %activity.workspace_id, "{name} listeners not started: {e}");
-                return Ok(0);
+                return Ok(None);
             }
-            return Ok(triggers::publish_to(db, &listeners, name, activity.payload.clone(), None).await?.len());
+            return Ok(Some(Work { listeners, run: None }));
         }
-        let Some(id) = events::subject_id(&activity.subject, "execution") else { return Ok(0) };
+        let Some(id) = events::subject_id(&activity.subject, "execution") else { return Ok(None) };
         let workflow = activity.payload.get("workflow_id").and_then(Value::as_str).and_then(|w| w.parse::<Uuid>().ok());
         let chain = activity.payload.get("chain").and_then(Value::as_u64).unwrap_or(1);
         if chain > triggers::CHAIN_MAX {
             tracing::warn!(chain, "engine: not publishing {name}: too many workflows started one another");
-            return Ok(0);
+            return Ok(None);
         }
-        let failed = name == "workflow.failed";
         // Most runs have nobody listening: one query, and nothing more then.
         let listeners = triggers::listeners(db, activity.workspace_id, name, workflow).await?;
-        if listeners.is_empty() && !failed {
-            return Ok(0);
+        if listeners.is_empty() && name != "workflow.failed" {
+            return Ok(None);
         }
         // A run deleted since (retention) starts nothing.
-        let Some(run) = executions::Entity::find_by_id(id).one(db).await? else { return Ok(0) };
+        let Some(run) = executions::Entity::find_by_id(id).one(db).await? else { return Ok(None) };
+        Ok(Some(Work { listeners, run: Some(run) }))
+    }
+
+    /// Queues the runs of `work`: the error workflow of a failed run, then the listeners.
+    async fn start(&self, db: &impl ConnectionTrait, activity: &Recorded, work: Work) -> Result<usize, AppError> {
+        let name = activity.name.as_str();
+        let Some(run) = work.run else {
+            return Ok(triggers::publish_to(db, &work.listeners, name, activity.payload.clone(), None).await?.len());
+        };
         let mut payload = activity.payload.clone();
         if let Some(fields) = payload.as_object_mut() {
             let title = crate::workflows::service::title(db, run.workflow_id).await?;
@@ -165,11 +188,17 @@ impl Engine {
         // Every run the chain starts counts against its root's budget (width, not only depth).
         let chain = Chain { root: run.root_id.unwrap_or(run.id), runs: self.admission.limits.chain_runs };
         let mut started = 0;
-        if failed {
+        if name == "workflow.failed" {
             let event = json!({ "event": name, "data": payload });
             started += usize::from(service::start_error_workflow(db, &run, event, chain).await?.is_some());
         }
-        started += triggers::publish_to(db, &listeners, name, payload, Some(chain)).await?.len();
+        started += triggers::publish_to(db, &work.listeners, name, payload, Some(chain)).await?.len();
         Ok(started)
     }
+}
+
+/// What one activity starts: the event triggers listening for it and, for a run's end, the run.
+struct Work {
+    listeners: Vec<crate::entities::workflow_triggers::Model>,
+    run: Option<executions::Model>,
 }

@@ -169,6 +169,9 @@ pub struct Engine {
     finished: broadcast::Sender<(Uuid, ExecutionStatus)>,
     /// Runs this instance drives, with the switch that stops one at once (cancel).
     running: Mutex<HashMap<Uuid, watch::Sender<bool>>>,
+    /// When this instance last confirmed each run's lease on the database (its own monotonic
+    /// clock, which goes on while the process is paused).
+    confirmed: Mutex<HashMap<Uuid, tokio::time::Instant>>,
     /// Each change of a run this instance makes (live views follow it).
     changes: broadcast::Sender<Changed>,
     /// Set when the server shuts down: live views end so open connections close.
@@ -196,6 +199,7 @@ impl Engine {
             admission: Admission::new(limits),
             finished: broadcast::channel(1024).0,
             running: Mutex::new(HashMap::new()),
+            confirmed: Mutex::new(HashMap::new()),
             changes: broadcast::channel(1024).0,
             closing: watch::channel(false).0,
         })
@@ -363,6 +367,7 @@ impl Engine {
         if let Ok(mut running) = self.running.lock() {
             running.insert(row.id, switch);
         }
+        self.confirm(row.id);
         self.touch(&row);
         let result = tokio::select! {
             r = self.drive(&row) => r,
@@ -370,6 +375,9 @@ impl Engine {
         };
         if let Ok(mut running) = self.running.lock() {
             running.remove(&row.id);
+        }
+        if let Ok(mut confirmed) = self.confirmed.lock() {
+            confirmed.remove(&row.id);
         }
         let (status, error) = match result {
             Ok(()) => (ExecutionStatus::Completed, None),
@@ -517,7 +525,7 @@ impl Engine {
             duration_ms: Set(Some(0)),
         });
         let txn = crate::db::begin_write(&self.db).await?;
-        self.fence(&txn, execution).await?;
+        self.holds(&txn, execution).await?;
         steps::Entity::insert_many(rows).exec(&txn).await?;
         txn.commit().await?;
         Ok(())
@@ -607,7 +615,7 @@ impl Engine {
             ..row.clone()
         };
         let txn = crate::db::begin_write(&self.db).await?;
-        self.fence(&txn, row.execution_id).await?;
+        self.holds(&txn, row.execution_id).await?;
         self.end_step(&txn, row, StepStatus::Failed, None, Some(error)).await?;
         steps::Entity::insert(next.clone().into_active_model().reset_all()).exec_without_returning(&txn).await?;
         txn.commit().await?;
@@ -628,6 +636,45 @@ impl Engine {
             .exec(db)
             .await?;
         if held.rows_affected == 0 {
+            tracing::warn!(%execution, "engine: this instance no longer holds the run; its driver stops");
+            return Err(Stop::Released);
+        }
+        self.confirm(execution);
+        Ok(())
+    }
+
+    /// Notes that the run's lease was just taken or renewed (it holds for `lease` from now).
+    fn confirm(&self, execution: Uuid) {
+        if let Ok(mut confirmed) = self.confirmed.lock() {
+            confirmed.insert(execution, tokio::time::Instant::now());
+        }
+    }
+
+    /// Whether the run's lease was renewed less than a third of a lease ago by this instance's
+    /// monotonic clock, so it surely holds for a while yet (nobody can have taken the run).
+    fn recently_confirmed(&self, execution: Uuid) -> bool {
+        let at = self.confirmed.lock().ok().and_then(|c| c.get(&execution).copied());
+        at.is_some_and(|at| at.elapsed() < self.lease / 3)
+    }
+
+    /// Confirms, without renewing, that this instance holds the run's lease on the database's
+    /// clock, and keeps it so until `db` (the write's transaction) ends: on PostgreSQL the run's
+    /// row is share-locked, so a claim waits for the write; SQLite's write transaction keeps
+    /// every other writer out. Cheaper than [`Engine::fence`]: the run's row is not rewritten.
+    async fn holds(&self, db: &impl ConnectionTrait, execution: Uuid) -> Result<(), Stop> {
+        use sea_orm::sea_query::ExprTrait as _;
+        let held: Option<Uuid> = executions::Entity::find()
+            .select_only()
+            .column(executions::Column::Id)
+            .filter(executions::Column::Id.eq(execution))
+            .filter(executions::Column::LeaseOwner.eq(self.owner.clone()))
+            .filter(executions::Column::Status.eq(ExecutionStatus::Running.as_str()))
+            .filter(Expr::col(executions::Column::LeaseUntil).gt(self.db_now()))
+            .lock_shared()
+            .into_tuple()
+            .one(db)
+            .await?;
+        if held.is_none() {
             tracing::warn!(%execution, "engine: this instance no longer holds the run; its driver stops");
             return Err(Stop::Released);
         }
@@ -653,10 +700,31 @@ impl Engine {
         }
     }
 
-    /// Stores a step row in a fenced write (see [`Engine::fence`]).
+    /// Stores a step row in a fenced write (see [`Engine::holds`]).
     async fn store_step(&self, row: steps::Model, reserved: bool) -> Result<(), Stop> {
+        self.store_fenced(row, reserved, false).await
+    }
+
+    /// Stores the row of a try that is about to reach out, renewing the lease in the same
+    /// transaction (see [`Engine::fence`]): the call starts on a fresh lease.
+    async fn store_before_call(&self, row: steps::Model, reserved: bool) -> Result<(), Stop> {
+        self.store_fenced(row, reserved, true).await
+    }
+
+    async fn store_fenced(&self, row: steps::Model, reserved: bool, renew: bool) -> Result<(), Stop> {
+        // A write no call follows, while the lease was renewed moments ago, needs no look at the
+        // database: a driver paused since then finds the lease old and looks (`holds`); and two
+        // drivers never both store one try (the unique index on execution, node and attempt).
+        if !renew && self.recently_confirmed(row.execution_id) {
+            Self::write_step(&self.db, row, reserved).await?;
+            return Ok(());
+        }
         let txn = crate::db::begin_write(&self.db).await?;
-        self.fence(&txn, row.execution_id).await?;
+        if renew {
+            self.fence(&txn, row.execution_id).await?;
+        } else {
+            self.holds(&txn, row.execution_id).await?;
+        }
         Self::write_step(&txn, row, reserved).await?;
         txn.commit().await?;
         Ok(())
@@ -671,7 +739,7 @@ impl Engine {
         error: Option<String>,
     ) -> Result<(), Stop> {
         let txn = crate::db::begin_write(&self.db).await?;
-        self.fence(&txn, row.execution_id).await?;
+        self.holds(&txn, row.execution_id).await?;
         self.end_step(&txn, row, status, output, error).await?;
         txn.commit().await?;
         Ok(())
@@ -736,7 +804,7 @@ impl Engine {
             Err(e) => Err(StepError::fatal(e)),
             Ok(config) => {
                 if lasting {
-                    self.store_step(row.clone(), is_reserved).await?;
+                    self.store_before_call(row.clone(), is_reserved).await?;
                     self.touch(run);
                 }
                 if let Some(until) = delay {
