@@ -26,8 +26,6 @@ const BATCH: u64 = 100;
 /// Runs queued in one transaction at most: a batch that reaches it commits what it did and
 /// leaves the rest to the next, so no workspace's fan-out holds the write lock long.
 const RUNS_AT_ONCE: usize = 200;
-/// How long the consumer waits after this instance recorded an activity, for more to gather.
-const GATHER: Duration = Duration::from_millis(20);
 /// How often other instances' activities are looked for.
 const POLL: Duration = Duration::from_secs(1);
 /// An activity whose handling failed this many times in a row (1 s, 2 s, 4 s apart) is passed
@@ -75,9 +73,7 @@ impl Engine {
                 }
             };
             tokio::select! {
-                // Activities recorded together are taken together: under load, one batch for
-                // many run ends instead of a transaction each.
-                () = self.recorded.notified() => tokio::time::sleep(GATHER).await,
+                () = self.recorded.notified() => {}
                 () = tokio::time::sleep(wait) => {}
             }
         }
