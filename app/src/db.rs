@@ -14,3 +14,23 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     })
     .await
 }
+
+/// Rows deleted in one statement by [`delete_in_batches`].
+pub const BATCH: u64 = 500;
+
+/// Calls `batch` (which deletes at most [`BATCH`] rows and says how many) until it deletes none,
+/// yielding between calls so no statement holds the database long; returns how many in all.
+pub async fn delete_in_batches<F, Fut>(mut batch: F) -> Result<u64, DbErr>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<u64, DbErr>>,
+{
+    let mut deleted = 0;
+    loop {
+        match batch().await? {
+            0 => return Ok(deleted),
+            n => deleted += n,
+        }
+        tokio::task::yield_now().await;
+    }
+}

@@ -28,8 +28,6 @@ pub use crate::entities::activities::Model as Recorded;
 
 /// The key of the advisory lock writers of activities hold until they commit (PostgreSQL).
 const ORDER_LOCK: i64 = 0x466c_6f77_6465_636b;
-/// Old activities deleted in one statement by [`prune`].
-const PRUNE_BATCH: u64 = 500;
 
 /// A change, as [`record`] stores it.
 #[derive(Debug, Clone)]
@@ -122,24 +120,23 @@ pub async fn prune(db: &impl ConnectionTrait, before: DateTime<Utc>) -> Result<u
         .await?
         .flatten();
     let Some(done) = done else { return Ok(0) };
-    let mut deleted = 0;
-    loop {
+    crate::db::delete_in_batches(|| async move {
         let ids: Vec<i64> = activities::Entity::find()
             .select_only()
             .column(activities::Column::Id)
             .filter(activities::Column::Id.lte(done))
             .filter(activities::Column::CreatedAt.lt(before))
             .order_by_asc(activities::Column::Id)
-            .limit(PRUNE_BATCH)
+            .limit(crate::db::BATCH)
             .into_tuple()
             .all(db)
             .await?;
         if ids.is_empty() {
-            return Ok(deleted);
+            return Ok(0);
         }
-        deleted +=
-            activities::Entity::delete_many().filter(activities::Column::Id.is_in(ids)).exec(db).await?.rows_affected;
-    }
+        Ok(activities::Entity::delete_many().filter(activities::Column::Id.is_in(ids)).exec(db).await?.rows_affected)
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -191,32 +191,27 @@ pub(crate) async fn refuse_in_chain(
     insert(db, run, ExecutionStatus::Failed, Some(why)).await
 }
 
-/// Finished runs deleted in one statement by [`prune`].
-const PRUNE_BATCH: u64 = 500;
-
 /// Deletes finished runs (their steps and approvals go with them) that ended before `before`,
-/// a batch at a time so no statement holds the database long; returns how many.
+/// a batch at a time; returns how many.
 pub async fn prune(db: &DatabaseConnection, before: chrono::DateTime<Utc>) -> Result<u64, sea_orm::DbErr> {
     let finished =
         [ExecutionStatus::Completed, ExecutionStatus::Failed, ExecutionStatus::Cancelled].map(|s| s.as_str());
-    let mut deleted = 0;
-    loop {
+    db::delete_in_batches(|| async move {
         let ids: Vec<Uuid> = executions::Entity::find()
             .select_only()
             .column(executions::Column::Id)
             .filter(executions::Column::Status.is_in(finished))
             .filter(executions::Column::FinishedAt.lt(before))
-            .limit(PRUNE_BATCH)
+            .limit(db::BATCH)
             .into_tuple()
             .all(db)
             .await?;
         if ids.is_empty() {
-            return Ok(deleted);
+            return Ok(0);
         }
-        let done = executions::Entity::delete_many().filter(executions::Column::Id.is_in(ids)).exec(db).await?;
-        deleted += done.rows_affected;
-        tokio::task::yield_now().await;
-    }
+        Ok(executions::Entity::delete_many().filter(executions::Column::Id.is_in(ids)).exec(db).await?.rows_affected)
+    })
+    .await
 }
 
 /// Sets a parked run waiting for a decision due now, so the engine picks it up to count again.

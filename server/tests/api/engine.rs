@@ -988,6 +988,17 @@ async fn finished_runs_past_their_retention_are_deleted_with_their_steps(app: Te
     assert_eq!(deleted.expect("prune"), 3);
     assert_eq!(scalar(&app, runs).await, 2, "the recent run and the waiting one stay");
     assert_eq!(scalar(&app, steps).await, 4, "the deleted runs' steps went with them");
+    // Activities that old go too, once the engine is past them; newer ones stay.
+    let behind =
+        "SELECT COUNT(*) FROM activities WHERE id > (SELECT position FROM activity_cursors WHERE name = 'engine')";
+    assert_eq!(count_reaches(&app, behind, 0).await, 0);
+    let total = scalar(&app, "SELECT COUNT(*) FROM activities").await;
+    assert!(total >= 3, "each completed run recorded its end: {total}");
+    let age = "UPDATE activities SET created_at = '2000-01-01T00:00:00+00:00' WHERE id <= 2";
+    app.db.execute_unprepared(age).await.expect("age activities");
+    let pruned = app::events::prune(&app.db, chrono::Utc::now() - chrono::Duration::days(30)).await;
+    assert_eq!(pruned.expect("prune activities"), 2);
+    assert_eq!(scalar(&app, "SELECT COUNT(*) FROM activities").await, total - 2);
     assert_eq!(
         detail(&app, &owner, ws, recent["summary"]["id"].as_str().expect("id").parse().expect("uuid")).await["summary"]
             ["status"],
