@@ -13,11 +13,11 @@
 //! This module is low-level: it imports no area.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, PostgresQueryBuilder, UpdateStatement};
 use sea_orm::{
     ActiveValue::{NotSet, Set},
-    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Statement,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -68,6 +68,51 @@ pub async fn record(txn: &DatabaseTransaction, activity: Activity) -> Result<i64
         created_at: Set(Utc::now()),
     };
     Ok(activities::Entity::insert(row).exec(txn).await?.last_insert_id)
+}
+
+/// Runs `change` (an update of at most one row) and, when it changed a row, records `activity`
+/// with it, atomically; `true` when a row changed. On PostgreSQL it is one statement (the update
+/// in a CTE, then the ordering lock, then the insert), so the commonest write with an activity
+/// costs one round trip; elsewhere a transaction.
+pub async fn record_if_changed(
+    db: &DatabaseConnection,
+    change: UpdateStatement,
+    activity: Activity,
+) -> Result<bool, DbErr> {
+    let backend = db.get_database_backend();
+    if backend == DatabaseBackend::Postgres {
+        let (update, mut values) = change.build(PostgresQueryBuilder);
+        let n = values.0.len();
+        let sql = format!(
+            "WITH changed AS ({update} RETURNING 1), ordered AS (SELECT pg_advisory_xact_lock({ORDER_LOCK}) FROM changed) \
+             INSERT INTO activities (workspace_id, actor_id, name, subject, payload, created_at) \
+             SELECT ${}, ${}, ${}, ${}, ${}, ${} FROM ordered",
+            n + 1,
+            n + 2,
+            n + 3,
+            n + 4,
+            n + 5,
+            n + 6
+        );
+        values.0.extend([
+            activity.workspace_id.into(),
+            activity.actor_id.into(),
+            activity.name.into(),
+            activity.subject.into(),
+            activity.payload.into(),
+            Utc::now().into(),
+        ]);
+        let done = db.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+        return Ok(done.rows_affected() == 1);
+    }
+    let txn = crate::db::begin_write(db).await?;
+    if txn.execute(&change).await?.rows_affected() != 1 {
+        txn.rollback().await?;
+        return Ok(false);
+    }
+    record(&txn, activity).await?;
+    txn.commit().await?;
+    Ok(true)
 }
 
 /// How far `consumer` has acted (0 before its first activity).

@@ -26,6 +26,7 @@ use uuid::Uuid;
 
 use crate::engine::model::{ExecutionStatus, StepStatus, WebhookAddress};
 use crate::engine::runner::PAYLOAD_LIMIT;
+use crate::engine::service::{self, NewRun};
 use crate::engine::triggers;
 use crate::entities::{execution_steps as steps, webhooks, workflow_executions as executions};
 use crate::error::AppError;
@@ -103,7 +104,7 @@ async fn receive(
     let Some(trigger) = triggers::active(db, workflow, hook.node_id, NodeKind::Webhook).await? else {
         return Ok(refuse(StatusCode::NOT_FOUND, "This webhook's workflow is not active. Activate it to take calls."));
     };
-    let graph = triggers::graph(db, &trigger).await?;
+    let graph = state.engine.graphs.of(db, &trigger).await?;
     let Some(NodeConfig::Webhook(config)) = graph.nodes.iter().find(|n| n.id == hook.node_id).map(|n| &n.config) else {
         return Ok(nowhere());
     };
@@ -153,7 +154,8 @@ async fn receive(
     // Subscribed before the run exists, so its end can't be missed.
     let mut ended = state.engine.finished();
     state.engine.admission.admit(db, trigger.workspace_id).await?;
-    let id = triggers::fire(db, &trigger, payload).await?;
+    // The version's graph was read above: the run takes it from there.
+    let id = service::queue(db, NewRun::triggered(&trigger, &graph, payload)).await?;
     state.engine.wake();
     if !wait {
         return Ok(answer(StatusCode::ACCEPTED, json!({ "execution_id": id })));

@@ -6,6 +6,7 @@
 //! acts on it, and a crash before the commit leaves the batch to be read again.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use sea_orm::{ConnectionTrait, DatabaseTransaction, EntityTrait, TransactionTrait};
@@ -54,13 +55,15 @@ impl Engine {
         loop {
             let skip = failing.filter(|&(_, times)| times >= TRIES).map(|(id, _)| id);
             let wait = match self.consume(skip).await {
-                Ok(true) => {
+                Ok(more) => {
                     if skip.is_some() {
                         failing = None;
                     }
-                    continue;
+                    if more {
+                        continue;
+                    }
+                    POLL
                 }
-                Ok(false) => POLL,
                 Err(Failed { activity, error }) => {
                     tracing::warn!(?activity, error = %error, "engine: could not act on a recorded activity");
                     failing = match (failing, activity) {
@@ -79,22 +82,50 @@ impl Engine {
         }
     }
 
-    /// Acts on the next batch of activities past the engine's cursor; `true` if there was one
-    /// (acted on here or by another instance). The activity `skip` is passed over. When one
-    /// fails, what came before it is committed and it comes first in the next batch.
+    /// Acts on the next batch of activities past the engine's cursor; `true` if more may wait
+    /// (the batch was full, stopped early, or another instance moved the cursor first). The
+    /// activity `skip` is passed over. When one fails, what came before it is committed and it
+    /// comes first in the next batch.
     pub async fn consume(&self, skip: Option<i64>) -> Result<bool, Failed> {
-        let from = events::position(&self.db, CONSUMER).await?;
+        let done = self.consume_batch(skip).await;
+        if done.is_err() {
+            self.cursor.store(-1, Ordering::Relaxed);
+        }
+        done
+    }
+
+    async fn consume_batch(&self, skip: Option<i64>) -> Result<bool, Failed> {
+        let from = match self.cursor.load(Ordering::Relaxed) {
+            known if known >= 0 => known,
+            _ => events::position(&self.db, CONSUMER).await?,
+        };
         let batch = events::after(&self.db, from, BATCH).await?;
-        let Some(last) = batch.last().map(|a| a.id) else { return Ok(false) };
+        let Some(last) = batch.last().map(|a| a.id) else {
+            self.cursor.store(from, Ordering::Relaxed);
+            return Ok(false);
+        };
+        let full = batch.len() as u64 == BATCH;
+        // Read before the write lock is taken: most activities start nothing, and a batch of
+        // only those just moves the cursor.
+        let pairs: Vec<(Uuid, &str)> = batch.iter().map(|a| (a.workspace_id, a.name.as_str())).collect();
+        let heard = triggers::heard(&self.db, &pairs).await?;
+        if let Some(passed) = batch.iter().find(|a| Some(a.id) == skip) {
+            tracing::error!(id = passed.id, name = %passed.name, "engine: passed over an activity that kept failing");
+        }
+        let acts = |a: &Recorded| {
+            Some(a.id) != skip && (a.name == "workflow.failed" || heard.contains(&(a.workspace_id, a.name.clone())))
+        };
+        if !batch.iter().any(acts) {
+            return Ok(self.moved(events::advance(&self.db, CONSUMER, from, last).await?, last) || full);
+        }
         let txn = crate::db::begin_write(&self.db).await?;
         if !events::advance(&txn, CONSUMER, from, last).await? {
             txn.rollback().await?;
-            return Ok(true);
+            return Ok(self.moved(false, last));
         }
         let (mut queued, mut done, mut failed) = (0, last, None);
         for activity in &batch {
-            if Some(activity.id) == skip {
-                tracing::error!(id = activity.id, name = %activity.name, "engine: passed over an activity that kept failing");
+            if !acts(activity) {
                 continue;
             }
             match self.act(&txn, activity).await {
@@ -115,14 +146,22 @@ impl Engine {
             events::advance(&txn, CONSUMER, last, done).await?;
         }
         txn.commit().await?;
+        self.moved(true, done);
         if queued > 0 {
             self.wake();
         }
-        failed.map_or(Ok(true), Err)
+        failed.map_or(Ok(full || done != last), Err)
+    }
+
+    /// Notes where the cursor is after an advance to `to`; `true` when another instance had
+    /// moved it first (this one's idea of it was out of date).
+    fn moved(&self, advanced: bool, to: i64) -> bool {
+        self.cursor.store(if advanced { to } else { -1 }, Ordering::Relaxed);
+        !advanced
     }
 
     /// Queues the runs `activity` starts in a savepoint of `txn` (a failure undoes only this
-    /// activity's writes); returns how many. Activities nobody listens for cost one query.
+    /// activity's writes); returns how many.
     async fn act(&self, txn: &DatabaseTransaction, activity: &Recorded) -> Result<usize, AppError> {
         let Some(work) = self.listening(txn, activity).await? else { return Ok(0) };
         let one = txn.begin().await?;

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection,
-    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, UpdateMany,
+    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, QueryTrait, UpdateMany,
 };
 use serde_json::{Value, json};
 use tokio::sync::{Notify, broadcast, watch};
@@ -163,8 +163,13 @@ pub struct Engine {
     wake: Notify,
     /// Set when this instance recorded an activity the outbox consumer should look at.
     pub(crate) recorded: Notify,
+    /// Where the outbox consumer's cursor was when this instance last moved or read it, or -1
+    /// when unknown (another instance moved it since, or a batch failed): saves reading it.
+    pub(crate) cursor: std::sync::atomic::AtomicI64,
     /// What one workspace may start.
     pub admission: Admission,
+    /// Versions' graphs read lately (webhook calls).
+    pub graphs: triggers::Graphs,
     /// Each run this instance ends, with how it ended (webhook callers wait on it).
     finished: broadcast::Sender<(Uuid, ExecutionStatus)>,
     /// Runs this instance drives, with the switch that stops one at once (cancel).
@@ -196,7 +201,9 @@ impl Engine {
             tools,
             wake: Notify::new(),
             recorded: Notify::new(),
+            cursor: std::sync::atomic::AtomicI64::new(-1),
             admission: Admission::new(limits),
+            graphs: triggers::Graphs::default(),
             finished: broadcast::channel(1024).0,
             running: Mutex::new(HashMap::new()),
             confirmed: Mutex::new(HashMap::new()),
@@ -436,8 +443,7 @@ impl Engine {
     ) -> Result<bool, sea_orm::DbErr> {
         let now = Utc::now();
         let error = error.as_deref().map(|e| clip(clean(e), ERROR_MAX));
-        let txn = crate::db::begin_write(&self.db).await?;
-        let ended = executions::Entity::update_many()
+        let end = executions::Entity::update_many()
             .col_expr(executions::Column::Status, Expr::value(status.as_str()))
             .col_expr(executions::Column::Error, Expr::value(error.clone()))
             .col_expr(executions::Column::FinishedAt, Expr::value(now))
@@ -449,18 +455,11 @@ impl Engine {
             .col_expr(executions::Column::LeaseUntil, Expr::value(None::<DateTime<Utc>>))
             .filter(executions::Column::Id.eq(row.id))
             .filter(executions::Column::LeaseOwner.eq(self.owner.clone()))
-            .filter(executions::Column::Status.eq(ExecutionStatus::Running.as_str()))
-            .exec(&txn)
-            .await?;
-        if ended.rows_affected != 1 {
-            txn.rollback().await?;
-            return Ok(false);
+            .filter(executions::Column::Status.eq(ExecutionStatus::Running.as_str()));
+        match ended_activity(row, status, error) {
+            Some(activity) => events::record_if_changed(&self.db, end.into_query(), activity).await,
+            None => Ok(end.exec(&self.db).await?.rows_affected == 1),
         }
-        if let Some(activity) = ended_activity(row, status, error) {
-            events::record(&txn, activity).await?;
-        }
-        txn.commit().await?;
-        Ok(true)
     }
 
     async fn drive(&self, row: &executions::Model) -> Result<(), Stop> {
@@ -471,7 +470,11 @@ impl Engine {
             scope_payload = json!({});
         }
         let mut plan = Plan::new(&graph, row.trigger_node, scope_payload);
-        plan.set_data(actions::load_data(&self.db, row.workflow_id).await?);
+        // Templates and conditions reach stored data only by the name `data`: a workflow that
+        // never writes it doesn't need it read.
+        if row.graph.to_string().contains("data") {
+            plan.set_data(actions::load_data(&self.db, row.workflow_id).await?);
+        }
         // Pick up where an earlier holder of the lease stopped.
         let mut open = HashMap::new();
         for step in latest_steps(&self.db, row.id).await? {

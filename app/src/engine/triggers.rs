@@ -3,7 +3,9 @@
 //! Rows start runs of that version: schedules when due (`Engine::schedules`), webhooks when
 //! called (`hooks.rs`), events when an activity with their name is recorded (`outbox.rs`).
 
+use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
@@ -99,6 +101,40 @@ pub async fn graph(db: &impl ConnectionTrait, trigger: &triggers::Model) -> Resu
     serde_json::from_value(version.graph).map_err(AppError::internal)
 }
 
+/// Graphs of versions read lately, so a webhook called often neither reads nor parses its
+/// version each time. Versions never change once written (a new one is a new row), so an entry
+/// can't go stale. Bounded by entries and by the bytes of their stored JSON; full, it starts over.
+#[derive(Default)]
+pub struct Graphs {
+    held: Mutex<(HashMap<Uuid, Arc<Graph>>, usize)>,
+}
+
+impl Graphs {
+    const ENTRIES: usize = 256;
+    const BYTES: usize = 16 << 20;
+
+    /// The graph of the version `trigger` starts.
+    pub async fn of(&self, db: &impl ConnectionTrait, trigger: &triggers::Model) -> Result<Arc<Graph>, AppError> {
+        if let Some(graph) = self.held.lock().ok().and_then(|held| held.0.get(&trigger.version_id).cloned()) {
+            return Ok(graph);
+        }
+        let version = workflow_versions::Entity::find_by_id(trigger.version_id).one(db).await?.or_not_found()?;
+        let bytes = version.graph.to_string().len();
+        let graph: Arc<Graph> = Arc::new(serde_json::from_value(version.graph).map_err(AppError::internal)?);
+        if let Ok(mut held) = self.held.lock() {
+            let (graphs, used) = &mut *held;
+            if graphs.len() >= Self::ENTRIES || *used + bytes > Self::BYTES {
+                graphs.clear();
+                *used = 0;
+            }
+            if bytes <= Self::BYTES && graphs.insert(trigger.version_id, graph.clone()).is_none() {
+                *used += bytes;
+            }
+        }
+        Ok(graph)
+    }
+}
+
 /// Queues a run of the trigger's version with `payload`; the caller wakes the engine.
 pub async fn fire(db: &impl ConnectionTrait, trigger: &triggers::Model, payload: Value) -> Result<Uuid, AppError> {
     let graph = graph(db, trigger).await?;
@@ -184,6 +220,31 @@ pub async fn listeners(
         .all(db)
         .await?;
     Ok(found.into_iter().filter(|t| Some(t.workflow_id) != source_workflow).collect())
+}
+
+/// Which of `events` (workspace, event name) any event trigger waits for: one query for a
+/// batch of activities, so those nobody listens for cost nothing more.
+pub async fn heard(
+    db: &impl ConnectionTrait,
+    events: &[(Uuid, &str)],
+) -> Result<HashSet<(Uuid, String)>, sea_orm::DbErr> {
+    if events.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let workspaces: HashSet<Uuid> = events.iter().map(|&(w, _)| w).collect();
+    let names: HashSet<&str> = events.iter().map(|&(_, n)| n).collect();
+    let found: Vec<(Uuid, Option<String>)> = triggers::Entity::find()
+        .select_only()
+        .column(triggers::Column::WorkspaceId)
+        .column(triggers::Column::Event)
+        .distinct()
+        .filter(triggers::Column::Kind.eq(NodeKind::Event.as_str()))
+        .filter(triggers::Column::WorkspaceId.is_in(workspaces))
+        .filter(triggers::Column::Event.is_in(names))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(found.into_iter().filter_map(|(w, e)| Some((w, e?))).collect())
 }
 
 /// Queues a run of each of `listeners` for `event` with `payload`, within `chain`'s budget when
