@@ -70,8 +70,9 @@ pub async fn record(txn: &DatabaseTransaction, activity: Activity) -> Result<i64
     Ok(activities::Entity::insert(row).exec(txn).await?.last_insert_id)
 }
 
-/// Runs `change` (an update of at most one row) and, when it changed a row, records `activity`
-/// with it, atomically; `true` when a row changed. On PostgreSQL it is one statement (the update
+/// Runs `change` and, when it changed a row, records `activity` with it, atomically; `true`
+/// when a row changed. `change` must name one row by its key: on PostgreSQL an update of
+/// several would record an activity for each (and answer `false`). On PostgreSQL it is one statement (the update
 /// in a CTE, then the ordering lock, then the insert), so the commonest write with an activity
 /// costs one round trip; elsewhere a transaction.
 pub async fn record_if_changed(

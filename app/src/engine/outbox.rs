@@ -54,7 +54,7 @@ impl Engine {
         let mut failing: Option<(i64, u32)> = None;
         loop {
             let skip = failing.filter(|&(_, times)| times >= TRIES).map(|(id, _)| id);
-            let wait = match self.consume(skip).await {
+            match self.consume(skip).await {
                 Ok(more) => {
                     if skip.is_some() {
                         failing = None;
@@ -62,7 +62,10 @@ impl Engine {
                     if more {
                         continue;
                     }
-                    POLL
+                    tokio::select! {
+                        () = self.recorded.notified() => {}
+                        () = tokio::time::sleep(POLL) => {}
+                    }
                 }
                 Err(Failed { activity, error }) => {
                     tracing::warn!(?activity, error = %error, "engine: could not act on a recorded activity");
@@ -71,13 +74,11 @@ impl Engine {
                         (_, Some(now)) => Some((now, 1)),
                         (before, None) => before,
                     };
-                    // The failed activity comes first in the next batch: wait longer each time.
-                    POLL * 2u32.pow(failing.map_or(0, |(_, times)| times.saturating_sub(1)).min(TRIES))
+                    // The failed activity comes first in the next batch: wait longer each time,
+                    // the whole wait (new activities don't cut it short).
+                    let times = failing.map_or(0, |(_, times)| times.saturating_sub(1)).min(TRIES);
+                    tokio::time::sleep(POLL * 2u32.pow(times)).await;
                 }
-            };
-            tokio::select! {
-                () = self.recorded.notified() => {}
-                () = tokio::time::sleep(wait) => {}
             }
         }
     }
@@ -109,20 +110,27 @@ impl Engine {
         // only those just moves the cursor.
         let pairs: Vec<(Uuid, &str)> = batch.iter().map(|a| (a.workspace_id, a.name.as_str())).collect();
         let heard = triggers::heard(&self.db, &pairs).await?;
-        if let Some(passed) = batch.iter().find(|a| Some(a.id) == skip) {
-            tracing::error!(id = passed.id, name = %passed.name, "engine: passed over an activity that kept failing");
-        }
         let acts = |a: &Recorded| {
             Some(a.id) != skip && (a.name == "workflow.failed" || heard.contains(&(a.workspace_id, a.name.clone())))
         };
+        let passed = || {
+            if let Some(passed) = batch.iter().find(|a| Some(a.id) == skip) {
+                tracing::error!(id = passed.id, name = %passed.name, "engine: passed over an activity that kept failing");
+            }
+        };
         if !batch.iter().any(acts) {
-            return Ok(self.moved(events::advance(&self.db, CONSUMER, from, last).await?, last) || full);
+            let advanced = events::advance(&self.db, CONSUMER, from, last).await?;
+            if advanced {
+                passed();
+            }
+            return Ok(self.moved(advanced, last) || full);
         }
         let txn = crate::db::begin_write(&self.db).await?;
         if !events::advance(&txn, CONSUMER, from, last).await? {
             txn.rollback().await?;
             return Ok(self.moved(false, last));
         }
+        passed();
         let (mut queued, mut done, mut failed) = (0, last, None);
         for activity in &batch {
             if !acts(activity) {

@@ -472,7 +472,7 @@ impl Engine {
         let mut plan = Plan::new(&graph, row.trigger_node, scope_payload);
         // Templates and conditions reach stored data only by the name `data`: a workflow that
         // never writes it doesn't need it read.
-        if row.graph.to_string().contains("data") {
+        if mentions(&row.graph, "data") {
             plan.set_data(actions::load_data(&self.db, row.workflow_id).await?);
         }
         // Pick up where an earlier holder of the lease stopped.
@@ -1108,6 +1108,16 @@ fn clip(text: String, max: usize) -> String {
 
 /// What a run's end records: `workflow.completed` or `workflow.failed` with the run, its
 /// workflow, how it ended and its place in a chain of workflow events; nothing for simulations.
+/// Whether any key or text in `value` contains `word`.
+fn mentions(value: &Value, word: &str) -> bool {
+    match value {
+        Value::String(text) => text.contains(word),
+        Value::Array(items) => items.iter().any(|v| mentions(v, word)),
+        Value::Object(fields) => fields.iter().any(|(k, v)| k.contains(word) || mentions(v, word)),
+        _ => false,
+    }
+}
+
 fn ended_activity(row: &executions::Model, status: ExecutionStatus, error: Option<String>) -> Option<Activity> {
     let name = match status {
         ExecutionStatus::Completed => "workflow.completed",
@@ -1159,6 +1169,16 @@ mod tests {
     use super::*;
     use crate::engine::failure::Retry;
     use tokio::time::Instant;
+
+    #[test]
+    fn stored_data_is_read_for_graphs_that_name_it_anywhere() {
+        let graph = |config: Value| json!({ "nodes": [{ "kind": "document", "config": config }], "edges": [] });
+        assert!(!mentions(&graph(json!({ "template": "Order {{ trigger.body.id }}" })), "data"));
+        assert!(mentions(&graph(json!({ "template": "{{ data.count }}" })), "data"));
+        assert!(mentions(&graph(json!({ "conditions": [{ "field": "data.total" }] })), "data"));
+        assert!(mentions(&json!({ "nodes": [{ "kind": "save_data" }] }), "data"), "a node kind");
+        assert!(mentions(&json!({ "data": 1 }), "data"), "a key");
+    }
 
     #[test]
     fn long_errors_are_cut_at_a_character_boundary() {
