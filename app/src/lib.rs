@@ -14,6 +14,7 @@ pub mod error;
 pub mod events;
 #[cfg(all(test, feature = "ssr"))]
 mod no_panic;
+pub mod notifications;
 pub mod settings;
 pub mod ui;
 #[cfg(feature = "ssr")]

@@ -1,9 +1,9 @@
-//! Approval and notification server functions: thin — session → guard → service.
+//! Approval server functions: thin — session → guard → service.
 
 use leptos::prelude::*;
 use uuid::Uuid;
 
-use crate::approvals::model::{ApprovalView, NotificationView};
+use crate::approvals::model::ApprovalView;
 use crate::error::AppError;
 #[cfg(feature = "ssr")]
 use crate::{approvals::service, guard::Ctx, workspaces::model::Permission};
@@ -27,20 +27,4 @@ pub async fn decide_approval(
     let ctx = Ctx::load().await?;
     let me = ctx.require(workspace_id, Permission::View).await?;
     service::decide(ctx.db(), &ctx.state.engine, &me, approval_id, approve, &comment).await
-}
-
-/// The signed-in person's latest notifications, newest first.
-#[server(endpoint = "notifications/list")]
-pub async fn list_notifications() -> Result<Vec<NotificationView>, AppError> {
-    let ctx = Ctx::load().await?;
-    let user = ctx.user().await?;
-    service::notifications(ctx.db(), user.id).await
-}
-
-/// Marks all of the signed-in person's notifications read.
-#[server(endpoint = "notifications/read")]
-pub async fn read_notifications() -> Result<(), AppError> {
-    let ctx = Ctx::load().await?;
-    let user = ctx.user().await?;
-    service::mark_read(ctx.db(), user.id).await
 }

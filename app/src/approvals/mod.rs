@@ -1,6 +1,6 @@
 //! Approvals: approval steps wait for named members of the workspace; each approver gets an
 //! in-app notification (and an email when SMTP is set up) and decides on the Approvals page, with
-//! a comment. Notifications are shown in the top bar.
+//! a comment.
 
 pub mod api;
 pub mod model;
@@ -8,4 +8,4 @@ mod page;
 #[cfg(feature = "ssr")]
 pub mod service;
 
-pub use page::{ApprovalsPage, NotificationsMenu};
+pub use page::ApprovalsPage;

@@ -1,4 +1,4 @@
-//! Approval and notification types the browser sees.
+//! Approval types the browser sees.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -18,14 +18,4 @@ pub struct ApprovalView {
     pub required: u32,
     pub approved: u32,
     pub approvers: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct NotificationView {
-    pub id: Uuid,
-    pub title: String,
-    pub body: String,
-    pub link: String,
-    pub created_at: DateTime<Utc>,
-    pub read: bool,
 }

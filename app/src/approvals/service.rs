@@ -1,5 +1,5 @@
 //! Approvals: the requests an approval step makes (one row per approver, a notification each),
-//! the tally the engine waits on, the approvers' decisions; and notifications.
+//! the tally the engine waits on, the approvers' decisions.
 
 use std::collections::HashMap;
 
@@ -12,13 +12,14 @@ use sea_orm::{
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::approvals::model::{ApprovalView, NotificationView};
+use crate::approvals::model::ApprovalView;
 use crate::auth;
 use crate::engine::model::StepStatus;
 use crate::engine::runner::Engine;
-use crate::entities::{approvals, execution_steps as steps, notifications, workflow_executions as executions};
+use crate::entities::{approvals, execution_steps as steps, workflow_executions as executions};
 use crate::error::{AppError, OrNotFound};
 use crate::guard::Membership;
+use crate::notifications;
 use crate::validate;
 use crate::workflows;
 use crate::workspaces;
@@ -26,7 +27,6 @@ use crate::workspaces;
 const APPROVED: &str = "APPROVED";
 const REJECTED: &str = "REJECTED";
 const COMMENT_MAX: usize = 1000;
-const NOTIFICATIONS_SHOWN: u64 = 20;
 
 /// An approver: a member of the run's workspace.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,18 +78,9 @@ pub async fn request(
         decided_at: Set(None),
     });
     approvals::Entity::insert_many(rows).exec_without_returning(db).await?;
-    let notes = approvers.iter().map(|a| notifications::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        user_id: Set(a.id),
-        workspace_id: Set(run.workspace_id),
-        title: Set(title.to_owned()),
-        body: Set(message.to_owned()),
-        link: Set(format!("/w/{}/approvals", run.workspace_id)),
-        created_at: Set(now),
-        read_at: Set(None),
-    });
-    notifications::Entity::insert_many(notes).exec_without_returning(db).await?;
-    Ok(())
+    let link = format!("/w/{}/approvals", run.workspace_id);
+    let people: Vec<Uuid> = approvers.iter().map(|a| a.id).collect();
+    notifications::service::notify(db, run.workspace_id, &people, title, message, &link).await
 }
 
 /// Where an approval step stands.
@@ -218,35 +209,5 @@ pub async fn decide(
     crate::engine::service::wake_parked(&txn, step.execution_id).await?;
     txn.commit().await?;
     engine.decided();
-    Ok(())
-}
-
-pub async fn notifications(db: &DatabaseConnection, user: Uuid) -> Result<Vec<NotificationView>, AppError> {
-    let rows = notifications::Entity::find()
-        .filter(notifications::Column::UserId.eq(user))
-        .order_by_desc(notifications::Column::CreatedAt)
-        .limit(NOTIFICATIONS_SHOWN)
-        .all(db)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|n| NotificationView {
-            id: n.id,
-            title: n.title,
-            body: n.body,
-            link: n.link,
-            created_at: n.created_at,
-            read: n.read_at.is_some(),
-        })
-        .collect())
-}
-
-pub async fn mark_read(db: &DatabaseConnection, user: Uuid) -> Result<(), AppError> {
-    notifications::Entity::update_many()
-        .col_expr(notifications::Column::ReadAt, Expr::value(Utc::now()))
-        .filter(notifications::Column::UserId.eq(user))
-        .filter(notifications::Column::ReadAt.is_null())
-        .exec(db)
-        .await?;
     Ok(())
 }

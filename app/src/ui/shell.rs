@@ -7,10 +7,10 @@ use leptos_router::hooks::use_location;
 use uuid::Uuid;
 use wasm_bindgen::JsCast;
 
-use crate::approvals::NotificationsMenu;
 use crate::auth::api::{Logout, current_viewer};
 use crate::auth::model::Viewer;
 use crate::error::AppError;
+use crate::notifications::NotificationsMenu;
 use crate::ui::form::{ErrorPanel, initials};
 
 /// The signed-in person, shared by every page inside the shell.
