@@ -43,7 +43,13 @@ const AI_TIMEOUT_SECS: u32 = 120;
 /// Whether nodes of this kind only compute (no waiting, no calls out): their step is stored once,
 /// when it is done.
 pub fn instant(kind: NodeKind) -> bool {
-    kind.is_trigger() || matches!(kind, NodeKind::Condition | NodeKind::Document | NodeKind::SaveData)
+    pure(kind) || kind == NodeKind::SaveData
+}
+
+/// Whether nodes of this kind change nothing anywhere (their output is all they make): done again
+/// after a crash, they do the same, so their step rows may wait for the run's next write.
+pub fn pure(kind: NodeKind) -> bool {
+    kind.is_trigger() || matches!(kind, NodeKind::Condition | NodeKind::Document)
 }
 
 /// Runs one node with its filled-in configuration; the error is shown on the step.

@@ -11,8 +11,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection,
-    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, QueryTrait, UpdateMany,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, QueryTrait, UpdateMany,
 };
 use serde_json::{Value, json};
 use tokio::sync::{Notify, broadcast, watch};
@@ -50,6 +50,8 @@ const MAX_INTERRUPTED: i32 = 3;
 const PARK_AFTER: Duration = Duration::from_secs(5);
 /// A run's error kept (and sent to its listeners); longer ones are cut and marked.
 const ERROR_MAX: usize = 4096;
+/// Rows of pure steps a run keeps for its next write; one more is written with them.
+const DEFER_MAX: usize = 16;
 /// Step input and output kept per step; larger values are cut and marked.
 pub const PAYLOAD_LIMIT: usize = 1024 * 1024;
 
@@ -177,6 +179,12 @@ pub struct Engine {
     /// When this instance last confirmed each run's lease on the database (its own monotonic
     /// clock, which goes on while the process is paused).
     confirmed: Mutex<HashMap<Uuid, tokio::time::Instant>>,
+    /// Runs driven here for the first time, with the rows of their pure steps (which change
+    /// nothing, see [`actions::pure`]) not written yet: they go with the run's next write, its
+    /// end mostly, so a short run costs few commits. A run driven again (woken, taken over, its
+    /// instance died) is not here: it writes each step as it goes, and a templated try before
+    /// it is filled, so a fill that kills the process counts toward "stopped during this step".
+    deferring: Mutex<HashMap<Uuid, Vec<steps::Model>>>,
     /// Each change of a run this instance makes (live views follow it).
     changes: broadcast::Sender<Changed>,
     /// Set when the server shuts down: live views end so open connections close.
@@ -207,6 +215,7 @@ impl Engine {
             finished: broadcast::channel(1024).0,
             running: Mutex::new(HashMap::new()),
             confirmed: Mutex::new(HashMap::new()),
+            deferring: Mutex::new(HashMap::new()),
             changes: broadcast::channel(1024).0,
             closing: watch::channel(false).0,
         })
@@ -291,9 +300,9 @@ impl Engine {
             }
             match self.claim(CLAIM_AT_ONCE.min(SLOTS - runs.len())).await {
                 Ok(claimed) if !claimed.is_empty() => {
-                    for row in claimed {
+                    for (row, first) in claimed {
                         let span = tracing::info_span!("execution", id = %row.id, workflow = %row.workflow_id);
-                        runs.spawn(self.clone().execute(row).instrument(span));
+                        runs.spawn(self.clone().execute(row, first).instrument(span));
                     }
                 }
                 Ok(_) => {
@@ -311,8 +320,9 @@ impl Engine {
     }
 
     /// Takes up to `max` pending runs (or runs whose lease ran out) for this instance. The update
-    /// re-checks that each is still claimable, so two instances never both get one.
-    async fn claim(&self, max: usize) -> Result<Vec<executions::Model>, sea_orm::DbErr> {
+    /// re-checks that each is still claimable, so two instances never both get one. Each comes
+    /// with whether it had never been driven (it had no start time).
+    async fn claim(&self, max: usize) -> Result<Vec<(executions::Model, bool)>, sea_orm::DbErr> {
         use sea_orm::sea_query::ExprTrait as _;
         let now = Utc::now();
         let claimable = || {
@@ -329,9 +339,10 @@ impl Engine {
                         .add(executions::Column::WakeAt.lte(now)),
                 )
         };
-        let mut candidates: Vec<Uuid> = executions::Entity::find()
+        let mut found: Vec<(Uuid, Option<DateTime<Utc>>)> = executions::Entity::find()
             .select_only()
             .column(executions::Column::Id)
+            .column(executions::Column::StartedAt)
             .filter(claimable())
             .order_by_asc(executions::Column::CreatedAt)
             .limit(max as u64)
@@ -340,11 +351,12 @@ impl Engine {
             .await?;
         // A run still driven here whose renewal came late is not taken twice.
         if let Ok(running) = self.running.lock() {
-            candidates.retain(|id| !running.contains_key(id));
+            found.retain(|(id, _)| !running.contains_key(id));
         }
-        if candidates.is_empty() {
+        if found.is_empty() {
             return Ok(Vec::new());
         }
+        let candidates: Vec<Uuid> = found.iter().map(|(id, _)| *id).collect();
         let claimed = executions::Entity::update_many()
             .col_expr(executions::Column::Status, Expr::value(ExecutionStatus::Running.as_str()))
             .col_expr(executions::Column::LeaseOwner, Expr::value(self.owner.clone()))
@@ -361,18 +373,28 @@ impl Engine {
         if claimed.rows_affected == 0 {
             return Ok(Vec::new());
         }
-        executions::Entity::find()
+        let claimed = executions::Entity::find()
             .filter(executions::Column::Id.is_in(candidates))
             .filter(executions::Column::LeaseOwner.eq(self.owner.clone()))
             .filter(executions::Column::Status.eq(ExecutionStatus::Running.as_str()))
             .all(&self.db)
-            .await
+            .await?;
+        Ok(claimed
+            .into_iter()
+            .map(|row| {
+                let first = found.iter().any(|(id, started)| *id == row.id && started.is_none());
+                (row, first)
+            })
+            .collect())
     }
 
-    async fn execute(self: Arc<Self>, row: executions::Model) {
+    async fn execute(self: Arc<Self>, row: executions::Model, first: bool) {
         let (switch, stopped) = watch::channel(false);
         if let Ok(mut running) = self.running.lock() {
             running.insert(row.id, switch);
+        }
+        if first && let Ok(mut deferring) = self.deferring.lock() {
+            deferring.insert(row.id, Vec::new());
         }
         self.confirm(row.id);
         self.touch(&row);
@@ -383,26 +405,39 @@ impl Engine {
         if let Ok(mut running) = self.running.lock() {
             running.remove(&row.id);
         }
+        let deferred = self.deferring.lock().ok().and_then(|mut d| d.remove(&row.id)).unwrap_or_default();
+        let ended = self.end(&row, result, deferred).await;
         if let Ok(mut confirmed) = self.confirmed.lock() {
             confirmed.remove(&row.id);
         }
+        if ended {
+            self.touch(&row);
+            self.recorded();
+        }
+    }
+
+    /// Ends a run its driver returned from, unless it stopped without an end; `true` when this
+    /// instance ended it.
+    async fn end(&self, row: &executions::Model, result: Result<(), Stop>, deferred: Vec<steps::Model>) -> bool {
         let (status, error) = match result {
             Ok(()) => (ExecutionStatus::Completed, None),
             Err(Stop::Failed(message)) => (ExecutionStatus::Failed, Some(message)),
-            Err(Stop::Released | Stop::Parked) => return,
+            Err(Stop::Released | Stop::Parked) => return false,
             Err(Stop::Db(e)) => {
                 tracing::warn!(error = %e, "engine: run interrupted; it resumes when its lease runs out");
-                return;
+                return false;
             }
         };
-        match self.finish(&row, status, error).await {
+        match self.finish(row, status, error, deferred).await {
             Ok(true) => {
-                self.touch(&row);
                 let _ = self.finished.send((row.id, status));
-                self.recorded();
+                true
             }
-            Ok(false) => {}
-            Err(e) => tracing::warn!(error = %e, "engine: run interrupted; it resumes when its lease runs out"),
+            Ok(false) => false,
+            Err(e) => {
+                tracing::warn!(error = %e, "engine: run interrupted; it resumes when its lease runs out");
+                false
+            }
         }
     }
 
@@ -431,15 +466,18 @@ impl Engine {
         }
     }
 
-    /// Ends a run this instance holds; `false` when it no longer held it (cancelled, taken over).
-    /// A run (not a simulation) that completed or failed records `workflow.completed` or
-    /// `workflow.failed` in the same transaction: its error workflow and listeners start from
-    /// that activity (`outbox.rs`), so a crash after the end loses none of them.
+    /// Ends a run this instance holds, after writing the rows its steps deferred; `false` when
+    /// it no longer held it (cancelled, taken over). A run (not a simulation) that completed or
+    /// failed records `workflow.completed` or `workflow.failed` in the same transaction: its
+    /// error workflow and listeners start from that activity (`outbox.rs`), so a crash after the
+    /// end loses none of them. On SQLite the steps go in that transaction too (one commit for
+    /// a short run); on PostgreSQL they are one statement before it (the end is one statement).
     async fn finish(
         &self,
         row: &executions::Model,
         status: ExecutionStatus,
         error: Option<String>,
+        deferred: Vec<steps::Model>,
     ) -> Result<bool, sea_orm::DbErr> {
         let now = Utc::now();
         let error = error.as_deref().map(|e| clip(clean(e), ERROR_MAX));
@@ -456,10 +494,29 @@ impl Engine {
             .filter(executions::Column::Id.eq(row.id))
             .filter(executions::Column::LeaseOwner.eq(self.owner.clone()))
             .filter(executions::Column::Status.eq(ExecutionStatus::Running.as_str()));
-        match ended_activity(row, status, error) {
-            Some(activity) => events::record_if_changed(&self.db, end.into_query(), activity).await,
-            None => Ok(end.exec(&self.db).await?.rows_affected == 1),
+        let activity = ended_activity(row, status, error);
+        if self.db.get_database_backend() == DatabaseBackend::Postgres {
+            match self.store_rows(row.id, deferred).await {
+                Ok(()) => {}
+                Err(Stop::Db(e)) => return Err(e),
+                Err(_) => return Ok(false),
+            }
+            return match activity {
+                Some(activity) => events::record_if_changed(&self.db, end.into_query(), activity).await,
+                None => Ok(end.exec(&self.db).await?.rows_affected == 1),
+            };
         }
+        let txn = crate::db::begin_write(&self.db).await?;
+        Self::insert_rows(&txn, deferred).await?;
+        if end.exec(&txn).await?.rows_affected != 1 {
+            txn.rollback().await?;
+            return Ok(false);
+        }
+        if let Some(activity) = activity {
+            events::record(&txn, activity).await?;
+        }
+        txn.commit().await?;
+        Ok(true)
     }
 
     async fn drive(&self, row: &executions::Model) -> Result<(), Stop> {
@@ -494,7 +551,7 @@ impl Engine {
         loop {
             let Advance { ready, skipped } = plan.advance();
             if !skipped.is_empty() {
-                self.record_skipped(row.id, &graph, &skipped).await?;
+                self.record_skipped(row, &graph, &skipped).await?;
                 self.touch(row);
             }
             if ready.is_empty() {
@@ -510,27 +567,72 @@ impl Engine {
         }
     }
 
-    async fn record_skipped(&self, execution: Uuid, graph: &Graph, skipped: &[Uuid]) -> Result<(), Stop> {
-        let now = Utc::now();
-        let rows = graph.nodes.iter().filter(|n| skipped.contains(&n.id)).map(|n| steps::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            execution_id: Set(execution),
-            node_id: Set(n.id),
-            node_name: Set(n.name.clone()),
-            kind: Set(n.config.kind().as_str().to_owned()),
-            status: Set(StepStatus::Skipped.as_str().to_owned()),
-            attempt: Set(1),
-            input: Set(None),
-            output: Set(None),
-            error: Set(None),
-            started_at: Set(now),
-            finished_at: Set(Some(now)),
-            duration_ms: Set(Some(0)),
-        });
+    async fn record_skipped(&self, run: &executions::Model, graph: &Graph, skipped: &[Uuid]) -> Result<(), Stop> {
+        let mut rows = Vec::new();
+        for node in graph.nodes.iter().filter(|n| skipped.contains(&n.id)) {
+            let mut row = step_row(run, node, StepStatus::Skipped, 1);
+            row.finished_at = Some(row.started_at);
+            row.duration_ms = Some(0);
+            if let Err(row) = self.defer(row) {
+                rows.push(row);
+            }
+        }
+        if rows.is_empty() {
+            return Ok(());
+        }
+        self.store_rows(run.id, rows).await
+    }
+
+    /// Keeps a finished row of a pure step for the run's next write, if the run defers them
+    /// (see [`Engine::deferring`]) and has room; hands it back otherwise.
+    fn defer(&self, row: steps::Model) -> Result<(), steps::Model> {
+        let pure = NodeKind::parse(&row.kind).is_some_and(actions::pure);
+        let Ok(mut deferring) = self.deferring.lock() else { return Err(row) };
+        match deferring.get_mut(&row.execution_id) {
+            Some(rows) if pure && rows.len() < DEFER_MAX => {
+                rows.push(row);
+                Ok(())
+            }
+            _ => Err(row),
+        }
+    }
+
+    /// Whether the run defers its pure steps' rows (it is driven here for the first time).
+    fn defers(&self, execution: Uuid) -> bool {
+        self.deferring.lock().is_ok_and(|d| d.contains_key(&execution))
+    }
+
+    /// The rows the run deferred so far, which the caller writes before its own.
+    fn deferred(&self, execution: Uuid) -> Vec<steps::Model> {
+        self.deferring.lock().ok().and_then(|mut d| d.get_mut(&execution).map(std::mem::take)).unwrap_or_default()
+    }
+
+    /// Writes new step rows, the run's deferred ones first, in a fenced write (see
+    /// [`Engine::holds`]; none is needed while the lease was renewed moments ago).
+    async fn store_rows(&self, execution: Uuid, mut rows: Vec<steps::Model>) -> Result<(), Stop> {
+        let mut all = self.deferred(execution);
+        all.append(&mut rows);
+        if all.is_empty() {
+            return Ok(());
+        }
+        if self.recently_confirmed(execution) {
+            Self::insert_rows(&self.db, all).await?;
+            return Ok(());
+        }
         let txn = crate::db::begin_write(&self.db).await?;
         self.holds(&txn, execution).await?;
-        steps::Entity::insert_many(rows).exec(&txn).await?;
+        Self::insert_rows(&txn, all).await?;
         txn.commit().await?;
+        Ok(())
+    }
+
+    /// Inserts new step rows (none: nothing).
+    async fn insert_rows(db: &impl ConnectionTrait, rows: Vec<steps::Model>) -> Result<(), sea_orm::DbErr> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let rows = rows.into_iter().map(|r| r.into_active_model().reset_all());
+        steps::Entity::insert_many(rows).exec_without_returning(db).await?;
         Ok(())
     }
 
@@ -619,6 +721,7 @@ impl Engine {
         };
         let txn = crate::db::begin_write(&self.db).await?;
         self.holds(&txn, row.execution_id).await?;
+        Self::insert_rows(&txn, self.deferred(row.execution_id)).await?;
         self.end_step(&txn, row, StepStatus::Failed, None, Some(error)).await?;
         steps::Entity::insert(next.clone().into_active_model().reset_all()).exec_without_returning(&txn).await?;
         txn.commit().await?;
@@ -715,10 +818,19 @@ impl Engine {
     }
 
     async fn store_fenced(&self, row: steps::Model, reserved: bool, renew: bool) -> Result<(), Stop> {
+        let row = match reserved || renew {
+            true => row,
+            false => match self.defer(row) {
+                Ok(()) => return Ok(()),
+                Err(row) => row,
+            },
+        };
+        let deferred = self.deferred(row.execution_id);
         // A write no call follows, while the lease was renewed moments ago, needs no look at the
         // database: a driver paused since then finds the lease old and looks (`holds`); and two
         // drivers never both store one try (the unique index on execution, node and attempt).
         if !renew && self.recently_confirmed(row.execution_id) {
+            Self::insert_rows(&self.db, deferred).await?;
             Self::write_step(&self.db, row, reserved).await?;
             return Ok(());
         }
@@ -728,6 +840,7 @@ impl Engine {
         } else {
             self.holds(&txn, row.execution_id).await?;
         }
+        Self::insert_rows(&txn, deferred).await?;
         Self::write_step(&txn, row, reserved).await?;
         txn.commit().await?;
         Ok(())
@@ -743,6 +856,7 @@ impl Engine {
     ) -> Result<(), Stop> {
         let txn = crate::db::begin_write(&self.db).await?;
         self.holds(&txn, row.execution_id).await?;
+        Self::insert_rows(&txn, self.deferred(row.execution_id)).await?;
         self.end_step(&txn, row, status, output, error).await?;
         txn.commit().await?;
         Ok(())
@@ -770,8 +884,9 @@ impl Engine {
         mut reserved: Option<steps::Model>,
     ) -> Result<Tried, Stop> {
         // A try is on record before its templates are filled: a process that dies while filling
-        // leaves a RUNNING row, so the "stopped during this step" rule counts it.
-        if reserved.is_none() && template::is_template(&node.config) {
+        // leaves a RUNNING row, so the "stopped during this step" rule counts it. A run's first
+        // drive skips that write: a fill that kills the process makes the next drive write it.
+        if reserved.is_none() && !self.defers(run.id) && template::is_template(&node.config) {
             let row = step_row(run, node, StepStatus::Running, attempt);
             self.store_step(row.clone(), false).await?;
             reserved = Some(row);
@@ -892,6 +1007,7 @@ impl Engine {
         let title = format!("Approval needed: {workflow} — {}", node.name);
         let txn = crate::db::begin_write(&self.db).await?;
         self.fence(&txn, run.id).await?;
+        Self::insert_rows(&txn, self.deferred(run.id)).await?;
         Self::write_step(&txn, row.clone(), is_reserved).await?;
         approvals::request(&txn, run, &row, &asked, &title, &c.message).await?;
         txn.commit().await?;
@@ -934,6 +1050,7 @@ impl Engine {
         // here (and wakes the run at once), one committed after it finds the run WAITING and
         // wakes it itself (`approvals::decide`), so none is lost.
         let txn = crate::db::begin_write(&self.db).await?;
+        Self::insert_rows(&txn, self.deferred(run.id)).await?;
         if self.park_update(run, None).exec(&txn).await?.rows_affected == 0 {
             return Err(Stop::Released);
         }
@@ -963,6 +1080,10 @@ impl Engine {
     /// Parks the run this instance holds: WAITING, without a lease, due at `wake_at` (or when a
     /// decision wakes it). Its slot is free as soon as the driver returns.
     async fn park(&self, run: &executions::Model, wake_at: Option<DateTime<Utc>>) -> Stop {
+        // Parking follows a written step (a delay's, a retry's), so rows are rarely deferred here.
+        if let Err(e) = Self::insert_rows(&self.db, self.deferred(run.id)).await {
+            return Stop::Db(e);
+        }
         match self.park_update(run, wake_at).exec(&self.db).await {
             Ok(r) if r.rows_affected == 1 => {
                 self.touch(run);

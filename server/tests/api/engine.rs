@@ -26,6 +26,7 @@ db_tests!(
     a_delayed_run_can_be_cancelled,
     a_waiting_run_is_parked_without_a_slot_or_lease_and_woken_on_time,
     a_delayed_run_resumes_after_a_restart,
+    a_step_the_server_keeps_stopping_during_is_given_up_after_three_tries,
     runs_are_refused_with_the_reason,
     http_steps_call_servers_and_fail_with_readable_errors,
     a_killed_server_leaves_no_run_behind_and_repeats_no_completed_step,
@@ -364,6 +365,72 @@ async fn a_delayed_run_resumes_after_a_restart(mut app: TestApp) {
     );
     assert_eq!(step(&done, "Wait")["output"]["waited_until"], until_at);
     assert_eq!(step(&done, "Done")["output"]["markdown"], "waited for the restart");
+}
+
+/// Two runs whose instance died (an expired lease) during their templated "Done" step, as if its
+/// fill had killed the process: one on its 2nd try goes on with a 3rd and completes; one on its
+/// 3rd is given up with the reason, so a step that kills the server can't crash-loop it.
+async fn a_step_the_server_keeps_stopping_during_is_given_up_after_three_tries(app: TestApp) {
+    use app::entities::{execution_steps as steps, workflow_executions as executions};
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter};
+    let owner = browser();
+    let ws = app.setup_owner(&owner).await;
+    let wf = workflow(&app, &owner, ws, &delayed(3600)).await;
+    let mut runs = Vec::new();
+    for tries in [2, 3] {
+        let run = started(&app, &owner, ws, wf, json!({ "who": tries })).await;
+        until(&app, &owner, ws, run, |d| d["summary"]["status"] == "WAITING").await;
+        runs.push((run, tries));
+    }
+    let now = chrono::Utc::now();
+    for &(run, tries) in &runs {
+        let wait = steps::Entity::find()
+            .filter(steps::Column::ExecutionId.eq(run))
+            .filter(steps::Column::NodeName.eq("Wait"))
+            .one(&app.db)
+            .await
+            .expect("query")
+            .expect("the delay's row");
+        let mut done = wait.clone().into_active_model();
+        done.status = Set("COMPLETED".into());
+        done.output = Set(Some(json!({ "waited_until": now })));
+        done.finished_at = Set(Some(now));
+        done.update(&app.db).await.expect("the delay ends");
+        let mut open = steps::Model {
+            id: Uuid::now_v7(),
+            node_id: id(3),
+            node_name: "Done".into(),
+            kind: "document".into(),
+            status: "RUNNING".into(),
+            attempt: tries,
+            input: None,
+            output: None,
+            error: None,
+            started_at: now,
+            finished_at: None,
+            duration_ms: None,
+            ..wait
+        }
+        .into_active_model();
+        open.id = Set(Uuid::now_v7());
+        steps::Entity::insert(open.reset_all()).exec_without_returning(&app.db).await.expect("the open try");
+        let mut died =
+            executions::Entity::find_by_id(run).one(&app.db).await.expect("query").expect("run").into_active_model();
+        died.status = Set("RUNNING".into());
+        died.wake_at = Set(None);
+        died.lease_owner = Set(Some("instance-gone".into()));
+        died.lease_until = Set(Some(now - chrono::Duration::seconds(1)));
+        died.update(&app.db).await.expect("the run's instance died");
+    }
+    let again = finished(&app, &owner, ws, runs[0].0).await;
+    assert_eq!(again["summary"]["status"], "COMPLETED", "{again}");
+    assert_eq!(tries(&again, "Done"), [("FAILED".to_owned(), 2), ("COMPLETED".to_owned(), 3)]);
+    assert_eq!(step(&again, "Done")["output"]["markdown"], "waited for 2");
+    let given_up = finished(&app, &owner, ws, runs[1].0).await;
+    assert_eq!(given_up["summary"]["status"], "FAILED", "{given_up}");
+    let error = given_up["summary"]["error"].as_str().unwrap_or_default();
+    assert!(error.contains("Done") && error.contains("stopped during this step 3 times"), "{error}");
+    assert_eq!(tries(&given_up, "Done"), [("FAILED".to_owned(), 3)]);
 }
 
 async fn runs_are_refused_with_the_reason(app: TestApp) {
