@@ -10,7 +10,13 @@
 //! out at insert but visible at commit, so writers of activities take a transaction-scoped
 //! advisory lock first and commit one after another; SQLite has one writer at a time anyway.
 //!
+//! Live streams read activities as they become visible through [`relay`], one reader per
+//! instance that hands each to the hub; on PostgreSQL each insert notifies every instance.
+//!
 //! This module is low-level: it imports no area.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, PostgresQueryBuilder, UpdateStatement};
@@ -23,11 +29,20 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::entities::{activities, activity_cursors as cursors};
+use crate::hub::{Hub, Signal};
 
 pub use crate::entities::activities::Model as Recorded;
 
 /// The key of the advisory lock writers of activities hold until they commit (PostgreSQL).
 const ORDER_LOCK: i64 = 0x466c_6f77_6465_636b;
+/// The channel PostgreSQL notifies with each recorded activity's id (a trigger on the table).
+const CHANNEL: &str = "flowdeck_activities";
+/// Activities the relay reads at once.
+const RELAY_BATCH: u64 = 500;
+/// How often the relay looks without being told: SQLite files may be shared by processes on
+/// one machine; PostgreSQL tells, and this only covers a lost notification.
+const RELAY_POLL_SQLITE: Duration = Duration::from_secs(1);
+const RELAY_POLL_POSTGRES: Duration = Duration::from_secs(15);
 
 /// A change, as [`record`] stores it.
 #[derive(Debug, Clone)]
@@ -40,6 +55,20 @@ pub struct Activity {
     /// What it happened to, as `<kind>:<id>` (see [`subject`]).
     pub subject: String,
     pub payload: Value,
+    /// The one person who may see it (see [`Activity::for_person`]); `None`: every member.
+    pub audience_id: Option<Uuid>,
+}
+
+impl Activity {
+    /// An activity of the workspace that every member may see.
+    pub fn new(workspace_id: Uuid, actor_id: Option<Uuid>, name: &str, subject: String, payload: Value) -> Activity {
+        Activity { workspace_id, actor_id, name: name.to_owned(), subject, payload, audience_id: None }
+    }
+
+    /// The same, for `person`'s eyes only (live streams send it to nobody else).
+    pub fn for_person(self, person: Uuid) -> Activity {
+        Activity { audience_id: Some(person), ..self }
+    }
 }
 
 /// The subject of an activity about `kind` number `id`, such as `execution:0193…`.
@@ -55,19 +84,40 @@ pub fn subject_id(subject: &str, kind: &str) -> Option<Uuid> {
 /// Records `activity` in `txn`, the transaction of the change it describes; returns its id.
 /// Taking a transaction (not any connection) is what keeps ids in commit order on PostgreSQL.
 pub async fn record(txn: &DatabaseTransaction, activity: Activity) -> Result<i64, DbErr> {
+    in_order(txn).await?;
+    Ok(activities::Entity::insert(row(activity, Utc::now())).exec(txn).await?.last_insert_id)
+}
+
+/// Records several activities in `txn` with one statement (see [`record`]).
+pub async fn record_many(txn: &DatabaseTransaction, many: Vec<Activity>) -> Result<(), DbErr> {
+    if many.is_empty() {
+        return Ok(());
+    }
+    in_order(txn).await?;
+    let now = Utc::now();
+    activities::Entity::insert_many(many.into_iter().map(|a| row(a, now))).exec_without_returning(txn).await?;
+    Ok(())
+}
+
+/// Takes the ordering lock until `txn` ends (PostgreSQL; see the module's notes).
+async fn in_order(txn: &DatabaseTransaction) -> Result<(), DbErr> {
     if txn.get_database_backend() == DatabaseBackend::Postgres {
         txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({ORDER_LOCK})")).await?;
     }
-    let row = activities::ActiveModel {
+    Ok(())
+}
+
+fn row(activity: Activity, at: DateTime<Utc>) -> activities::ActiveModel {
+    activities::ActiveModel {
         id: NotSet,
         workspace_id: Set(activity.workspace_id),
         actor_id: Set(activity.actor_id),
         name: Set(activity.name),
         subject: Set(activity.subject),
         payload: Set(activity.payload),
-        created_at: Set(Utc::now()),
-    };
-    Ok(activities::Entity::insert(row).exec(txn).await?.last_insert_id)
+        created_at: Set(at),
+        audience_id: Set(activity.audience_id),
+    }
 }
 
 /// Runs `change` and, when it changed a row, records `activity` with it, atomically; `true`
@@ -86,14 +136,15 @@ pub async fn record_if_changed(
         let n = values.0.len();
         let sql = format!(
             "WITH changed AS ({update} RETURNING 1), ordered AS (SELECT pg_advisory_xact_lock({ORDER_LOCK}) FROM changed) \
-             INSERT INTO activities (workspace_id, actor_id, name, subject, payload, created_at) \
-             SELECT ${}, ${}, ${}, ${}, ${}, ${} FROM ordered",
+             INSERT INTO activities (workspace_id, actor_id, name, subject, payload, created_at, audience_id) \
+             SELECT ${}, ${}, ${}, ${}, ${}, ${}, ${} FROM ordered",
             n + 1,
             n + 2,
             n + 3,
             n + 4,
             n + 5,
-            n + 6
+            n + 6,
+            n + 7
         );
         values.0.extend([
             activity.workspace_id.into(),
@@ -102,6 +153,7 @@ pub async fn record_if_changed(
             activity.subject.into(),
             activity.payload.into(),
             Utc::now().into(),
+            activity.audience_id.into(),
         ]);
         let done = db.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
         return Ok(done.rows_affected() == 1);
@@ -119,6 +171,172 @@ pub async fn record_if_changed(
 /// How far `consumer` has acted (0 before its first activity).
 pub async fn position(db: &impl ConnectionTrait, consumer: &str) -> Result<i64, DbErr> {
     Ok(cursors::Entity::find_by_id(consumer).one(db).await?.map_or(0, |c| c.position))
+}
+
+/// The id of the latest activity (0 when there is none).
+pub async fn latest(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
+    let id: Option<i64> = activities::Entity::find()
+        .select_only()
+        .column_as(activities::Column::Id.max(), "max")
+        .into_tuple()
+        .one(db)
+        .await?
+        .flatten();
+    Ok(id.unwrap_or(0))
+}
+
+/// The id of the oldest activity kept (0 when there is none): older ones were deleted.
+pub async fn oldest(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
+    let id: Option<i64> = activities::Entity::find()
+        .select_only()
+        .column_as(activities::Column::Id.min(), "min")
+        .into_tuple()
+        .one(db)
+        .await?
+        .flatten();
+    Ok(id.unwrap_or(0))
+}
+
+/// Up to `limit` activities of `workspace` after `position` that `person` may see (those for
+/// everyone and those for them), oldest first.
+pub async fn seen_by(
+    db: &impl ConnectionTrait,
+    workspace: Uuid,
+    person: Uuid,
+    position: i64,
+    limit: u64,
+) -> Result<Vec<Recorded>, DbErr> {
+    use sea_orm::Condition;
+    activities::Entity::find()
+        .filter(activities::Column::WorkspaceId.eq(workspace))
+        .filter(activities::Column::Id.gt(position))
+        .filter(
+            Condition::any()
+                .add(activities::Column::AudienceId.is_null())
+                .add(activities::Column::AudienceId.eq(person)),
+        )
+        .order_by_asc(activities::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// Whether `person` may see `activity` as a member of its workspace.
+pub fn for_eyes_of(activity: &Recorded, person: Uuid) -> bool {
+    activity.audience_id.is_none_or(|a| a == person)
+}
+
+/// This instance's one reader of new activities: publishes each on the hub, in id order, as it
+/// becomes visible, until this future is dropped. It looks when an activity is recorded here
+/// (the hub's `Recorded`), when PostgreSQL notifies one recorded by any instance (which it
+/// also tells the hub, so the engine's outbox consumer hears of other instances' activities),
+/// and every few seconds anyway. It starts after activity `from`, read before the instance
+/// takes connections, so a stream opened at once misses nothing (`None`: the latest once the
+/// database answers).
+pub async fn relay(db: DatabaseConnection, hub: Arc<Hub>, from: Option<i64>) {
+    let mut signals = hub.subscribe();
+    let mut listener = match db.get_database_backend() {
+        DatabaseBackend::Postgres => listen(&db).await,
+        _ => None,
+    };
+    let poll = if listener.is_some() { RELAY_POLL_POSTGRES } else { RELAY_POLL_SQLITE };
+    let mut cursor = match from {
+        Some(from) => from,
+        None => loop {
+            match latest(&db).await {
+                Ok(at) => break at,
+                Err(e) => {
+                    tracing::warn!(error = %e, "live streams: could not read activities");
+                    tokio::time::sleep(poll).await;
+                }
+            }
+        },
+    };
+    loop {
+        cursor = publish_after(&db, &hub, cursor).await;
+        let told = tokio::select! {
+            () = recorded(&mut signals) => false,
+            told = notified(&mut listener) => told,
+            () = tokio::time::sleep(poll) => false,
+        };
+        if told {
+            hub.send(Signal::Recorded);
+        }
+        // What piled up meanwhile is read in the same look.
+        while signals.try_recv().is_ok() {}
+    }
+}
+
+/// Publishes what was recorded after `at`; returns the new cursor.
+async fn publish_after(db: &DatabaseConnection, hub: &Hub, mut at: i64) -> i64 {
+    loop {
+        match after(db, at, RELAY_BATCH).await {
+            Ok(rows) => {
+                let full = rows.len() as u64 == RELAY_BATCH;
+                for row in rows {
+                    at = row.id;
+                    hub.publish(Arc::new(row));
+                }
+                if !full {
+                    return at;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "live streams: could not read activities");
+                return at;
+            }
+        }
+    }
+}
+
+/// Waits for the hub's next `Recorded` (or a lag, after which everything is read anyway).
+async fn recorded(signals: &mut tokio::sync::broadcast::Receiver<Signal>) {
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        match signals.recv().await {
+            Ok(Signal::Recorded) | Err(RecvError::Lagged(_)) => return,
+            Ok(_) => {}
+            Err(RecvError::Closed) => std::future::pending().await,
+        }
+    }
+}
+
+/// A connection listening on [`CHANNEL`], or `None` (the relay then polls) when it can't be had.
+async fn listen(db: &DatabaseConnection) -> Option<sea_orm::sqlx::postgres::PgListener> {
+    let pool = db.get_postgres_connection_pool();
+    let mut listener = match sea_orm::sqlx::postgres::PgListener::connect_with(pool).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            tracing::warn!(error = %e, "live streams: could not listen for activities; polling instead");
+            return None;
+        }
+    };
+    match listener.listen(CHANNEL).await {
+        Ok(()) => Some(listener),
+        Err(e) => {
+            tracing::warn!(error = %e, "live streams: could not listen for activities; polling instead");
+            None
+        }
+    }
+}
+
+/// Waits for PostgreSQL's next notification of an activity; `true` when one came, `false` when
+/// the connection was lost (it reconnects, and what was missed is read anyway).
+async fn notified(listener: &mut Option<sea_orm::sqlx::postgres::PgListener>) -> bool {
+    let Some(l) = listener else { return std::future::pending().await };
+    match l.try_recv().await {
+        Ok(Some(_)) => {
+            // Notifications that came together are one look.
+            while l.next_buffered().is_some() {}
+            true
+        }
+        Ok(None) => false,
+        Err(e) => {
+            tracing::warn!(error = %e, "live streams: listening for activities failed; trying again");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            false
+        }
+    }
 }
 
 /// Up to `limit` activities after `position`, oldest first.

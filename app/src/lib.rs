@@ -12,10 +12,13 @@ pub mod engine;
 pub mod error;
 #[cfg(feature = "ssr")]
 pub mod events;
+#[cfg(feature = "ssr")]
+pub mod hub;
 #[cfg(all(test, feature = "ssr"))]
 mod no_panic;
 pub mod notifications;
 pub mod settings;
+pub mod stream;
 pub mod ui;
 #[cfg(feature = "ssr")]
 pub mod validate;

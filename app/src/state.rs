@@ -17,8 +17,10 @@ pub struct AppState {
     pub login_limiter: Arc<LoginLimiter>,
     /// Who has which workflow open in the designer.
     pub presence: Arc<Presence>,
-    /// Runs workflows; server functions wake it when they start a run.
-    pub engine: Arc<crate::engine::runner::Engine>,
+    /// Where the instance's parts tell each other what happened (see `hub.rs`).
+    pub hub: Arc<crate::hub::Hub>,
+    /// Seals secrets at rest and opens them (credentials, webhook keys).
+    pub sealer: Arc<crate::secrets::Sealer>,
     /// Mark cookies `Secure` (set when Flowdeck is served over HTTPS).
     pub secure_cookies: bool,
     /// Live streams open per user.
@@ -30,10 +32,22 @@ pub struct AppState {
 /// Live streams one user may have open at once (tabs, panels).
 pub const STREAMS_PER_USER: usize = 16;
 
-/// The live streams open on this instance, by user.
-#[derive(Default)]
+/// Live streams one user may open per minute (reconnects included).
+pub const STREAM_OPENS_PER_MINUTE: NonZeroU32 = NonZeroU32::new(120).expect("120 is not zero");
+
+/// The live streams open on this instance, by user, and how often each opens one.
 pub struct Streams {
     open: std::sync::Mutex<std::collections::HashMap<uuid::Uuid, usize>>,
+    opened: DefaultKeyedRateLimiter<uuid::Uuid>,
+}
+
+impl Default for Streams {
+    fn default() -> Self {
+        Streams {
+            open: std::sync::Mutex::default(),
+            opened: RateLimiter::keyed(Quota::per_minute(STREAM_OPENS_PER_MINUTE)),
+        }
+    }
 }
 
 /// One open stream; dropping it frees its place.
@@ -43,6 +57,16 @@ pub struct StreamPermit {
 }
 
 impl Streams {
+    /// Counts one stream `user` opens; `false` when they opened too many this minute.
+    pub fn may_open(&self, user: uuid::Uuid) -> bool {
+        self.opened.check_key(&user).is_ok()
+    }
+
+    /// Forgets users whose budget is full again.
+    pub fn prune(&self) {
+        self.opened.retain_recent();
+    }
+
     /// A place for one more stream of `user`, unless they have [`STREAMS_PER_USER`] open.
     pub fn open(self: &Arc<Self>, user: uuid::Uuid) -> Option<StreamPermit> {
         let mut open = self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);

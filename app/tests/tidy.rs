@@ -15,6 +15,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("validate_hint", 0),
     ("secrets", 0),
     ("events", 0),
+    ("hub", 0),
     ("entities", 0),
     ("db", 0),
     ("ui", 0),
@@ -23,6 +24,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("auth", 1),
     ("workspaces", 1),
     ("guard", 1),
+    ("stream", 1),
     // The areas: they call each other's services, and reach the engine only by recording events.
     ("workflows", 2),
     ("approvals", 2),
@@ -67,7 +69,7 @@ const OWNERS: &[(&str, &str)] = &[
 const KNOWN: &[(&str, &str)] = &[
     (
         "app/src/approvals/service.rs -> engine",
-        "a decision wakes the parked run through the engine; becomes a hub signal",
+        "a decision checks and wakes the parked run with the engine's status names and service",
     ),
     ("app/src/approvals/service.rs uses execution_steps", "a decision completes the run's approval step itself"),
     ("app/src/approvals/service.rs uses workflow_executions", "a decision reads and wakes the parked run itself"),
@@ -78,7 +80,6 @@ const KNOWN: &[(&str, &str)] = &[
     ("app/src/engine/triggers.rs uses workflow_versions", "a trigger's graph is read from its version row"),
     ("app/src/guard.rs uses users", "the membership check joins members and users in one query"),
     ("app/src/guard.rs uses workspace_members", "the membership check joins members and users in one query"),
-    ("app/src/state.rs -> engine", "AppState holds the Engine instead of a hub of signals"),
     ("app/src/ui/shell.rs -> notifications", "the top bar shows the notifications menu"),
     ("app/src/ui/shell.rs -> auth", "the top bar shows the signed-in person"),
     ("app/src/workflows/check.rs -> engine", "checks read the engine's limits and template rules"),

@@ -18,6 +18,7 @@ mod m20261201_000012_parked_runs;
 mod m20261201_000013_credential_hosts;
 mod m20261201_000014_hashed_sessions;
 mod m20261201_000015_activities;
+mod m20261201_000016_activity_audience;
 
 /// Every migration, in the order it is applied.
 pub struct Migrator;
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000013_credential_hosts::Migration),
             Box::new(m20261201_000014_hashed_sessions::Migration),
             Box::new(m20261201_000015_activities::Migration),
+            Box::new(m20261201_000016_activity_audience::Migration),
         ]
     }
 }

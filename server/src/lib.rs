@@ -16,9 +16,9 @@ use app::engine::actions::Tools;
 use app::engine::http::{Allow, Http};
 use app::engine::mail::Mailer;
 use app::engine::runner::Engine;
+use app::hub::Hub;
 use app::state::{AppState, LoginLimiter, Presence};
 use app::{App, shell};
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::HeaderValue;
@@ -26,6 +26,7 @@ use axum::http::StatusCode;
 use axum::http::header::{CONTENT_SECURITY_POLICY, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
+use axum::{Extension, Router};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list, handle_server_fns_with_context};
 use migration::{Migrator, MigratorTrait};
@@ -76,6 +77,8 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
 pub struct Instance {
     pub router: Router,
     pub state: AppState,
+    /// Claims and drives runs; it listens to `state.hub`.
+    pub engine: Arc<Engine>,
     pub sessions: DbSessionStore,
     /// Days finished runs are kept (0: forever).
     pub retention_days: u32,
@@ -101,7 +104,10 @@ pub async fn app(config: &Config) -> anyhow::Result<Instance> {
         None => None,
     };
     let origin = config.public_origin.clone().unwrap_or_else(|| format!("http://{}", config.addr));
-    let tools = Tools { http: Http::new(allow).map_err(anyhow::Error::msg)?, sealer, mailer, origin };
+    let tools = Tools { http: Http::new(allow).map_err(anyhow::Error::msg)?, sealer: sealer.clone(), mailer, origin };
+    let hub = Hub::new();
+    let lease = Duration::from_secs(config.engine_lease_secs.max(1));
+    let engine = Engine::new(db.clone(), hub.clone(), lease, tools, config.limits());
     let leptos_options = LeptosOptions::builder()
         .output_name("flowdeck")
         .site_root(config.site_root.to_string_lossy().to_string())
@@ -113,7 +119,8 @@ pub async fn app(config: &Config) -> anyhow::Result<Instance> {
         leptos_options,
         login_limiter: Arc::new(LoginLimiter::default()),
         presence: Arc::new(Presence::default()),
-        engine: Engine::new(db.clone(), Duration::from_secs(config.engine_lease_secs.max(1)), tools, config.limits()),
+        hub,
+        sealer,
         secure_cookies: config.secure_cookies,
         streams: Arc::default(),
         trusted_proxies: trusted_proxies(&config.trusted_proxies)?.into(),
@@ -140,8 +147,11 @@ pub async fn app(config: &Config) -> anyhow::Result<Instance> {
             &state,
             routes,
             {
-                let state = state.clone();
-                move || provide_context(state.clone())
+                let (state, engine) = (state.clone(), engine.clone());
+                move || {
+                    provide_context(state.clone());
+                    provide_context(engine.clone());
+                }
             },
             {
                 let options = state.leptos_options.clone();
@@ -149,13 +159,14 @@ pub async fn app(config: &Config) -> anyhow::Result<Instance> {
             },
         )
         .merge(app::engine::live::router())
+        .merge(app::stream::router())
         .nest_service("/pkg", pkg)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn_with_state(guard_state.clone(), guards::page_guard))
         .layer(session_layer)
         .layer(axum::middleware::from_fn_with_state(guard_state, guards::origin_guard))
         // Webhooks are called by other systems: no sessions, sign-in or origin checks.
-        .merge(app::engine::hooks::router())
+        .merge(app::engine::hooks::router(engine.clone()))
         .layer(SetResponseHeaderLayer::overriding(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(REFERRER_POLICY, HeaderValue::from_static("same-origin")))
         .layer(SetResponseHeaderLayer::overriding(X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
@@ -166,12 +177,21 @@ pub async fn app(config: &Config) -> anyhow::Result<Instance> {
         ))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
+        .layer(Extension(engine.clone()))
         .with_state(state.clone());
-    Ok(Instance { router, state, sessions, retention_days: config.retention_days })
+    Ok(Instance { router, state, engine, sessions, retention_days: config.retention_days })
 }
 
-async fn server_fn_handler(State(state): State<AppState>, req: Request<Body>) -> impl IntoResponse {
-    handle_server_fns_with_context(move || provide_context(state.clone()), req).await
+async fn server_fn_handler(
+    State(state): State<AppState>,
+    Extension(engine): Extension<Arc<Engine>>,
+    req: Request<Body>,
+) -> impl IntoResponse {
+    let context = move || {
+        provide_context(state.clone());
+        provide_context(engine.clone());
+    };
+    handle_server_fns_with_context(context, req).await
 }
 
 /// The list of `FLOWDECK_TRUSTED_PROXIES`: addresses and networks.
@@ -200,19 +220,25 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
 
 /// Serves `instance` on `listener` until SIGINT/SIGTERM, with housekeeping in the background.
 pub async fn serve(instance: Instance, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
-    let Instance { router, state, sessions, retention_days } = instance;
+    let Instance { router, state, engine, sessions, retention_days } = instance;
     // Dropped with this future (even when it is aborted), taking the engine's runs with it.
-    let _engine = AbortOnDrop(tokio::spawn(state.engine.clone().run()));
-    let _schedules = AbortOnDrop(tokio::spawn(state.engine.clone().schedules()));
-    let _outbox = AbortOnDrop(tokio::spawn(state.engine.clone().follow()));
-    let engine = state.engine.clone();
+    let _listen = AbortOnDrop(tokio::spawn(engine.clone().listen()));
+    let _engine = AbortOnDrop(tokio::spawn(engine.clone().run()));
+    let _schedules = AbortOnDrop(tokio::spawn(engine.clone().schedules()));
+    let _outbox = AbortOnDrop(tokio::spawn(engine.clone().follow()));
+    // Read before connections are taken, so a stream opened at once misses nothing (with the
+    // database away, the relay reads it when it can: no stream opens until then either).
+    let from = app::events::latest(&state.db).await.ok();
+    let _relay = AbortOnDrop(tokio::spawn(app::events::relay(state.db.clone(), state.hub.clone(), from)));
+    let hub = state.hub.clone();
     let housekeeping = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         let mut n: u64 = 0;
         loop {
             tick.tick().await;
             state.login_limiter.prune();
-            state.engine.admission.prune();
+            state.streams.prune();
+            engine.admission.prune();
             if n.is_multiple_of(10)
                 && let Err(e) = sessions.delete_expired().await
             {
@@ -239,7 +265,7 @@ pub async fn serve(instance: Instance, listener: tokio::net::TcpListener) -> any
             shutdown_signal().await;
             tracing::info!("shutting down: finishing open requests");
             // Live views end, so their connections do not hold the shutdown open.
-            engine.close();
+            hub.close();
         })
         .await?;
     housekeeping.abort();

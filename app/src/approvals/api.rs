@@ -26,5 +26,5 @@ pub async fn decide_approval(
 ) -> Result<(), AppError> {
     let ctx = Ctx::load().await?;
     let me = ctx.require(workspace_id, Permission::View).await?;
-    service::decide(ctx.db(), &ctx.state.engine, &me, approval_id, approve, &comment).await
+    service::decide(ctx.db(), &ctx.state.hub, &me, approval_id, approve, &comment).await
 }

@@ -15,10 +15,10 @@ use uuid::Uuid;
 use crate::approvals::model::ApprovalView;
 use crate::auth;
 use crate::engine::model::StepStatus;
-use crate::engine::runner::Engine;
 use crate::entities::{approvals, execution_steps as steps, workflow_executions as executions};
 use crate::error::{AppError, OrNotFound};
 use crate::guard::Membership;
+use crate::hub::{Hub, Signal};
 use crate::notifications;
 use crate::validate;
 use crate::workflows;
@@ -58,7 +58,7 @@ pub async fn approvers(
 
 /// Asks each approver for the step `step` (an approval's WAITING row), with a notification.
 pub async fn request(
-    db: &impl ConnectionTrait,
+    db: &sea_orm::DatabaseTransaction,
     run: &executions::Model,
     step: &steps::Model,
     approvers: &[Approver],
@@ -175,7 +175,7 @@ pub async fn pending(db: &DatabaseConnection, me: &Membership) -> Result<Vec<App
 /// Records `me`'s decision on an approval that still waits; the engine sees it at once.
 pub async fn decide(
     db: &DatabaseConnection,
-    engine: &Engine,
+    hub: &Hub,
     me: &Membership,
     id: Uuid,
     approve: bool,
@@ -208,6 +208,6 @@ pub async fn decide(
     }
     crate::engine::service::wake_parked(&txn, step.execution_id).await?;
     txn.commit().await?;
-    engine.decided();
+    hub.send(Signal::Decided);
     Ok(())
 }

@@ -25,7 +25,7 @@ pub async fn create_credential(
 ) -> Result<Uuid, AppError> {
     let ctx = Ctx::load().await?;
     let me = ctx.require(workspace_id, Permission::EditSettings).await?;
-    service::create(ctx.db(), &ctx.state.engine.tools.sealer, &me, &name, &value, &hosts).await
+    service::create(ctx.db(), &ctx.state.sealer, &me, &name, &value, &hosts).await
 }
 
 /// Binds a credential to the hosts steps may send it to.
@@ -40,7 +40,7 @@ pub async fn set_credential_hosts(workspace_id: Uuid, credential_id: Uuid, hosts
 pub async fn replace_credential(workspace_id: Uuid, credential_id: Uuid, value: String) -> Result<(), AppError> {
     let ctx = Ctx::load().await?;
     let me = ctx.require(workspace_id, Permission::EditSettings).await?;
-    service::replace(ctx.db(), &ctx.state.engine.tools.sealer, &me, credential_id, &value).await
+    service::replace(ctx.db(), &ctx.state.sealer, &me, credential_id, &value).await
 }
 
 #[server(endpoint = "credentials/delete")]

@@ -9,7 +9,13 @@ use crate::engine::model::{
 };
 use crate::error::AppError;
 #[cfg(feature = "ssr")]
-use crate::{engine::service, guard::Ctx, workspaces::model::Permission};
+use crate::{engine::runner::Engine, engine::service, guard::Ctx, workspaces::model::Permission};
+
+/// The instance's engine, which the host provides to the engine's server functions.
+#[cfg(feature = "ssr")]
+fn engine() -> Result<std::sync::Arc<Engine>, AppError> {
+    use_context().ok_or_else(|| AppError::internal("the engine is not running"))
+}
 
 /// Runs the workflow's saved graph from its Manual trigger with `input` (a JSON object); returns
 /// the run's id. A simulation records what side-effecting steps would do instead of doing it.
@@ -22,7 +28,8 @@ pub async fn run_workflow(
 ) -> Result<Uuid, AppError> {
     let ctx = Ctx::load().await?;
     let me = ctx.require(workspace_id, Permission::Edit).await?;
-    service::start(ctx.db(), &ctx.state.engine, &me, workflow_id, input, simulation).await
+    let engine = engine()?;
+    service::start(ctx.db(), &engine, &me, workflow_id, input, simulation).await
 }
 
 /// The workflow's latest runs, newest first.
@@ -58,7 +65,7 @@ pub async fn get_execution(workspace_id: Uuid, execution_id: Uuid) -> Result<Exe
 pub async fn cancel_execution(workspace_id: Uuid, execution_id: Uuid) -> Result<(), AppError> {
     let ctx = Ctx::load().await?;
     let me = ctx.require(workspace_id, Permission::Edit).await?;
-    service::cancel(ctx.db(), &ctx.state.engine, &me, execution_id).await
+    service::cancel(ctx.db(), &ctx.state.hub, &me, execution_id).await
 }
 
 /// Starts a run that continues a failed or cancelled one from its failed step; returns its id.
@@ -66,7 +73,8 @@ pub async fn cancel_execution(workspace_id: Uuid, execution_id: Uuid) -> Result<
 pub async fn retry_execution(workspace_id: Uuid, execution_id: Uuid) -> Result<Uuid, AppError> {
     let ctx = Ctx::load().await?;
     let me = ctx.require(workspace_id, Permission::Edit).await?;
-    service::retry(ctx.db(), &ctx.state.engine, &me, execution_id).await
+    let engine = engine()?;
+    service::retry(ctx.db(), &engine, &me, execution_id).await
 }
 
 /// Where the workflow's webhook node listens, and its signing key; `renew` replaces both (the old
@@ -80,7 +88,7 @@ pub async fn get_webhook_address(
 ) -> Result<WebhookAddress, AppError> {
     let ctx = Ctx::load().await?;
     let me = ctx.require(workspace_id, Permission::Edit).await?;
-    crate::engine::hooks::address(ctx.db(), &ctx.state.engine.tools.sealer, &me, workflow_id, node_id, renew).await
+    crate::engine::hooks::address(ctx.db(), &ctx.state.sealer, &me, workflow_id, node_id, renew).await
 }
 
 /// Finished runs by day, week or month, of one workflow or (with none) the whole workspace.

@@ -7,14 +7,15 @@
 //! the request headers the node keeps (an allow-list), never cookies or credentials.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, Query};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
+use axum::{Extension, Router};
 use chrono::Utc;
 use hmac::{Hmac, Mac};
 use sea_orm::sea_query::{Expr, OnConflict};
@@ -25,12 +26,13 @@ use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
 use crate::engine::model::{ExecutionStatus, StepStatus, WebhookAddress};
-use crate::engine::runner::PAYLOAD_LIMIT;
+use crate::engine::runner::{Engine, PAYLOAD_LIMIT};
 use crate::engine::service::{self, NewRun};
 use crate::engine::triggers;
 use crate::entities::{execution_steps as steps, webhooks, workflow_executions as executions};
 use crate::error::AppError;
 use crate::guard::Membership;
+use crate::hub::Signal;
 use crate::secrets::{self, Sealer};
 use crate::state::AppState;
 use crate::workflows;
@@ -47,9 +49,12 @@ const KEPT_HEADERS: &[&str] = &["content-type", "user-agent"];
 /// How far a timestamped signature's time may be from the server's.
 pub const TOLERANCE: Duration = Duration::from_secs(300);
 
-/// The webhook routes, outside sign-in, origin checks and sessions.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/hooks/{workflow}/{token}", any(hook)).layer(DefaultBodyLimit::max(PAYLOAD_LIMIT))
+/// The webhook routes, outside sign-in, origin checks and sessions; calls queue runs on `engine`.
+pub fn router(engine: Arc<Engine>) -> Router<AppState> {
+    Router::new()
+        .route("/hooks/{workflow}/{token}", any(hook))
+        .layer(DefaultBodyLimit::max(PAYLOAD_LIMIT))
+        .layer(Extension(engine))
 }
 
 fn answer(status: StatusCode, body: Value) -> Response {
@@ -61,14 +66,14 @@ fn refuse(status: StatusCode, message: &str) -> Response {
 }
 
 async fn hook(
-    State(state): State<AppState>,
+    Extension(engine): Extension<Arc<Engine>>,
     Path((workflow, token)): Path<(String, String)>,
     Query(mut query): Query<BTreeMap<String, String>>,
     method: Method,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match receive(&state, &workflow, &token, &mut query, &method, &headers, &body).await {
+    match receive(&engine, &workflow, &token, &mut query, &method, &headers, &body).await {
         Ok(response) => response,
         Err(e) => {
             let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -78,7 +83,7 @@ async fn hook(
 }
 
 async fn receive(
-    state: &AppState,
+    engine: &Engine,
     workflow: &str,
     token: &str,
     query: &mut BTreeMap<String, String>,
@@ -86,7 +91,7 @@ async fn receive(
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Result<Response, AppError> {
-    let db = &state.db;
+    let db = &engine.db;
     let nowhere = || refuse(StatusCode::NOT_FOUND, "No webhook listens at this address.");
     let Ok(workflow) = workflow.parse::<Uuid>() else { return Ok(nowhere()) };
     let Some(hook) =
@@ -104,7 +109,7 @@ async fn receive(
     let Some(trigger) = triggers::active(db, workflow, hook.node_id, NodeKind::Webhook).await? else {
         return Ok(refuse(StatusCode::NOT_FOUND, "This webhook's workflow is not active. Activate it to take calls."));
     };
-    let graph = state.engine.graphs.of(db, &trigger).await?;
+    let graph = engine.graphs.of(db, &trigger).await?;
     let Some(NodeConfig::Webhook(config)) = graph.nodes.iter().find(|n| n.id == hook.node_id).map(|n| &n.config) else {
         return Ok(nowhere());
     };
@@ -119,7 +124,7 @@ async fn receive(
         return Ok(response);
     }
     if config.require_signature {
-        let key = state.engine.tools.sealer.open(&hook.secret).map_err(AppError::internal)?;
+        let key = engine.tools.sealer.open(&hook.secret).map_err(AppError::internal)?;
         let signature = headers.get(SIGNATURE).and_then(|v| v.to_str().ok());
         let checked = if config.timestamped {
             signed_at(&key, signature, body, Utc::now().timestamp())
@@ -135,7 +140,7 @@ async fn receive(
         }
     }
     // Counted once the caller proved who it is, so strangers can't spend a signed hook's calls.
-    state.engine.admission.admit_call(workflow)?;
+    engine.admission.admit_call(workflow)?;
     let wait = query.remove("wait").is_some_and(|w| matches!(w.as_str(), "true" | "1" | "yes"));
     let body = match parse_body(headers, body) {
         Ok(body) => body,
@@ -152,11 +157,11 @@ async fn receive(
     }
     let payload = json!({ "method": method.as_str(), "query": query, "headers": kept, "body": body });
     // Subscribed before the run exists, so its end can't be missed.
-    let mut ended = state.engine.finished();
-    state.engine.admission.admit(db, trigger.workspace_id).await?;
+    let mut signals = engine.hub.subscribe();
+    engine.admission.admit(db, trigger.workspace_id).await?;
     // The version's graph was read above: the run takes it from there.
     let id = service::queue(db, NewRun::triggered(&trigger, &graph, payload)).await?;
-    state.engine.wake();
+    engine.wake();
     if !wait {
         return Ok(answer(StatusCode::ACCEPTED, json!({ "execution_id": id })));
     }
@@ -165,9 +170,10 @@ async fn receive(
     let mut poll = tokio::time::interval(Duration::from_secs(1));
     loop {
         tokio::select! {
-            got = ended.recv() => match got {
-                Ok((run, _)) if run != id => continue,
-                Ok(_) | Err(RecvError::Lagged(_)) => {}
+            got = signals.recv() => match got {
+                Ok(Signal::Finished(run)) if run == id => {}
+                Ok(_) => continue,
+                Err(RecvError::Lagged(_)) => {}
                 Err(RecvError::Closed) => tokio::time::sleep_until(deadline).await,
             },
             _ = poll.tick() => {}

@@ -133,10 +133,10 @@ mod server {
     use super::{Follow, PATH};
     use crate::auth::session_store::alive;
     use crate::engine::model::{ExecutionStatus, Period};
-    use crate::engine::runner::Changed;
     use crate::engine::service;
     use crate::error::AppError;
     use crate::guard::Ctx;
+    use crate::hub::{RunChange, Signal};
     use crate::state::{AppState, STREAMS_PER_USER};
     use crate::workspaces::model::Permission;
 
@@ -181,8 +181,8 @@ mod server {
 
     /// Sends the views until the browser goes away or the server shuts down.
     async fn stream(ctx: Ctx, what: Follow, tx: mpsc::Sender<Event>) {
-        let mut changes = ctx.state.engine.changes();
-        let mut closing = ctx.state.engine.closing();
+        let mut changes = ctx.state.hub.subscribe();
+        let mut closing = ctx.state.hub.closing();
         let (mut sent_list, mut sent_run) = (None, None);
         loop {
             let me = match ctx.require(what.workspace, Permission::View).await {
@@ -243,10 +243,10 @@ mod server {
     }
 
     /// Waits for a change that concerns `what`.
-    async fn change(changes: &mut broadcast::Receiver<Changed>, what: &Follow) {
+    async fn change(changes: &mut broadcast::Receiver<Signal>, what: &Follow) {
         loop {
             match changes.recv().await {
-                Ok(c) if concerns(&c, what) => return,
+                Ok(Signal::Changed(c)) if concerns(&c, what) => return,
                 Ok(_) => {}
                 Err(RecvError::Lagged(_)) => return,
                 Err(RecvError::Closed) => std::future::pending().await,
@@ -254,7 +254,7 @@ mod server {
         }
     }
 
-    fn concerns(c: &Changed, what: &Follow) -> bool {
+    fn concerns(c: &RunChange, what: &Follow) -> bool {
         c.workspace_id == what.workspace
             && (what.workflow.is_none_or(|w| w == c.workflow_id) || what.run == Some(c.execution_id))
     }

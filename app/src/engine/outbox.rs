@@ -108,10 +108,14 @@ impl Engine {
         let full = batch.len() as u64 == BATCH;
         // Read before the write lock is taken: most activities start nothing, and a batch of
         // only those just moves the cursor.
-        let pairs: Vec<(Uuid, &str)> = batch.iter().map(|a| (a.workspace_id, a.name.as_str())).collect();
+        // Activities for one person's eyes (a notification) start nothing: no workflow may read them.
+        let pairs: Vec<(Uuid, &str)> =
+            batch.iter().filter(|a| a.audience_id.is_none()).map(|a| (a.workspace_id, a.name.as_str())).collect();
         let heard = triggers::heard(&self.db, &pairs).await?;
         let acts = |a: &Recorded| {
-            Some(a.id) != skip && (a.name == "workflow.failed" || heard.contains(&(a.workspace_id, a.name.clone())))
+            Some(a.id) != skip
+                && a.audience_id.is_none()
+                && (a.name == "workflow.failed" || heard.contains(&(a.workspace_id, a.name.clone())))
         };
         let passed = || {
             if let Some(passed) = batch.iter().find(|a| Some(a.id) == skip) {

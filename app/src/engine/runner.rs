@@ -15,7 +15,8 @@ use sea_orm::{
     IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, QueryTrait, UpdateMany,
 };
 use serde_json::{Value, json};
-use tokio::sync::{Notify, broadcast, watch};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 use tracing::Instrument;
 use uuid::Uuid;
@@ -31,6 +32,7 @@ use crate::engine::template;
 use crate::engine::triggers;
 use crate::entities::{execution_steps as steps, workflow_executions as executions};
 use crate::events::{self, Activity};
+use crate::hub::{Hub, RunChange, Signal};
 use crate::workflows::graph::{Graph, Node, Policy};
 use crate::workflows::kinds::{ApprovalConfig, EmailConfig, NodeConfig, NodeKind};
 
@@ -172,8 +174,9 @@ pub struct Engine {
     pub admission: Admission,
     /// Versions' graphs read lately (webhook calls).
     pub graphs: triggers::Graphs,
-    /// Each run this instance ends, with how it ended (webhook callers wait on it).
-    finished: broadcast::Sender<(Uuid, ExecutionStatus)>,
+    /// Where the engine hears of queued runs, decisions, cancels and activities, and tells of
+    /// each change of a run (see [`Engine::listen`]).
+    pub hub: Arc<Hub>,
     /// Runs this instance drives, with the switch that stops one at once (cancel).
     running: Mutex<HashMap<Uuid, watch::Sender<bool>>>,
     /// When this instance last confirmed each run's lease on the database (its own monotonic
@@ -185,23 +188,11 @@ pub struct Engine {
     /// instance died) is not here: it writes each step as it goes, and a templated try before
     /// it is filled, so a fill that kills the process counts toward "stopped during this step".
     deferring: Mutex<HashMap<Uuid, Vec<steps::Model>>>,
-    /// Each change of a run this instance makes (live views follow it).
-    changes: broadcast::Sender<Changed>,
-    /// Set when the server shuts down: live views end so open connections close.
-    closing: watch::Sender<bool>,
-}
-
-/// A run changed: it was queued, claimed, cancelled or ended, or one of its steps was written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Changed {
-    pub workspace_id: Uuid,
-    pub workflow_id: Uuid,
-    pub execution_id: Uuid,
 }
 
 impl Engine {
-    /// An engine on `db`; `lease` is how long a claim holds without renewal.
-    pub fn new(db: DatabaseConnection, lease: Duration, tools: Tools, limits: Limits) -> Arc<Engine> {
+    /// An engine on `db` that listens to `hub`; `lease` is how long a claim holds without renewal.
+    pub fn new(db: DatabaseConnection, hub: Arc<Hub>, lease: Duration, tools: Tools, limits: Limits) -> Arc<Engine> {
         Arc::new(Engine {
             db,
             owner: format!("instance-{}", Uuid::now_v7()),
@@ -212,59 +203,45 @@ impl Engine {
             cursor: std::sync::atomic::AtomicI64::new(-1),
             admission: Admission::new(limits),
             graphs: triggers::Graphs::default(),
-            finished: broadcast::channel(1024).0,
+            hub,
             running: Mutex::new(HashMap::new()),
             confirmed: Mutex::new(HashMap::new()),
             deferring: Mutex::new(HashMap::new()),
-            changes: broadcast::channel(1024).0,
-            closing: watch::channel(false).0,
         })
     }
 
-    /// Tells the engine a run is waiting.
-    pub fn wake(&self) {
+    /// Acts on the hub's signals until this future is dropped: a queued run or a decision wakes
+    /// the claim loop, an activity the outbox consumer, a cancel stops the run's driver here.
+    /// (Other instances find queued runs and activities within a second.) Behind, it looks at
+    /// everything.
+    pub async fn listen(self: Arc<Self>) {
+        let mut signals = self.hub.subscribe();
+        loop {
+            match signals.recv().await {
+                Ok(Signal::Queued | Signal::Decided) => self.wake(),
+                Ok(Signal::Recorded) => self.recorded.notify_one(),
+                Ok(Signal::Cancel(execution)) => self.stop(execution),
+                Ok(Signal::Changed(_) | Signal::Finished(_)) => {}
+                Err(RecvError::Lagged(_)) => {
+                    self.wake();
+                    self.recorded.notify_one();
+                }
+                Err(RecvError::Closed) => return,
+            }
+        }
+    }
+
+    /// Looks for runs to claim at once.
+    pub(crate) fn wake(&self) {
         self.wake.notify_one();
     }
 
-    /// Tells the engine an activity was recorded (the outbox consumer looks at once; other
-    /// instances' activities are found within a second).
-    pub fn recorded(&self) {
-        self.recorded.notify_one();
-    }
-
-    /// Tells the engine a decision was made: the parked run it woke is claimed at once here
-    /// (other instances find it within a second).
-    pub fn decided(&self) {
-        self.wake();
-    }
-
-    /// Runs this instance ends from now on, with how they ended.
-    pub fn finished(&self) -> broadcast::Receiver<(Uuid, ExecutionStatus)> {
-        self.finished.subscribe()
-    }
-
-    /// Changes of runs on this instance from now on (other instances' changes are not seen here).
-    pub fn changes(&self) -> broadcast::Receiver<Changed> {
-        self.changes.subscribe()
-    }
-
-    /// Tells live views that a run changed (costs nothing when nobody follows).
-    pub fn touched(&self, workspace_id: Uuid, workflow_id: Uuid, execution_id: Uuid) {
-        let _ = self.changes.send(Changed { workspace_id, workflow_id, execution_id });
-    }
-
     fn touch(&self, run: &executions::Model) {
-        self.touched(run.workspace_id, run.workflow_id, run.id);
-    }
-
-    /// Ends live views: the server is shutting down.
-    pub fn close(&self) {
-        self.closing.send_replace(true);
-    }
-
-    /// Becomes `true` when the server shuts down.
-    pub fn closing(&self) -> watch::Receiver<bool> {
-        self.closing.subscribe()
+        self.hub.send(Signal::Changed(RunChange {
+            workspace_id: run.workspace_id,
+            workflow_id: run.workflow_id,
+            execution_id: run.id,
+        }));
     }
 
     /// Fires due schedules every second until this future is dropped.
@@ -281,8 +258,8 @@ impl Engine {
         }
     }
 
-    /// Stops a run this instance is driving (its status was already set by the caller).
-    pub fn stop(&self, execution: Uuid) {
+    /// Stops a run this instance is driving (its status was already set by the canceller).
+    fn stop(&self, execution: Uuid) {
         if let Some(switch) = self.running.lock().ok().and_then(|r| r.get(&execution).cloned()) {
             let _ = switch.send(true);
         }
@@ -412,7 +389,7 @@ impl Engine {
         }
         if ended {
             self.touch(&row);
-            self.recorded();
+            self.hub.send(Signal::Recorded);
         }
     }
 
@@ -430,7 +407,7 @@ impl Engine {
         };
         match self.finish(row, status, error, deferred).await {
             Ok(true) => {
-                let _ = self.finished.send((row.id, status));
+                self.hub.send(Signal::Finished(row.id));
                 true
             }
             Ok(false) => false,
@@ -573,7 +550,7 @@ impl Engine {
             let mut row = step_row(run, node, StepStatus::Skipped, 1);
             row.finished_at = Some(row.started_at);
             row.duration_ms = Some(0);
-            if let Err(row) = self.defer(row) {
+            if let Some(row) = self.defer(row) {
                 rows.push(row);
             }
         }
@@ -585,15 +562,15 @@ impl Engine {
 
     /// Keeps a finished row of a pure step for the run's next write, if the run defers them
     /// (see [`Engine::deferring`]) and has room; hands it back otherwise.
-    fn defer(&self, row: steps::Model) -> Result<(), steps::Model> {
+    fn defer(&self, row: steps::Model) -> Option<steps::Model> {
         let pure = NodeKind::parse(&row.kind).is_some_and(actions::pure);
-        let Ok(mut deferring) = self.deferring.lock() else { return Err(row) };
+        let Ok(mut deferring) = self.deferring.lock() else { return Some(row) };
         match deferring.get_mut(&row.execution_id) {
             Some(rows) if pure && rows.len() < DEFER_MAX => {
                 rows.push(row);
-                Ok(())
+                None
             }
-            _ => Err(row),
+            _ => Some(row),
         }
     }
 
@@ -821,8 +798,8 @@ impl Engine {
         let row = match reserved || renew {
             true => row,
             false => match self.defer(row) {
-                Ok(()) => return Ok(()),
-                Err(row) => row,
+                None => return Ok(()),
+                Some(row) => row,
             },
         };
         let deferred = self.deferred(row.execution_id);
@@ -927,6 +904,11 @@ impl Engine {
                 }
                 if let Some(until) = delay {
                     return self.wait_until(run, &row, until).await.map(Tried::Done);
+                }
+                // A step that changes something (stored data) comes after the rows of the
+                // steps that led to it: done again after a crash, they would go another way.
+                if !actions::pure(node.config.kind()) {
+                    self.store_rows(run.id, Vec::new()).await?;
                 }
                 let work = actions::perform(&self.db, &self.tools, run, config);
                 let result = match node.policy.timeout_secs {
@@ -1080,9 +1062,27 @@ impl Engine {
     /// Parks the run this instance holds: WAITING, without a lease, due at `wake_at` (or when a
     /// decision wakes it). Its slot is free as soon as the driver returns.
     async fn park(&self, run: &executions::Model, wake_at: Option<DateTime<Utc>>) -> Stop {
-        // Parking follows a written step (a delay's, a retry's), so rows are rarely deferred here.
-        if let Err(e) = Self::insert_rows(&self.db, self.deferred(run.id)).await {
-            return Stop::Db(e);
+        // Parking follows a written step (a delay's, a retry's), so rows are rarely deferred
+        // here; any are written with the park, which checks the lease.
+        let deferred = self.deferred(run.id);
+        if !deferred.is_empty() {
+            let parked = async {
+                let txn = crate::db::begin_write(&self.db).await?;
+                Self::insert_rows(&txn, deferred).await?;
+                let parked = self.park_update(run, wake_at).exec(&txn).await?.rows_affected;
+                if parked == 1 {
+                    txn.commit().await?;
+                }
+                Ok::<_, sea_orm::DbErr>(parked)
+            };
+            return match parked.await {
+                Ok(1) => {
+                    self.touch(run);
+                    Stop::Parked
+                }
+                Ok(_) => Stop::Released,
+                Err(e) => Stop::Db(e),
+            };
         }
         match self.park_update(run, wake_at).exec(&self.db).await {
             Ok(r) if r.rows_affected == 1 => {
@@ -1250,19 +1250,14 @@ fn ended_activity(row: &executions::Model, status: ExecutionStatus, error: Optio
     }
     // Runs started by another workflow's end carry their place in the chain.
     let chain = row.payload.get("data").and_then(|d| d.get("chain")).and_then(Value::as_u64).unwrap_or(0) + 1;
-    Some(Activity {
-        workspace_id: row.workspace_id,
-        actor_id: row.started_by,
-        name: name.to_owned(),
-        subject: events::subject("execution", row.id),
-        payload: json!({
-            "workflow_id": row.workflow_id,
-            "execution_id": row.id,
-            "status": status.as_str(),
-            "error": error,
-            "chain": chain,
-        }),
-    })
+    let payload = json!({
+        "workflow_id": row.workflow_id,
+        "execution_id": row.id,
+        "status": status.as_str(),
+        "error": error,
+        "chain": chain,
+    });
+    Some(Activity::new(row.workspace_id, row.started_by, name, events::subject("execution", row.id), payload))
 }
 
 /// `value`, or a marked preview of it when its JSON is longer than `limit` bytes; NUL characters

@@ -20,6 +20,7 @@ use crate::engine::runner::{Engine, PAYLOAD_LIMIT, latest_steps};
 use crate::entities::{execution_steps as steps, workflow_executions as executions};
 use crate::error::AppError;
 use crate::guard::Membership;
+use crate::hub::{Hub, RunChange, Signal};
 use crate::workflows;
 use crate::workflows::graph::Graph;
 use crate::workflows::kinds::NodeKind;
@@ -403,7 +404,7 @@ pub async fn get(db: &DatabaseConnection, me: &Membership, id: Uuid) -> Result<E
 }
 
 /// Cancels a run that has not finished: its open steps fail with "Cancelled by …".
-pub async fn cancel(db: &DatabaseConnection, engine: &Engine, me: &Membership, id: Uuid) -> Result<(), AppError> {
+pub async fn cancel(db: &DatabaseConnection, hub: &Hub, me: &Membership, id: Uuid) -> Result<(), AppError> {
     let row = find(db, me, id).await?;
     let now = Utc::now();
     let open = [ExecutionStatus::Pending, ExecutionStatus::Running, ExecutionStatus::Waiting].map(|s| s.as_str());
@@ -429,8 +430,12 @@ pub async fn cancel(db: &DatabaseConnection, engine: &Engine, me: &Membership, i
         .exec(&txn)
         .await?;
     txn.commit().await?;
-    engine.stop(id);
-    engine.touched(me.workspace_id, row.workflow_id, id);
+    hub.send(Signal::Cancel(id));
+    hub.send(Signal::Changed(RunChange {
+        workspace_id: me.workspace_id,
+        workflow_id: row.workflow_id,
+        execution_id: id,
+    }));
     Ok(())
 }
 

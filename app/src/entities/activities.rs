@@ -18,6 +18,8 @@ pub struct Model {
     #[sea_orm(column_type = "JsonBinary")]
     pub payload: Json,
     pub created_at: DateTimeUtc,
+    /// The one person who may see it (a notification, say); `None`: every member.
+    pub audience_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -3,20 +3,26 @@
 
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+use serde_json::json;
 use uuid::Uuid;
 
 use crate::entities::notifications;
 use crate::error::AppError;
+use crate::events::{self, Activity};
 use crate::notifications::model::NotificationView;
 
 /// How many the top bar lists.
 const SHOWN: u64 = 20;
 
-/// Tells each of `people` the same thing in `workspace`, linking to `link` (in the caller's
-/// transaction when `db` is one).
+/// Tells each of `people` the same thing in `workspace`, linking to `link`, in the caller's
+/// transaction; each gets a `notification.created` activity for their eyes only, which their
+/// live stream carries to the top bar.
 pub async fn notify(
-    db: &impl ConnectionTrait,
+    txn: &DatabaseTransaction,
     workspace: Uuid,
     people: &[Uuid],
     title: &str,
@@ -27,18 +33,27 @@ pub async fn notify(
         return Ok(());
     }
     let now = Utc::now();
-    let rows = people.iter().map(|&person| notifications::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        user_id: Set(person),
-        workspace_id: Set(workspace),
-        title: Set(title.to_owned()),
-        body: Set(body.to_owned()),
-        link: Set(link.to_owned()),
-        created_at: Set(now),
-        read_at: Set(None),
-    });
-    notifications::Entity::insert_many(rows).exec_without_returning(db).await?;
-    Ok(())
+    let mut rows = Vec::with_capacity(people.len());
+    let mut told = Vec::with_capacity(people.len());
+    for &person in people {
+        let id = Uuid::now_v7();
+        let payload = json!({ "title": title, "link": link });
+        let activity =
+            Activity::new(workspace, None, "notification.created", events::subject("notification", id), payload);
+        told.push(activity.for_person(person));
+        rows.push(notifications::ActiveModel {
+            id: Set(id),
+            user_id: Set(person),
+            workspace_id: Set(workspace),
+            title: Set(title.to_owned()),
+            body: Set(body.to_owned()),
+            link: Set(link.to_owned()),
+            created_at: Set(now),
+            read_at: Set(None),
+        });
+    }
+    notifications::Entity::insert_many(rows).exec_without_returning(txn).await?;
+    events::record_many(txn, told).await
 }
 
 /// The person's latest notifications, newest first.

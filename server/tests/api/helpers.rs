@@ -415,3 +415,69 @@ impl SmtpSink {
             .collect()
     }
 }
+
+/// An open server-sent event stream, read event by event.
+pub struct Events {
+    res: Response,
+    buf: String,
+    /// The id of the last event that had one.
+    pub last_id: Option<String>,
+}
+
+impl Events {
+    /// `GET /api/engine/live?<query>`, which must answer 200 with an event stream.
+    pub async fn live(app: &TestApp, client: &Client, query: &str) -> Events {
+        Events::open(app, client, &format!("/api/engine/live?{query}"), None).await
+    }
+
+    /// `GET <path>` (with `Last-Event-ID: <resume>`), which must answer 200 with an event stream.
+    pub async fn open(app: &TestApp, client: &Client, path: &str, resume: Option<&str>) -> Events {
+        let mut req = client.get(format!("{}{path}", app.base));
+        if let Some(id) = resume {
+            req = req.header("last-event-id", id);
+        }
+        let res = req.send().await.expect("request");
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        let kind = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        assert!(kind.starts_with("text/event-stream"), "{kind}");
+        Events { res, buf: String::new(), last_id: None }
+    }
+
+    /// The next event as (name, data), or `None` when the server ended the stream.
+    pub async fn next(&mut self) -> Option<(String, serde_json::Value)> {
+        loop {
+            if let Some(end) = self.buf.find("\n\n") {
+                let block: String = self.buf.drain(..end + 2).collect();
+                let (mut name, mut data) = (String::new(), String::new());
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("event:") {
+                        name = v.trim().to_owned();
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push_str(v.strip_prefix(' ').unwrap_or(v));
+                    } else if let Some(v) = line.strip_prefix("id:") {
+                        self.last_id = Some(v.trim().to_owned());
+                    }
+                }
+                if name.is_empty() {
+                    continue; // a keep-alive comment
+                }
+                return Some((name, serde_json::from_str(&data).expect("event data is JSON")));
+            }
+            let chunk = tokio::time::timeout(std::time::Duration::from_secs(20), self.res.chunk())
+                .await
+                .expect("an event within 20 s")
+                .unwrap_or_else(|e| panic!("stream: {e:?}"));
+            self.buf.push_str(std::str::from_utf8(&chunk?).expect("utf-8"));
+        }
+    }
+
+    /// Reads events until one named `name` satisfies `done`; returns its data.
+    pub async fn until(&mut self, name: &str, done: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+        loop {
+            let (event, data) = self.next().await.expect("the stream stays open");
+            if event == name && done(&data) {
+                return data;
+            }
+        }
+    }
+}

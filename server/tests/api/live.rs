@@ -3,71 +3,19 @@
 
 use std::time::Duration;
 
-use reqwest::{Client, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::db_tests;
 use crate::engine::{delayed, edge, node, started, steps, workflow};
-use crate::helpers::{OWNER_EMAIL, PASSWORD, TestApp, browser, workspace_in_location};
+use crate::helpers::{Events, OWNER_EMAIL, PASSWORD, TestApp, browser, workspace_in_location};
 
 db_tests!(
     a_live_stream_pushes_runs_and_their_steps_as_they_change,
     a_live_stream_is_only_for_members,
     a_live_stream_ends_with_its_session_and_each_user_has_a_few,
 );
-
-/// An open event stream, read event by event.
-struct Events {
-    res: reqwest::Response,
-    buf: String,
-}
-
-impl Events {
-    async fn open(app: &TestApp, client: &Client, query: &str) -> Events {
-        let res = client.get(format!("{}/api/engine/live?{query}", app.base)).send().await.expect("request");
-        assert_eq!(res.status(), StatusCode::OK);
-        let kind = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-        assert!(kind.starts_with("text/event-stream"), "{kind}");
-        Events { res, buf: String::new() }
-    }
-
-    /// The next event as (name, data), or `None` when the server ended the stream.
-    async fn next(&mut self) -> Option<(String, Value)> {
-        loop {
-            if let Some(end) = self.buf.find("\n\n") {
-                let block: String = self.buf.drain(..end + 2).collect();
-                let (mut name, mut data) = (String::new(), String::new());
-                for line in block.lines() {
-                    if let Some(v) = line.strip_prefix("event:") {
-                        name = v.trim().to_owned();
-                    } else if let Some(v) = line.strip_prefix("data:") {
-                        data.push_str(v.strip_prefix(' ').unwrap_or(v));
-                    }
-                }
-                if name.is_empty() {
-                    continue; // a keep-alive comment
-                }
-                return Some((name, serde_json::from_str(&data).expect("event data is JSON")));
-            }
-            let chunk = tokio::time::timeout(Duration::from_secs(20), self.res.chunk())
-                .await
-                .expect("an event within 20 s")
-                .unwrap_or_else(|e| panic!("stream: {e:?}"));
-            self.buf.push_str(std::str::from_utf8(&chunk?).expect("utf-8"));
-        }
-    }
-
-    /// Reads events until one named `name` satisfies `done`; returns its data.
-    async fn until(&mut self, name: &str, done: impl Fn(&Value) -> bool) -> Value {
-        loop {
-            let (event, data) = self.next().await.expect("the stream stays open");
-            if event == name && done(&data) {
-                return data;
-            }
-        }
-    }
-}
 
 fn statuses(list: &Value) -> Vec<&str> {
     list["Ok"].as_array().into_iter().flatten().filter_map(|r| r["status"].as_str()).collect()
@@ -78,7 +26,7 @@ async fn a_live_stream_pushes_runs_and_their_steps_as_they_change(app: TestApp) 
     let ws = app.setup_owner(&owner).await;
     let wf = workflow(&app, &owner, ws, &delayed(1)).await;
 
-    let mut list = Events::open(&app, &owner, &format!("workspace={ws}&workflow={wf}")).await;
+    let mut list = Events::live(&app, &owner, &format!("workspace={ws}&workflow={wf}")).await;
     let (name, first) = list.next().await.expect("the list comes first");
     assert_eq!((name.as_str(), first), ("list", json!({ "Ok": [] })));
 
@@ -91,7 +39,7 @@ async fn a_live_stream_pushes_runs_and_their_steps_as_they_change(app: TestApp) 
     // Following one run: its steps as they happen, then a cancel.
     let long = workflow(&app, &owner, ws, &delayed(3600)).await;
     let run = started(&app, &owner, ws, long, json!({ "who": "nobody" })).await;
-    let mut one = Events::open(&app, &owner, &format!("workspace={ws}&workflow={long}&run={run}")).await;
+    let mut one = Events::live(&app, &owner, &format!("workspace={ws}&workflow={long}&run={run}")).await;
     // Its step waits and the run is parked for its hour, pushed.
     one.until("run", |d| crate::engine::waiting(&d["Ok"]) && d["Ok"]["summary"]["status"] == "WAITING").await;
     let (w, r) = (ws.to_string(), run.to_string());
@@ -104,7 +52,7 @@ async fn a_live_stream_pushes_runs_and_their_steps_as_they_change(app: TestApp) 
     );
 
     // The workspace's list, by status: a failing run shows up under FAILED only.
-    let mut failed = Events::open(&app, &owner, &format!("workspace={ws}&status=FAILED&period=day")).await;
+    let mut failed = Events::live(&app, &owner, &format!("workspace={ws}&status=FAILED&period=day")).await;
     let (_, first) = failed.next().await.expect("list");
     assert_eq!(first, json!({ "Ok": [] }), "a cancelled or completed run is not FAILED");
     let broken = json!({
@@ -129,25 +77,25 @@ async fn a_live_stream_is_only_for_members(app: TestApp) {
 
     // Signed out: one error event, then the stream ends (the browser does not reconnect).
     let stranger = browser();
-    let mut events = Events::open(&app, &stranger, &format!("workspace={ws}&workflow={wf}&run={run}")).await;
+    let mut events = Events::live(&app, &stranger, &format!("workspace={ws}&workflow={wf}&run={run}")).await;
     let (name, data) = events.next().await.expect("an error event");
     assert_eq!((name.as_str(), &data["Err"]["kind"]), ("list", &json!("unauthorized")));
     assert!(events.next().await.is_none(), "the stream ends");
 
     // A viewer may follow; through their own workspace the owner's run does not exist.
     let (viewer, _) = app.join_as(&owner, ws, "viewer", "vic@example.com").await;
-    let mut events = Events::open(&app, &viewer, &format!("workspace={ws}&workflow={wf}&run={run}")).await;
+    let mut events = Events::live(&app, &viewer, &format!("workspace={ws}&workflow={wf}&run={run}")).await;
     let seen = events.until("run", |d| d["Ok"]["summary"]["status"] == "COMPLETED").await;
     assert_eq!(seen["Ok"]["summary"]["id"], json!(run));
     let own = workspace_in_location(&app.call(&viewer, "workspaces/create", &[("name", "Vic's")]).await);
-    let mut events = Events::open(&app, &viewer, &format!("workspace={own}&run={run}")).await;
+    let mut events = Events::live(&app, &viewer, &format!("workspace={own}&run={run}")).await;
     let (name, list) = events.next().await.expect("list");
     assert_eq!((name.as_str(), list), ("list", json!({ "Ok": [] })));
     let (name, data) = events.next().await.expect("run");
     assert_eq!((name.as_str(), &data["Err"]["kind"]), ("run", &json!("not_found")));
 
     // A workspace one is not a member of does not exist.
-    let mut events = Events::open(&app, &viewer, &format!("workspace={}", Uuid::now_v7())).await;
+    let mut events = Events::live(&app, &viewer, &format!("workspace={}", Uuid::now_v7())).await;
     let (_, data) = events.next().await.expect("an error event");
     assert_eq!(data["Err"]["kind"], "not_found");
     assert!(events.next().await.is_none(), "the stream ends");
@@ -159,7 +107,7 @@ async fn a_live_stream_ends_with_its_session_and_each_user_has_a_few(app: TestAp
     let owner = browser();
     let ws = app.setup_owner(&owner).await;
     let query = format!("workspace={ws}");
-    let mut events = Events::open(&app, &owner, &query).await;
+    let mut events = Events::live(&app, &owner, &query).await;
     events.next().await.expect("the list");
     assert_eq!(app.call(&owner, "auth/logout", &[]).await.status(), StatusCode::OK);
     let (name, data) = events.next().await.expect("an event once the session is gone");
@@ -170,7 +118,7 @@ async fn a_live_stream_ends_with_its_session_and_each_user_has_a_few(app: TestAp
     let (here, elsewhere) = (browser(), browser());
     app.login(&here, OWNER_EMAIL, PASSWORD).await;
     app.login(&elsewhere, OWNER_EMAIL, PASSWORD).await;
-    let mut theirs = Events::open(&app, &elsewhere, &query).await;
+    let mut theirs = Events::live(&app, &elsewhere, &query).await;
     theirs.next().await.expect("the list");
     let change =
         [("current_password", PASSWORD), ("new_password", "new password 1"), ("confirm_password", "new password 1")];
@@ -181,7 +129,7 @@ async fn a_live_stream_ends_with_its_session_and_each_user_has_a_few(app: TestAp
     // Sixteen streams at once for one user, not more; closing one frees its place.
     let mut open = Vec::new();
     for _ in 0..app::state::STREAMS_PER_USER {
-        let mut stream = Events::open(&app, &here, &query).await;
+        let mut stream = Events::live(&app, &here, &query).await;
         stream.next().await.expect("the list");
         open.push(stream);
     }

@@ -10,6 +10,7 @@ mod designer;
 mod engine;
 mod live;
 mod security;
+mod stream;
 mod triggers;
 mod workflows;
 mod workspaces;

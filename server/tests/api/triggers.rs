@@ -624,12 +624,10 @@ async fn recorded_activities_start_their_listeners_once_after_a_crash_and_across
         (Some(run.to_string().as_str()), Some(1))
     );
 
-    let end_of_source = || Activity {
-        workspace_id: ws,
-        actor_id: None,
-        name: "workflow.completed".into(),
-        subject: events::subject("execution", run),
-        payload: json!({ "workflow_id": source, "execution_id": run, "status": "COMPLETED", "error": null, "chain": 1 }),
+    let end_of_source = || {
+        let payload =
+            json!({ "workflow_id": source, "execution_id": run, "status": "COMPLETED", "error": null, "chain": 1 });
+        Activity::new(ws, None, "workflow.completed", events::subject("execution", run), payload)
     };
     // The instance dies with an end recorded and its listeners not started yet.
     app.stop().await;
@@ -641,7 +639,7 @@ async fn recorded_activities_start_their_listeners_once_after_a_crash_and_across
     app.stop().await;
     record(&app, &end_of_source(), 20).await;
     let (a, b) = (server::app(&app.config).await.expect("app"), server::app(&app.config).await.expect("app"));
-    let (a, b) = (a.state.engine.clone(), b.state.engine.clone());
+    let (a, b) = (a.engine.clone(), b.engine.clone());
     loop {
         let (x, y) = tokio::join!(a.consume(None), b.consume(None));
         if !x.expect("consume") && !y.expect("consume") {

@@ -263,6 +263,9 @@ async fn other_workspaces_are_not_found(app: TestApp) {
         let res = app.call(&alice, endpoint, form).await;
         assert_eq!(res.status(), StatusCode::NOT_FOUND, "{endpoint}");
     }
+    // The live stream of another workspace is not found either.
+    let stream = alice.get(format!("{}/api/stream?workspace={b}", app.base)).send().await.expect("request");
+    assert_eq!(stream.status(), StatusCode::NOT_FOUND, "the live stream");
     let unknown = Uuid::now_v7().to_string();
     assert_eq!(app.call(&alice, "workspaces/get", &[("workspace_id", &unknown)]).await.status(), StatusCode::NOT_FOUND);
     assert_eq!(app.call(&alice, "workspaces/get", &[("workspace_id", &a)]).await.status(), StatusCode::OK);
