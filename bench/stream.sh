@@ -29,21 +29,7 @@ start 3997
 a="http://127.0.0.1:3996"
 b="http://127.0.0.1:3997"
 jar="$dir/cookies"
-ws=$(curl -s -c "$jar" -o /dev/null -D - "$a/api/auth/setup" \
-  --data 'name=Bench&email=bench@example.com&password=benchmark-password&workspace_name=Bench' \
-  | tr -d '\r' | sed -n 's#^[Ll]ocation: /w/##p')
-wf=$(curl -fs -b "$jar" "$a/api/workflows/create" --data "workspace_id=$ws&name=Hook&description=" | tr -d '"')
-hook=00000000-0000-0000-0000-000000000001
-graph='{"nodes":[
-  {"id":"'$hook'","name":"Hook","x":0,"y":0,"kind":"webhook","config":{"method":"POST","require_signature":false}},
-  {"id":"00000000-0000-0000-0000-000000000002","name":"Note","x":280,"y":0,"kind":"document","config":{"title":"Order","template":"Order {{ trigger.body.id }}"}}],
-  "edges":[{"id":"00000000-0000-0000-0000-000000000101","source":"'$hook'","target":"00000000-0000-0000-0000-000000000002","condition":null,"is_default":false}]}'
-curl -fs -b "$jar" -H 'Content-Type: application/json' "$a/api/workflows/save" \
-  -d '{"workspace_id":"'$ws'","workflow_id":"'$wf'","version":1,"graph":'"$graph"'}' >/dev/null
-curl -fs -b "$jar" -H 'Content-Type: application/json' "$a/api/workflows/set_status" \
-  -d '{"workspace_id":"'$ws'","workflow_id":"'$wf'","version":2,"transition":"activate","message":""}' >/dev/null
-path=$(curl -fs -b "$jar" "$a/api/engine/webhook" --data "workspace_id=$ws&workflow_id=$wf&node_id=$hook&renew=false" \
-  | python3 -c 'import json,sys; print(json.load(sys.stdin)["path"])')
+. bench/hook-workflow.sh "$a"
 echo "== $N changes through instance A (webhook calls), received on instance B's /api/stream"
 python3 - "$jar" "$b" "$ws" "$a$path" "$N" <<'PY'
 import http.client, json, sys, threading, time, urllib.parse, urllib.request

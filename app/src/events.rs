@@ -175,25 +175,18 @@ pub async fn position(db: &impl ConnectionTrait, consumer: &str) -> Result<i64, 
 
 /// The id of the latest activity (0 when there is none).
 pub async fn latest(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
-    let id: Option<i64> = activities::Entity::find()
-        .select_only()
-        .column_as(activities::Column::Id.max(), "max")
-        .into_tuple()
-        .one(db)
-        .await?
-        .flatten();
-    Ok(id.unwrap_or(0))
+    end_id(db, activities::Column::Id.max()).await
 }
 
 /// The id of the oldest activity kept (0 when there is none): older ones were deleted.
 pub async fn oldest(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
-    let id: Option<i64> = activities::Entity::find()
-        .select_only()
-        .column_as(activities::Column::Id.min(), "min")
-        .into_tuple()
-        .one(db)
-        .await?
-        .flatten();
+    end_id(db, activities::Column::Id.min()).await
+}
+
+/// `MAX(id)` or `MIN(id)` of the activities, 0 when there are none.
+async fn end_id(db: &impl ConnectionTrait, end: sea_orm::sea_query::SimpleExpr) -> Result<i64, DbErr> {
+    let id: Option<i64> =
+        activities::Entity::find().select_only().column_as(end, "id").into_tuple().one(db).await?.flatten();
     Ok(id.unwrap_or(0))
 }
 
