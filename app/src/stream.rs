@@ -17,9 +17,10 @@
 //!
 //! Activities come from the hub ([`crate::events::relay`] reads each once per instance), so an
 //! open stream costs no database reads but its membership checks. Permission is checked for
-//! every batch sent, not only at connect: a member removed from the workspace gets `error`.
+//! every batch sent, not only at connect: a member removed from the workspace gets `denied`.
 //!
-//! The browser side, [`on_change`], keeps one `EventSource` per tab for whoever listens.
+//! The browser side (one shared `EventSource` per tab) is not here yet: the top bar and the
+//! run views still use their own requests and `/api/engine/live`.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -53,136 +54,6 @@ pub struct RunChanged {
 pub struct RunsChanged {
     pub runs: Vec<RunChanged>,
     pub more: bool,
-}
-
-/// What a listener hears.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Heard {
-    Activity(Change),
-    Runs(RunsChanged),
-    /// Too much was missed (or the stream started again): read what is shown again.
-    Reload,
-}
-
-/// Calls `on` with each change of the workspace `workspace` names while the calling component
-/// lives. Every listener of a tab shares one `EventSource` (the stream of the last workspace
-/// asked for). Does nothing on the server.
-pub fn on_change(workspace: impl Fn() -> Option<Uuid> + 'static, on: impl Fn(&Heard) + 'static) {
-    #[cfg(feature = "hydrate")]
-    {
-        use leptos::prelude::*;
-        let on: std::rc::Rc<dyn Fn(&Heard)> = std::rc::Rc::new(on);
-        Effect::new(move |_| {
-            let Some(ws) = workspace() else { return };
-            let id = browser::add(ws, on.clone());
-            on_cleanup(move || browser::remove(id));
-        });
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = (workspace, on);
-}
-
-#[cfg(feature = "hydrate")]
-mod browser {
-    use std::cell::RefCell;
-    use std::rc::Rc;
-
-    use wasm_bindgen::JsCast;
-    use wasm_bindgen::closure::Closure;
-    use web_sys::{EventSource, MessageEvent};
-
-    use super::{Change, Heard, PATH, RunsChanged};
-
-    type Listener = Rc<dyn Fn(&Heard)>;
-
-    /// The tab's stream and who listens to it.
-    struct Open {
-        workspace: uuid::Uuid,
-        source: EventSource,
-        _handlers: Vec<Closure<dyn FnMut(MessageEvent)>>,
-    }
-
-    /// Names of the stream's events and what each tells listeners.
-    fn heard(name: &str, data: &str, first_ready: &std::cell::Cell<bool>) -> Option<Heard> {
-        match name {
-            "activity" => serde_json::from_str::<Change>(data).ok().map(Heard::Activity),
-            "runs" => serde_json::from_str::<RunsChanged>(data).ok().map(Heard::Runs),
-            "reload" => Some(Heard::Reload),
-            // The first `ready` opens the stream; a later one is a reconnect.
-            "ready" => (!first_ready.replace(false)).then_some(Heard::Reload),
-            _ => None,
-        }
-    }
-
-    thread_local! {
-        static OPEN: RefCell<Option<Open>> = const { RefCell::new(None) };
-        static LISTENERS: RefCell<Vec<(u64, Listener)>> = const { RefCell::new(Vec::new()) };
-        static NEXT: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
-    }
-
-    /// Adds a listener of `workspace`'s stream (opening it, or moving the tab's stream there).
-    pub fn add(workspace: uuid::Uuid, on: Listener) -> u64 {
-        let id = NEXT.with(|n| {
-            n.set(n.get() + 1);
-            n.get()
-        });
-        LISTENERS.with(|l| l.borrow_mut().push((id, on)));
-        OPEN.with(|open| {
-            let mut open = open.borrow_mut();
-            if open.as_ref().is_some_and(|o| o.workspace == workspace) {
-                return;
-            }
-            if let Some(old) = open.take() {
-                old.source.close();
-            }
-            *open = connect(workspace);
-        });
-        id
-    }
-
-    /// Removes a listener; the stream closes with the last one.
-    pub fn remove(id: u64) {
-        let empty = LISTENERS.with(|l| {
-            let mut l = l.borrow_mut();
-            l.retain(|(i, _)| *i != id);
-            l.is_empty()
-        });
-        if empty && let Some(old) = OPEN.with(|open| open.borrow_mut().take()) {
-            old.source.close();
-        }
-    }
-
-    fn tell(heard: &Heard) {
-        // Listeners may add or remove listeners: call a copy of the list.
-        let listeners: Vec<Listener> = LISTENERS.with(|l| l.borrow().iter().map(|(_, f)| f.clone()).collect());
-        for on in listeners {
-            on(heard);
-        }
-    }
-
-    fn connect(workspace: uuid::Uuid) -> Option<Open> {
-        let source = EventSource::new(&format!("{PATH}?workspace={workspace}")).ok()?;
-        let first_ready = Rc::new(std::cell::Cell::new(true));
-        let mut handlers = Vec::new();
-        for name in ["activity", "runs", "reload", "ready"] {
-            let first_ready = first_ready.clone();
-            let handler = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
-                if let Some(heard) = heard(name, &ev.data().as_string().unwrap_or_default(), &first_ready) {
-                    tell(&heard);
-                }
-            });
-            source.add_event_listener_with_callback(name, handler.as_ref().unchecked_ref()).ok()?;
-            handlers.push(handler);
-        }
-        // The member may no longer see the workspace: the browser must not reconnect.
-        let denied = {
-            let source = source.clone();
-            Closure::<dyn FnMut(MessageEvent)>::new(move |_: MessageEvent| source.close())
-        };
-        source.add_event_listener_with_callback("denied", denied.as_ref().unchecked_ref()).ok()?;
-        handlers.push(denied);
-        Some(Open { workspace, source, _handlers: handlers })
-    }
 }
 
 #[cfg(feature = "ssr")]

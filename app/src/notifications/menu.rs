@@ -3,35 +3,18 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use uuid::Uuid;
-
 use crate::notifications::api::{list_notifications, read_notifications};
-use crate::stream::{Heard, on_change};
 use crate::ui::form::short_time;
 
 /// The bell in the top bar: unread count, and the latest notifications when opened (which
-/// marks them read). A notification for this person arrives live on the stream of `workspace`
-/// (the one shown).
+/// marks them read).
 #[component]
-pub fn NotificationsMenu(#[prop(into)] workspace: Signal<Option<Uuid>>) -> impl IntoView {
+pub fn NotificationsMenu() -> impl IntoView {
     let refresh = RwSignal::new(0u32);
     let list = LocalResource::new(move || {
         refresh.track();
         list_notifications()
     });
-    on_change(
-        move || workspace.get(),
-        move |heard| {
-            let news = match heard {
-                Heard::Activity(change) => change.name == "notification.created",
-                Heard::Reload => true,
-                Heard::Runs(_) => false,
-            };
-            if news {
-                refresh.try_update(|n| *n += 1);
-            }
-        },
-    );
     // `try_get`: the server renders this menu into pages whose owner a sign-out in another tab
     // can dispose mid-render; reading a disposed resource must not panic the render.
     let unread =

@@ -149,7 +149,7 @@ fn TopBar(viewer: Viewer) -> impl IntoView {
                 </div>
             </details>
             <div class="spacer"></div>
-            <NotificationsMenu workspace=Signal::derive(move || current.get().map(|(id, _)| id))/>
+            <NotificationsMenu/>
             <details class="menu user-menu">
                 // Named by what it shows (the avatar's initials are hidden from assistive tech).
                 <summary title="Account menu" data-testid="user-menu">
