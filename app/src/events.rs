@@ -29,7 +29,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::entities::{activities, activity_cursors as cursors};
-use crate::hub::{Hub, Signal};
+use crate::hub::{Hub, RunChange, Signal, Visit};
 
 pub use crate::entities::activities::Model as Recorded;
 
@@ -43,6 +43,17 @@ const RELAY_BATCH: u64 = 500;
 /// one machine; PostgreSQL tells, and this only covers a lost notification.
 const RELAY_POLL_SQLITE: Duration = Duration::from_secs(1);
 const RELAY_POLL_POSTGRES: Duration = Duration::from_secs(15);
+/// The channel instances tell each other of run changes and designer visits on (PostgreSQL;
+/// see [`relay`]).
+pub const CHANGES_CHANNEL: &str = "flowdeck_changes";
+/// Changes this close together go to the other instances as one notification.
+const CHANGES_COALESCE: Duration = Duration::from_millis(50);
+/// Runs or visits one notification names at most (PostgreSQL's payload limit is 8,000 bytes;
+/// each is about 130).
+const PER_NOTICE: usize = 40;
+/// Runs (and visits) named per window at most; more runs are sent as "more" (views show all
+/// again), more visits wait for their next heartbeat.
+const PER_WINDOW: usize = 400;
 
 /// A change, as [`record`] stores it.
 #[derive(Debug, Clone)]
@@ -226,17 +237,30 @@ pub fn for_eyes_of(activity: &Recorded, person: Uuid) -> bool {
 /// and every few seconds anyway. It starts after activity `from`, read before the instance
 /// takes connections, so a stream opened at once misses nothing (`None`: the latest once the
 /// database answers).
+///
+/// On PostgreSQL it also passes run changes and designer visits between instances: this
+/// instance's `Changed` and `Visit` signals go out on [`CHANGES_CHANNEL`] ([`announce`]), and
+/// other instances' come back as `Elsewhere` and `Visit`s not made here, so a live view on any
+/// instance follows a run another one drives, and every instance knows who has what open.
 pub async fn relay(db: DatabaseConnection, hub: Arc<Hub>, from: Option<i64>) {
-    let mut signals = hub.subscribe();
-    let mut listener = match db.get_database_backend() {
-        DatabaseBackend::Postgres => listen(&db).await,
-        _ => None,
+    let instance = Uuid::now_v7();
+    let postgres = db.get_database_backend() == DatabaseBackend::Postgres;
+    let announce = async {
+        if postgres {
+            announce(&db, &hub, instance).await;
+        }
     };
+    tokio::join!(announce, read_activities(&db, &hub, from, postgres, instance));
+}
+
+async fn read_activities(db: &DatabaseConnection, hub: &Hub, from: Option<i64>, postgres: bool, instance: Uuid) {
+    let mut signals = hub.subscribe();
+    let mut listener = if postgres { listen(db).await } else { None };
     let poll = if listener.is_some() { RELAY_POLL_POSTGRES } else { RELAY_POLL_SQLITE };
     let mut cursor = match from {
         Some(from) => from,
         None => loop {
-            match latest(&db).await {
+            match latest(db).await {
                 Ok(at) => break at,
                 Err(e) => {
                     tracing::warn!(error = %e, "live streams: could not read activities");
@@ -245,18 +269,109 @@ pub async fn relay(db: DatabaseConnection, hub: Arc<Hub>, from: Option<i64>) {
             }
         },
     };
+    let mut look = true;
+    let mut next_poll = tokio::time::Instant::now();
     loop {
-        cursor = publish_after(&db, &hub, cursor).await;
-        let told = tokio::select! {
-            () = recorded(&mut signals) => false,
-            told = notified(&mut listener) => told,
-            () = tokio::time::sleep(poll) => false,
-        };
-        if told {
-            hub.send(Signal::Recorded);
+        if look {
+            cursor = publish_after(db, hub, cursor).await;
+            next_poll = tokio::time::Instant::now() + poll;
         }
+        look = tokio::select! {
+            () = recorded(&mut signals) => true,
+            heard = notified(&mut listener, hub, instance) => match heard {
+                Heard::Activity => {
+                    hub.send(Signal::Recorded);
+                    true
+                }
+                Heard::Changes => false,
+                Heard::Lost => true,
+            },
+            () = tokio::time::sleep_until(next_poll) => true,
+        };
         // What piled up meanwhile is read in the same look.
         while signals.try_recv().is_ok() {}
+    }
+}
+
+/// Another instance's run changes and visits, as one notification on [`CHANGES_CHANNEL`]
+/// carries them.
+#[derive(Default, serde::Serialize, serde::Deserialize)]
+struct Notice {
+    /// The instance that sent it (which ignores its own).
+    from: Uuid,
+    /// (workspace, workflow, run) of each run that changed.
+    #[serde(default)]
+    runs: Vec<(Uuid, Uuid, Uuid)>,
+    /// More runs changed than were named (or some were missed): views show all again.
+    #[serde(default)]
+    more: bool,
+    /// (workspace, workflow, user, open) of each designer heartbeat.
+    #[serde(default)]
+    visits: Vec<(Uuid, Uuid, Uuid, bool)>,
+}
+
+/// Tells the other instances (PostgreSQL `NOTIFY` on [`CHANGES_CHANNEL`]) of this one's run
+/// changes and designer visits: those heard within [`CHANGES_COALESCE`] go as notifications of
+/// [`PER_NOTICE`] each, at most [`PER_WINDOW`] runs and visits per window.
+async fn announce(db: &DatabaseConnection, hub: &Hub, instance: Uuid) {
+    use std::collections::{BTreeMap, BTreeSet};
+    use tokio::sync::broadcast::error::RecvError;
+    let mut signals = hub.subscribe();
+    let mut open_window = None;
+    let mut runs = BTreeSet::new();
+    let mut visits = BTreeMap::new();
+    let mut more = false;
+    loop {
+        let until = open_window.unwrap_or_else(tokio::time::Instant::now);
+        tokio::select! {
+            got = signals.recv() => {
+                match got {
+                    Ok(Signal::Changed(c)) if runs.len() < PER_WINDOW => {
+                        runs.insert(c);
+                    }
+                    Ok(Signal::Changed(_)) | Err(RecvError::Lagged(_)) => more = true,
+                    Ok(Signal::Visit(v)) if v.here && visits.len() < PER_WINDOW => {
+                        visits.insert((v.workflow_id, v.user_id), v);
+                    }
+                    Ok(_) => continue,
+                    Err(RecvError::Closed) => return,
+                }
+                // The window opens with the first change.
+                open_window.get_or_insert_with(|| tokio::time::Instant::now() + CHANGES_COALESCE);
+            }
+            () = tokio::time::sleep_until(until), if open_window.is_some() => {
+                open_window = None;
+                let runs: Vec<_> =
+                    std::mem::take(&mut runs).into_iter().map(|c| (c.workspace_id, c.workflow_id, c.execution_id)).collect();
+                let visits: Vec<_> = std::mem::take(&mut visits)
+                    .into_values()
+                    .map(|v| (v.workspace_id, v.workflow_id, v.user_id, v.open))
+                    .collect();
+                let mut notices: Vec<Notice> =
+                    runs.chunks(PER_NOTICE).map(|c| Notice { from: instance, runs: c.to_vec(), ..Notice::default() }).collect();
+                notices.extend(
+                    visits.chunks(PER_NOTICE).map(|c| Notice { from: instance, visits: c.to_vec(), ..Notice::default() }),
+                );
+                if std::mem::take(&mut more) {
+                    notices.push(Notice { from: instance, more: true, ..Notice::default() });
+                }
+                for notice in notices {
+                    notify(db, &notice).await;
+                }
+            }
+        }
+    }
+}
+
+async fn notify(db: &DatabaseConnection, notice: &Notice) {
+    let Ok(payload) = serde_json::to_string(notice) else { return };
+    let notify = Statement::from_sql_and_values(
+        DatabaseBackend::Postgres,
+        "SELECT pg_notify($1, $2)",
+        [CHANGES_CHANNEL.into(), payload.into()],
+    );
+    if let Err(e) = db.execute_raw(notify).await {
+        tracing::warn!(error = %e, "live streams: could not tell other instances of changes");
     }
 }
 
@@ -294,7 +409,8 @@ async fn recorded(signals: &mut tokio::sync::broadcast::Receiver<Signal>) {
     }
 }
 
-/// A connection listening on [`CHANNEL`], or `None` (the relay then polls) when it can't be had.
+/// A connection listening on [`CHANNEL`] and [`CHANGES_CHANNEL`], or `None` (the relay then
+/// polls for activities, and run changes and visits stay on their instance) when it can't be had.
 async fn listen(db: &DatabaseConnection) -> Option<sea_orm::sqlx::postgres::PgListener> {
     let pool = db.get_postgres_connection_pool();
     let mut listener = match sea_orm::sqlx::postgres::PgListener::connect_with(pool).await {
@@ -304,7 +420,7 @@ async fn listen(db: &DatabaseConnection) -> Option<sea_orm::sqlx::postgres::PgLi
             return None;
         }
     };
-    match listener.listen(CHANNEL).await {
+    match listener.listen_all([CHANNEL, CHANGES_CHANNEL]).await {
         Ok(()) => Some(listener),
         Err(e) => {
             tracing::warn!(error = %e, "live streams: could not listen for activities; polling instead");
@@ -313,23 +429,59 @@ async fn listen(db: &DatabaseConnection) -> Option<sea_orm::sqlx::postgres::PgLi
     }
 }
 
-/// Waits for PostgreSQL's next notification of an activity; `true` when one came, `false` when
-/// the connection was lost (it reconnects, and what was missed is read anyway).
-async fn notified(listener: &mut Option<sea_orm::sqlx::postgres::PgListener>) -> bool {
+/// What PostgreSQL's notifications said.
+enum Heard {
+    /// An activity was recorded (and maybe other instances' changes came, which the hub was told).
+    Activity,
+    /// Only other instances' run changes or visits came (the hub was told).
+    Changes,
+    /// The connection was lost (it reconnects; what was missed is read anyway).
+    Lost,
+}
+
+/// Waits for PostgreSQL's next notifications; other instances' run changes and visits go to
+/// the hub at once.
+async fn notified(listener: &mut Option<sea_orm::sqlx::postgres::PgListener>, hub: &Hub, instance: Uuid) -> Heard {
     let Some(l) = listener else { return std::future::pending().await };
     match l.try_recv().await {
-        Ok(Some(_)) => {
+        Ok(Some(first)) => {
+            let mut activity = pass_on(&first, hub, instance);
             // Notifications that came together are one look.
-            while l.next_buffered().is_some() {}
-            true
+            while let Some(next) = l.next_buffered() {
+                activity |= pass_on(&next, hub, instance);
+            }
+            if activity { Heard::Activity } else { Heard::Changes }
         }
-        Ok(None) => false,
+        Ok(None) => Heard::Lost,
         Err(e) => {
             tracing::warn!(error = %e, "live streams: listening for activities failed; trying again");
             tokio::time::sleep(Duration::from_secs(1)).await;
-            false
+            Heard::Lost
         }
     }
+}
+
+/// Tells the hub of the run changes and visits a notification names; `true` when it was an
+/// activity's.
+fn pass_on(notice: &sea_orm::sqlx::postgres::PgNotification, hub: &Hub, instance: Uuid) -> bool {
+    if notice.channel() != CHANGES_CHANNEL {
+        return true;
+    }
+    let Ok(notice) = serde_json::from_str::<Notice>(notice.payload()) else { return false };
+    if notice.from == instance {
+        return false;
+    }
+    for (workspace_id, workflow_id, execution_id) in notice.runs.into_iter().take(PER_NOTICE) {
+        hub.send(Signal::Elsewhere(Some(RunChange { workspace_id, workflow_id, execution_id })));
+    }
+    if notice.more {
+        hub.send(Signal::Elsewhere(None));
+    }
+    for (workspace_id, workflow_id, user_id, open) in notice.visits.into_iter().take(PER_NOTICE) {
+        // Whether it is news here is for this instance's presence to say.
+        hub.send(Signal::Visit(Visit { workspace_id, workflow_id, user_id, open, news: false, here: false }));
+    }
+    false
 }
 
 /// Up to `limit` activities after `position`, oldest first.

@@ -1,6 +1,6 @@
 //! The instance's signal hub: one broadcast that every part of the server sends its news on and
 //! listens to (a run was queued, changed or finished, an approval was decided, a run is to stop,
-//! an activity was recorded), and the shutdown switch. Areas tell each other through it instead
+//! an activity was recorded, a designer was opened), and the shutdown switch. Areas tell each other through it instead
 //! of holding each other: the engine subscribes to it, server functions send on it.
 //!
 //! Beside the signals, the hub carries each recorded activity as it becomes visible, read once
@@ -20,19 +20,36 @@ use crate::events::Recorded;
 const CAPACITY: usize = 4096;
 
 /// A run that changed: it was queued, claimed, cancelled or ended, or one of its steps was written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct RunChange {
     pub workspace_id: Uuid,
     pub workflow_id: Uuid,
     pub execution_id: Uuid,
 }
 
+/// A designer's heartbeat: `user` has `workflow` open (or closed it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Visit {
+    pub workspace_id: Uuid,
+    pub workflow_id: Uuid,
+    pub user_id: Uuid,
+    pub open: bool,
+    /// Someone arrived or left (a heartbeat of someone already there is not news).
+    pub news: bool,
+    /// Made on this instance (on PostgreSQL, [`crate::events::relay`] tells the others).
+    pub here: bool,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Signal {
     /// A run was queued or woken: an engine claims it at once.
     Queued,
-    /// A run changed: live views show it again.
+    /// A run changed on this instance: live views show it again (and on PostgreSQL,
+    /// [`crate::events::relay`] tells the other instances).
     Changed(RunChange),
+    /// A run changed on another instance (heard through PostgreSQL); `None`: too many to name,
+    /// live views show all again.
+    Elsewhere(Option<RunChange>),
     /// A run ended (its status is in the database).
     Finished(Uuid),
     /// An approval was decided: the run it woke is claimed at once.
@@ -41,6 +58,8 @@ pub enum Signal {
     Cancel(Uuid),
     /// An activity was recorded: its consumers look.
     Recorded,
+    /// A designer's heartbeat; live streams tell the workspace's designers of news.
+    Visit(Visit),
 }
 
 pub struct Hub {

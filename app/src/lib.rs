@@ -105,14 +105,16 @@ fn theme_from_cookie() -> &'static str {
     auth::model::Theme::System.as_str()
 }
 
-/// The app: routes and the toast layer.
+/// The app: routes, the tab's live stream and the toast layer.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
     Toasts::provide();
+    stream::Live::provide();
     view! {
         <Title text="Flowdeck"/>
         <Router>
+            <stream::LiveStream/>
             <Routes fallback=NotFound>
                 <Route path=path!("/login") view=auth::LoginPage ssr=SsrMode::Async/>
                 <Route path=path!("/setup") view=auth::SetupPage ssr=SsrMode::Async/>

@@ -212,37 +212,62 @@ mod tests {
 /// How long a designer counts as open after its last heartbeat (it sends one every 10 s).
 const PRESENCE_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// Who has one workflow open: user → (name, last heartbeat).
-type Visitors = std::collections::HashMap<uuid::Uuid, (String, std::time::Instant)>;
+/// Who has one workflow open: user → last heartbeat.
+type Visitors = std::collections::HashMap<uuid::Uuid, std::time::Instant>;
 
-/// Designers open per workflow, by user, with their last heartbeat. In memory: one instance's view.
+/// Designers open per workflow, by user, with their last heartbeat: this instance's visitors
+/// and, on PostgreSQL, every other instance's (their heartbeats arrive as the hub's
+/// `Visit`s from elsewhere, applied by [`Presence::follow`]).
 #[derive(Default)]
 pub struct Presence {
     open: std::sync::Mutex<std::collections::HashMap<uuid::Uuid, Visitors>>,
 }
 
 impl Presence {
-    /// Records that `user` has `workflow` open; returns the names of the others who do, sorted.
-    pub fn beat(&self, workflow: uuid::Uuid, user: uuid::Uuid, name: &str) -> Vec<String> {
+    /// Records that `user` has `workflow` open (`open == false`: closed it); `true` when that
+    /// changes who is there (they arrived or left).
+    pub fn visit(&self, workflow: uuid::Uuid, user: uuid::Uuid, open: bool) -> bool {
         let now = std::time::Instant::now();
-        let mut open = self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        open.retain(|_, users| {
-            users.retain(|_, (_, seen)| now.duration_since(*seen) < PRESENCE_TTL);
+        let mut all = self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        all.retain(|_, users| {
+            users.retain(|_, seen| now.duration_since(*seen) < PRESENCE_TTL);
             !users.is_empty()
         });
-        let users = open.entry(workflow).or_default();
-        users.insert(user, (name.to_owned(), now));
-        let mut others: Vec<String> =
-            users.iter().filter(|(id, _)| **id != user).map(|(_, (name, _))| name.clone()).collect();
-        others.sort();
-        others
+        if open {
+            all.entry(workflow).or_default().insert(user, now).is_none()
+        } else {
+            all.get_mut(&workflow).is_some_and(|users| users.remove(&user).is_some())
+        }
     }
 
-    /// `user` closed the designer of `workflow`.
-    pub fn leave(&self, workflow: uuid::Uuid, user: uuid::Uuid) {
-        let mut open = self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(users) = open.get_mut(&workflow) {
-            users.remove(&user);
+    /// Who else than `user` has `workflow` open.
+    pub fn others(&self, workflow: uuid::Uuid, user: uuid::Uuid) -> Vec<uuid::Uuid> {
+        let now = std::time::Instant::now();
+        let all = self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        all.get(&workflow)
+            .into_iter()
+            .flatten()
+            .filter(|(id, seen)| **id != user && now.duration_since(**seen) < PRESENCE_TTL)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// Applies the visits other instances announce, until the hub closes; an arrival or a
+    /// departure is passed on as news for this instance's live streams.
+    pub async fn follow(self: Arc<Self>, hub: Arc<crate::hub::Hub>) {
+        use crate::hub::{Signal, Visit};
+        use tokio::sync::broadcast::error::RecvError;
+        let mut signals = hub.subscribe();
+        loop {
+            match signals.recv().await {
+                Ok(Signal::Visit(v)) if !v.here => {
+                    if self.visit(v.workflow_id, v.user_id, v.open) {
+                        hub.send(Signal::Visit(Visit { news: true, ..v }));
+                    }
+                }
+                Ok(_) | Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => return,
+            }
         }
     }
 }
@@ -256,11 +281,15 @@ mod presence_tests {
     fn others_are_listed_and_leaving_removes_them() {
         let p = Presence::default();
         let (wf, ada, bob) = (Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3));
-        assert!(p.beat(wf, ada, "Ada").is_empty());
-        assert_eq!(p.beat(wf, bob, "Bob"), ["Ada"]);
-        assert_eq!(p.beat(wf, ada, "Ada"), ["Bob"]);
-        assert!(p.beat(Uuid::from_u128(9), ada, "Ada").is_empty(), "per workflow");
-        p.leave(wf, bob);
-        assert!(p.beat(wf, ada, "Ada").is_empty());
+        assert!(p.visit(wf, ada, true), "Ada arrives");
+        assert!(p.others(wf, ada).is_empty());
+        assert!(p.visit(wf, bob, true));
+        assert_eq!(p.others(wf, ada), [bob]);
+        assert!(!p.visit(wf, ada, true), "a heartbeat is no news");
+        assert_eq!(p.others(wf, bob), [ada]);
+        assert!(p.others(Uuid::from_u128(9), ada).is_empty(), "per workflow");
+        assert!(p.visit(wf, bob, false), "Bob leaves");
+        assert!(!p.visit(wf, bob, false), "once");
+        assert!(p.others(wf, ada).is_empty());
     }
 }

@@ -7,6 +7,8 @@
 //!   than what is kept.
 //! - `runs`: runs that changed on this instance ([`RunsChanged`]; not replayed: views reload
 //!   what they show when they reconnect).
+//! - `presence`: workflows someone opened or closed in the designer, on any instance
+//!   ([`Visited`]; not replayed: designers send a heartbeat every 10 s anyway).
 //! - `ready`: sent first, with the id the stream goes on from (the latest activity's, or the
 //!   `Last-Event-ID` it resumes from), so a reconnect resumes there. A `ready` after the first
 //!   (a reconnect) tells views to read what they show again: run changes are not replayed.
@@ -19,8 +21,11 @@
 //! open stream costs no database reads but its membership checks. Permission is checked for
 //! every batch sent, not only at connect: a member removed from the workspace gets `denied`.
 //!
-//! The browser side (one shared `EventSource` per tab) is not here yet: the top bar and the
-//! run views still use their own requests and `/api/engine/live`.
+//! The browser side: [`LiveStream`] (in the app's router) keeps one `EventSource` per tab, for
+//! the workspace the page shows, and writes what it hears into [`Live`], a short numbered feed
+//! at the app's root. Views listen with [`on_heard`] (or [`on_runs`], [`on_activity`]): an
+//! effect of the calling component that compares the feed with what it saw last, so nothing
+//! that arrives between two of its runs is missed, and no callback outlives its component.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -56,6 +61,213 @@ pub struct RunsChanged {
     pub more: bool,
 }
 
+/// Workflows someone began or stopped looking at in the designer (their `presence` says who).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Visited {
+    pub workflows: Vec<Uuid>,
+}
+
+/// What the stream said.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Heard {
+    Activity(Change),
+    Runs(RunsChanged),
+    Presence(Visited),
+    /// Too much was missed (or the stream opened again): views read what they show again.
+    Reload,
+}
+
+/// Items the feed keeps; a listener further behind reads everything again.
+const FEED_KEEP: usize = 256;
+
+/// The tab's recent news, numbered.
+#[derive(Debug, Default)]
+pub struct Feed {
+    /// The number the next item gets.
+    next: u64,
+    /// The last items, numbered from `next - items.len()`.
+    items: std::collections::VecDeque<Heard>,
+}
+
+impl Feed {
+    pub fn push(&mut self, heard: Heard) {
+        if self.items.len() == FEED_KEEP {
+            self.items.pop_front();
+        }
+        self.items.push_back(heard);
+        self.next += 1;
+    }
+
+    /// The number of the next item (what a listener has seen all before).
+    pub fn next(&self) -> u64 {
+        self.next
+    }
+
+    /// Whether anything since number `seen` is `wanted` or a reload; `true` too when some of
+    /// it is no longer kept.
+    pub fn any_since(&self, seen: u64, wanted: impl Fn(&Heard) -> bool) -> bool {
+        let first = self.next - self.items.len() as u64;
+        if seen < first {
+            return true;
+        }
+        self.items.iter().skip((seen - first) as usize).any(|h| *h == Heard::Reload || wanted(h))
+    }
+}
+
+/// The tab's live news at the app's root (its signal is never disposed while the app runs).
+#[derive(Clone, Copy)]
+pub struct Live {
+    feed: leptos::prelude::RwSignal<Feed>,
+}
+
+impl Live {
+    /// Provides the feed to the whole app (call in its root component).
+    pub fn provide() {
+        use leptos::prelude::*;
+        provide_context(Live { feed: RwSignal::new(Feed::default()) });
+    }
+}
+
+/// Calls `on` (untracked) whenever the stream heard something `wanted`, or a reload, since the
+/// last look, while the calling component lives. Does nothing on the server.
+pub fn on_heard(wanted: impl Fn(&Heard) -> bool + 'static, on: impl Fn() + 'static) {
+    use leptos::prelude::*;
+    let Some(live) = use_context::<Live>() else { return };
+    Effect::new(move |seen: Option<u64>| {
+        let (next, hit) = live.feed.with(|f| (f.next(), seen.is_some_and(|seen| f.any_since(seen, &wanted))));
+        if hit {
+            untrack(&on);
+        }
+        next
+    });
+}
+
+/// [`on_heard`] for run changes `concerns` names (and when too many changed to name them).
+pub fn on_runs(concerns: impl Fn(&RunChanged) -> bool + 'static, on: impl Fn() + 'static) {
+    on_heard(move |h| matches!(h, Heard::Runs(r) if r.more || r.runs.iter().any(&concerns)), on);
+}
+
+/// [`on_heard`] for activities `wanted` names.
+pub fn on_activity(wanted: impl Fn(&Change) -> bool + 'static, on: impl Fn() + 'static) {
+    on_heard(move |h| matches!(h, Heard::Activity(c) if wanted(c)), on);
+}
+
+/// Keeps the tab's one stream open for the workspace the page shows (none outside `/w/…`).
+/// Place it once, inside the router.
+#[leptos::component]
+pub fn LiveStream() -> impl leptos::IntoView {
+    #[cfg(feature = "hydrate")]
+    {
+        use leptos::prelude::*;
+        use leptos_router::hooks::use_location;
+        if let Some(live) = use_context::<Live>() {
+            let location = use_location();
+            let workspace = Memo::new(move |_| crate::ui::shell::workspace_in_path(&location.pathname.get()));
+            Effect::new(move |_| {
+                if let Some(open) = workspace.get().and_then(|ws| browser::connect(ws, live)) {
+                    let open = send_wrapper::SendWrapper::new(open);
+                    on_cleanup(move || drop(open));
+                }
+            });
+        }
+    }
+}
+
+#[cfg(feature = "hydrate")]
+mod browser {
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    use leptos::prelude::*;
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen::closure::Closure;
+    use web_sys::{EventSource, MessageEvent};
+
+    use super::{Change, Heard, Live, PATH, RunsChanged, Visited};
+
+    /// An open stream with its handlers; dropping it closes the stream.
+    pub struct Open {
+        source: EventSource,
+        _handlers: Vec<Closure<dyn FnMut(MessageEvent)>>,
+    }
+
+    impl Drop for Open {
+        fn drop(&mut self) {
+            self.source.close();
+        }
+    }
+
+    /// What event `name` with `data` tells views.
+    fn heard(name: &str, data: &str, first_ready: &Cell<bool>) -> Option<Heard> {
+        match name {
+            "activity" => serde_json::from_str::<Change>(data).ok().map(Heard::Activity),
+            "runs" => serde_json::from_str::<RunsChanged>(data).ok().map(Heard::Runs),
+            "presence" => serde_json::from_str::<Visited>(data).ok().map(Heard::Presence),
+            "reload" => Some(Heard::Reload),
+            // The first `ready` opens the stream; a later one is a reconnect (run changes are
+            // not replayed).
+            "ready" => (!first_ready.replace(false)).then_some(Heard::Reload),
+            _ => None,
+        }
+    }
+
+    pub fn connect(workspace: uuid::Uuid, live: Live) -> Option<Open> {
+        let source = EventSource::new(&format!("{PATH}?workspace={workspace}")).ok()?;
+        let first_ready = Rc::new(Cell::new(true));
+        let mut handlers = Vec::new();
+        for name in ["activity", "runs", "presence", "reload", "ready"] {
+            let first_ready = first_ready.clone();
+            let handler = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
+                if let Some(h) = heard(name, &ev.data().as_string().unwrap_or_default(), &first_ready) {
+                    live.feed.try_update(|f| f.push(h));
+                }
+            });
+            source.add_event_listener_with_callback(name, handler.as_ref().unchecked_ref()).ok()?;
+            handlers.push(handler);
+        }
+        // The member may no longer see the workspace: the browser must not reconnect.
+        let denied = {
+            let source = source.clone();
+            Closure::<dyn FnMut(MessageEvent)>::new(move |_: MessageEvent| source.close())
+        };
+        source.add_event_listener_with_callback("denied", denied.as_ref().unchecked_ref()).ok()?;
+        handlers.push(denied);
+        Some(Open { source, _handlers: handlers })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn runs(n: u32) -> Heard {
+        let id = Uuid::from_u128(u128::from(n));
+        Heard::Runs(RunsChanged { runs: vec![RunChanged { workflow_id: id, execution_id: id }], more: false })
+    }
+
+    #[test]
+    fn a_listener_sees_what_arrived_since_its_last_look_or_everything_when_too_far_behind() {
+        let mut feed = Feed::default();
+        let is = |n: u32| move |h: &Heard| *h == runs(n);
+        feed.push(runs(1));
+        let seen = feed.next();
+        assert!(!feed.any_since(seen, is(1)), "nothing new");
+        feed.push(runs(2));
+        feed.push(runs(3));
+        assert!(feed.any_since(seen, is(2)) && feed.any_since(seen, is(3)));
+        assert!(!feed.any_since(seen, is(1)), "seen before");
+        feed.push(Heard::Reload);
+        assert!(feed.any_since(seen, is(9)), "a reload concerns every listener");
+        let seen = feed.next();
+        for n in 0..FEED_KEEP as u32 {
+            feed.push(runs(100 + n));
+        }
+        assert!(!feed.any_since(seen, is(9)), "all still kept");
+        feed.push(runs(7));
+        assert!(feed.any_since(seen, is(9)), "the oldest unseen item is gone: look again");
+    }
+}
+
 #[cfg(feature = "ssr")]
 pub use server::router;
 
@@ -79,7 +291,7 @@ mod server {
     use tower_sessions::Session;
     use uuid::Uuid;
 
-    use super::{Change, PATH, REPLAY_MAX, RunChanged, RunsChanged};
+    use super::{Change, PATH, REPLAY_MAX, RunChanged, RunsChanged, Visited};
     use crate::auth::session_store::alive;
     use crate::error::AppError;
     use crate::events::{self, Recorded};
@@ -181,7 +393,8 @@ mod server {
             }
             let mut runs = BTreeSet::new();
             let mut more = false;
-            // When the run changes heard first since the last `runs` event are sent.
+            let mut visited = BTreeSet::new();
+            // When the run changes (and visits) heard first since the last `runs` event are sent.
             let mut flush_at: Option<Instant> = None;
             let mut check = tokio::time::interval(CHECK);
             check.tick().await;
@@ -205,7 +418,7 @@ mod server {
                         Err(RecvError::Closed) => return Err(Gone),
                     },
                     got = signals.recv() => match got {
-                        Ok(Signal::Changed(c)) if c.workspace_id == self.workspace => {
+                        Ok(Signal::Changed(c) | Signal::Elsewhere(Some(c))) if c.workspace_id == self.workspace => {
                             if runs.len() < RUNS_MAX {
                                 runs.insert((c.workflow_id, c.execution_id));
                             } else {
@@ -213,11 +426,16 @@ mod server {
                             }
                             flush_at.get_or_insert_with(|| Instant::now() + COALESCE);
                         }
-                        Ok(_) => {}
-                        Err(RecvError::Lagged(_)) => {
+                        Err(RecvError::Lagged(_)) | Ok(Signal::Elsewhere(None)) => {
                             more = true;
                             flush_at.get_or_insert_with(|| Instant::now() + COALESCE);
                         }
+                        // More news than this waits for the next heartbeats.
+                        Ok(Signal::Visit(v)) if v.news && v.workspace_id == self.workspace && visited.len() < RUNS_MAX => {
+                            visited.insert(v.workflow_id);
+                            flush_at.get_or_insert_with(|| Instant::now() + COALESCE);
+                        }
+                        Ok(_) => {}
                         Err(RecvError::Closed) => return Err(Gone),
                     },
                     () = flush, if flush_at.is_some() => {
@@ -228,7 +446,13 @@ mod server {
                             .map(|(workflow_id, execution_id)| RunChanged { workflow_id, execution_id })
                             .collect();
                         let data = RunsChanged { runs: list, more: std::mem::take(&mut more) };
-                        self.send_json("runs", &data).await?;
+                        if data.more || !data.runs.is_empty() {
+                            self.send_json("runs", &data).await?;
+                        }
+                        if !visited.is_empty() {
+                            let data = Visited { workflows: std::mem::take(&mut visited).into_iter().collect() };
+                            self.send_json("presence", &data).await?;
+                        }
                     }
                     _ = check.tick() => {
                         *self.checked.lock().map_err(|_| Gone)? = None;

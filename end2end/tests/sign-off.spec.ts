@@ -28,8 +28,8 @@ test('a run waits for approval, and the approver approves it from the Approvals 
   await panel.getByRole('button', { name: 'Run', exact: true }).click();
   await expect(panel.getByTestId('run').locator('li.step', { hasText: 'Approval' }).locator('.badge')).toHaveText('Waiting');
 
-  // The bell shows it; the Approvals page lists it.
-  await page.reload();
+  // The bell shows it at once (the tab's live stream carries the notification); the
+  // Approvals page lists it.
   await expect(page.getByTestId('unread')).toHaveText('1');
   await page.getByTestId('notifications').click();
   await page.getByRole('menuitem', { name: /Approval needed: Invoice sign-off — Approval/ }).click();

@@ -158,7 +158,6 @@ pub async fn app(config: &Config) -> anyhow::Result<Instance> {
                 move || shell(options.clone())
             },
         )
-        .merge(app::engine::live::router())
         .merge(app::stream::router())
         .nest_service("/pkg", pkg)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
@@ -230,6 +229,7 @@ pub async fn serve(instance: Instance, listener: tokio::net::TcpListener) -> any
     // database away, the relay reads it when it can: no stream opens until then either).
     let from = app::events::latest(&state.db).await.ok();
     let _relay = AbortOnDrop(tokio::spawn(app::events::relay(state.db.clone(), state.hub.clone(), from)));
+    let _presence = AbortOnDrop(tokio::spawn(state.presence.clone().follow(state.hub.clone())));
     let hub = state.hub.clone();
     let housekeeping = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));

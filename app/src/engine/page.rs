@@ -1,13 +1,12 @@
 //! The workspace's runs across its workflows: filter by status and period; the list is live
-//! (pushed by the server as runs change). A row opens the run in its workflow's designer.
+//! (read again as the tab's stream says runs changed). A row opens the run in its workflow's designer.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 
-use crate::engine::live::{Follow, follow};
-use crate::engine::model::{ExecutionStatus, ExecutionSummary, Period};
-use crate::error::AppError;
+use crate::engine::live::{Follow, follow_list};
+use crate::engine::model::{ExecutionStatus, Period};
 use crate::ui::form::{loaded, short_time};
 use crate::workspaces::layout::use_workspace;
 use crate::workspaces::model::WorkspaceView;
@@ -41,21 +40,13 @@ fn Runs(w: WorkspaceView) -> impl IntoView {
     let workspace_id = w.id;
     let status = RwSignal::new(None::<ExecutionStatus>);
     let period = RwSignal::new(Period::Week);
-    let runs = RwSignal::new(None::<Result<Vec<ExecutionSummary>, AppError>>);
-    // The server pushes the list whenever a run in it changes (server-sent events).
-    follow(
-        move || Follow {
-            workspace: workspace_id,
-            workflow: None,
-            status: status.get(),
-            period: Some(period.get()),
-            run: None,
-        },
-        move |result| {
-            runs.try_set(Some(result));
-        },
-        |_| {},
-    );
+    // Read again whenever the tab's live stream says a run changed.
+    let runs = follow_list(move || Follow {
+        workspace: workspace_id,
+        workflow: None,
+        status: status.get(),
+        period: period.get(),
+    });
     view! {
         <header class="page-header">
             <div>

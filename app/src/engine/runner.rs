@@ -221,7 +221,7 @@ impl Engine {
                 Ok(Signal::Queued | Signal::Decided) => self.wake(),
                 Ok(Signal::Recorded) => self.recorded.notify_one(),
                 Ok(Signal::Cancel(execution)) => self.stop(execution),
-                Ok(Signal::Changed(_) | Signal::Finished(_)) => {}
+                Ok(Signal::Changed(_) | Signal::Elsewhere(_) | Signal::Finished(_) | Signal::Visit(_)) => {}
                 Err(RecvError::Lagged(_)) => {
                     self.wake();
                     self.recorded.notify_one();

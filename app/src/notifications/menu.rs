@@ -4,10 +4,11 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::notifications::api::{list_notifications, read_notifications};
+use crate::stream::on_activity;
 use crate::ui::form::short_time;
 
 /// The bell in the top bar: unread count, and the latest notifications when opened (which
-/// marks them read).
+/// marks them read). A notification for this person arrives live on the tab's stream.
 #[component]
 pub fn NotificationsMenu() -> impl IntoView {
     let refresh = RwSignal::new(0u32);
@@ -15,6 +16,12 @@ pub fn NotificationsMenu() -> impl IntoView {
         refresh.track();
         list_notifications()
     });
+    on_activity(
+        |change| change.name == crate::notifications::CREATED,
+        move || {
+            refresh.try_update(|n| *n += 1);
+        },
+    );
     // `try_get`: the server renders this menu into pages whose owner a sign-out in another tab
     // can dispose mid-render; reading a disposed resource must not panic the render.
     let unread =

@@ -8,3 +8,6 @@ pub mod model;
 pub mod service;
 
 pub use menu::NotificationsMenu;
+
+/// The activity each notification is recorded with (for its person's eyes only).
+pub const CREATED: &str = "notification.created";

@@ -38,8 +38,7 @@ pub async fn notify(
     for &person in people {
         let id = Uuid::now_v7();
         let payload = json!({ "title": title, "link": link });
-        let activity =
-            Activity::new(workspace, None, "notification.created", events::subject("notification", id), payload);
+        let activity = Activity::new(workspace, None, super::CREATED, events::subject("notification", id), payload);
         told.push(activity.for_person(person));
         rows.push(notifications::ActiveModel {
             id: Set(id),

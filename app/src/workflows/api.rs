@@ -139,7 +139,7 @@ pub async fn import_workflow(workspace_id: Uuid, text: String) -> Result<ImportR
 pub async fn workflow_presence(workspace_id: Uuid, workflow_id: Uuid, open: bool) -> Result<PresenceView, AppError> {
     let ctx = Ctx::load().await?;
     let me = ctx.require(workspace_id, Permission::View).await?;
-    service::presence(ctx.db(), &ctx.state.presence, &me, workflow_id, open).await
+    service::presence(ctx.db(), &ctx.state, &me, workflow_id, open).await
 }
 
 /// The workflow started when a run of this one fails, if any.

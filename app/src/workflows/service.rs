@@ -493,21 +493,31 @@ pub async fn import(db: &DatabaseConnection, me: &Membership, text: &str) -> Res
     })
 }
 
-/// Records the member's designer as open (`open == false`: closed) and tells who else has it open.
+/// Records the member's designer as open (`open == false`: closed) and tells who else has it
+/// open, on any instance: each heartbeat goes on the hub, which live streams (an arrival or
+/// departure) and, on PostgreSQL, the other instances hear.
 pub async fn presence(
     db: &DatabaseConnection,
-    presence: &crate::state::Presence,
+    state: &crate::state::AppState,
     me: &Membership,
     id: Uuid,
     open: bool,
 ) -> Result<PresenceView, AppError> {
     let row = find(db, me, id).await?;
-    let others = if open {
-        presence.beat(row.id, me.user.id, &me.user.name)
-    } else {
-        presence.leave(row.id, me.user.id);
-        Vec::new()
+    let news = state.presence.visit(row.id, me.user.id, open);
+    let visit = crate::hub::Visit {
+        workspace_id: me.workspace_id,
+        workflow_id: row.id,
+        user_id: me.user.id,
+        open,
+        news,
+        here: true,
     };
-    let updated_by = auth::service::names(db, [row.updated_by]).await?.of(row.updated_by);
+    state.hub.send(crate::hub::Signal::Visit(visit));
+    let others = if open { state.presence.others(row.id, me.user.id) } else { Vec::new() };
+    let names = auth::service::names(db, others.iter().copied().chain([row.updated_by])).await?;
+    let mut others: Vec<String> = others.into_iter().map(|id| names.of(id)).collect();
+    others.sort();
+    let updated_by = names.of(row.updated_by);
     Ok(PresenceView { others, version: row.version, updated_by })
 }

@@ -425,11 +425,6 @@ pub struct Events {
 }
 
 impl Events {
-    /// `GET /api/engine/live?<query>`, which must answer 200 with an event stream.
-    pub async fn live(app: &TestApp, client: &Client, query: &str) -> Events {
-        Events::open(app, client, &format!("/api/engine/live?{query}"), None).await
-    }
-
     /// `GET <path>` (with `Last-Event-ID: <resume>`), which must answer 200 with an event stream.
     pub async fn open(app: &TestApp, client: &Client, path: &str, resume: Option<&str>) -> Events {
         let mut req = client.get(format!("{}{path}", app.base));

@@ -8,7 +8,6 @@ mod approvals;
 mod auth;
 mod designer;
 mod engine;
-mod live;
 mod security;
 mod stream;
 mod triggers;

@@ -8,13 +8,16 @@ use uuid::Uuid;
 
 use crate::db_tests;
 use crate::engine::{noted, started, workflow};
-use crate::helpers::{Events, TestApp, browser};
+use crate::helpers::{Events, OWNER_EMAIL, PASSWORD, TestApp, browser};
 
 db_tests!(
     the_stream_carries_changes_as_they_happen_and_replays_what_a_reconnect_missed,
     a_notification_reaches_only_its_person,
     the_stream_is_for_members_only_and_ends_with_membership,
     a_change_through_one_instance_reaches_a_stream_on_another,
+    a_stream_ends_with_its_session_and_each_user_has_a_few,
+    runs_a_stream_follows_change_on_any_instance,
+    who_has_a_workflow_open_is_known_on_every_instance,
 );
 
 fn path(ws: Uuid) -> String {
@@ -181,4 +184,169 @@ async fn a_change_through_one_instance_reaches_a_stream_on_another(mut app: Test
     let (end, _) = activity(&mut events, "workflow.completed").await;
     assert_eq!(end["payload"]["execution_id"], run.to_string());
     drop(binary);
+}
+
+/// Signing out elsewhere or a password change ends open streams within seconds; one account
+/// can't open streams without bound.
+async fn a_stream_ends_with_its_session_and_each_user_has_a_few(app: TestApp) {
+    let owner = browser();
+    let ws = app.setup_owner(&owner).await;
+    let (mut events, _) = open(&app, &owner, ws, None).await;
+    assert_eq!(app.call(&owner, "auth/logout", &[]).await.status(), StatusCode::OK);
+    let denied = events.until("denied", |_| true).await;
+    assert_eq!(denied["kind"], "unauthorized");
+    assert!(events.next().await.is_none(), "the stream ends");
+
+    // A password change ends the other browser's stream the same way.
+    let (here, elsewhere) = (browser(), browser());
+    app.login(&here, OWNER_EMAIL, PASSWORD).await;
+    app.login(&elsewhere, OWNER_EMAIL, PASSWORD).await;
+    let (mut theirs, _) = open(&app, &elsewhere, ws, None).await;
+    let change =
+        [("current_password", PASSWORD), ("new_password", "new password 1"), ("confirm_password", "new password 1")];
+    assert_eq!(app.call(&here, "auth/change_password", &change).await.status(), StatusCode::OK);
+    let denied = theirs.until("denied", |_| true).await;
+    assert_eq!(denied["kind"], "unauthorized");
+
+    // Sixteen streams at once for one user, not more; closing one frees its place.
+    let mut streams = Vec::new();
+    for _ in 0..app::state::STREAMS_PER_USER {
+        streams.push(open(&app, &here, ws, None).await.0);
+    }
+    let url = format!("{}{}", app.base, path(ws));
+    let res = here.get(&url).send().await.expect("request");
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(res.text().await.expect("text").contains("live views open already"));
+    drop(streams.pop());
+    let mut reopened = None;
+    for _ in 0..50 {
+        let res = here.get(&url).send().await.expect("request");
+        if res.status() == StatusCode::OK {
+            reopened = Some(res);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(reopened.is_some(), "a closed stream's place is free again");
+}
+
+/// Whether a `runs` event names `run`.
+fn names(data: &Value, run: Uuid) -> bool {
+    data["runs"].as_array().into_iter().flatten().any(|r| r["execution_id"] == run.to_string())
+}
+
+/// Run changes reach streams on every instance: a run's steps on the instance that drives it;
+/// on PostgreSQL, a change another instance announces (`NOTIFY flowdeck_runs`), and this
+/// instance's changes announced to the others; too many to name are `more`.
+async fn runs_a_stream_follows_change_on_any_instance(mut app: TestApp) {
+    let owner = browser();
+    let ws = app.setup_owner(&owner).await;
+    let wf = workflow(&app, &owner, ws, &crate::engine::delayed(1)).await;
+    let (mut events, _) = open(&app, &owner, ws, None).await;
+    let run = started(&app, &owner, ws, wf, json!({})).await;
+    let first = events.until("runs", |d| names(d, run)).await;
+    assert_eq!(first["runs"][0]["workflow_id"], wf.to_string());
+    assert_eq!(first["more"], false);
+    if !app.config.database_url.starts_with("postgres") {
+        return; // one SQLite file has one instance
+    }
+    drop(events);
+    app.stop().await;
+    let binary = app.start_binary().await;
+    // Another instance (this test process) says a run changed: the binary's stream hears it.
+    let (mut events, _) = open(&app, &owner, ws, None).await;
+    let (other, elsewhere) = (Uuid::now_v7(), Uuid::now_v7());
+    let notice =
+        json!({ "from": elsewhere, "runs": [[ws, wf, other], [Uuid::now_v7(), wf, Uuid::now_v7()]], "more": false });
+    let notify = |payload: String| {
+        sea_orm::Statement::from_sql_and_values(
+            sea_orm::DatabaseBackend::Postgres,
+            "SELECT pg_notify($1, $2)",
+            [app::events::CHANGES_CHANNEL.into(), payload.into()],
+        )
+    };
+    use sea_orm::ConnectionTrait;
+    app.db.execute_raw(notify(notice.to_string())).await.expect("notify");
+    let heard = events.until("runs", |d| names(d, other)).await;
+    assert_eq!(heard["runs"].as_array().map(Vec::len), Some(1), "only this workspace's run: {heard}");
+    let many = json!({ "from": elsewhere, "runs": [], "more": true });
+    app.db.execute_raw(notify(many.to_string())).await.expect("notify");
+    events.until("runs", |d| d["more"] == true).await;
+
+    // The binary announces the runs it drives to the other instances.
+    let pool = app.db.get_postgres_connection_pool();
+    let mut listener = sea_orm::sqlx::postgres::PgListener::connect_with(pool).await.expect("listen");
+    listener.listen(app::events::CHANGES_CHANNEL).await.expect("listen");
+    let run = started(&app, &owner, ws, wf, json!({})).await;
+    let announced = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        loop {
+            let notice = listener.recv().await.expect("a notification");
+            let notice: Value = serde_json::from_str(notice.payload()).expect("JSON");
+            let runs = notice["runs"].as_array().cloned().unwrap_or_default();
+            if let Some(named) = runs.into_iter().find(|r| r[2] == run.to_string()) {
+                break named;
+            }
+        }
+    })
+    .await
+    .expect("the run is announced");
+    assert_eq!(announced, json!([ws, wf, run]));
+    drop(binary);
+}
+
+/// A designer's heartbeat through `client`: who else has `wf` open.
+async fn beat(app: &TestApp, client: &Client, ws: Uuid, wf: Uuid, open: bool) -> Value {
+    let (w, f, o) = (ws.to_string(), wf.to_string(), open.to_string());
+    let res = app.call(client, "workflows/presence", &[("workspace_id", &w), ("workflow_id", &f), ("open", &o)]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    res.json::<Value>().await.expect("json")["others"].clone()
+}
+
+/// Someone opening or closing a workflow in the designer is news on the workspace's streams,
+/// and (on PostgreSQL) every instance knows who has what open: a designer open through one
+/// instance is listed by a heartbeat through another.
+async fn who_has_a_workflow_open_is_known_on_every_instance(mut app: TestApp) {
+    let owner = browser();
+    let ws = app.setup_owner(&owner).await;
+    let (mia, _) = app.join_as(&owner, ws, "member", "mia@example.com").await;
+    let wf = app.new_workflow(&owner, ws, "Invoice approval").await;
+    let visited = |d: &Value| d["workflows"].as_array().is_some_and(|w| w.contains(&json!(wf)));
+    let (mut events, _) = open(&app, &owner, ws, None).await;
+    assert_eq!(beat(&app, &owner, ws, wf, true).await, json!([]));
+    events.until("presence", visited).await;
+    assert_eq!(beat(&app, &mia, ws, wf, true).await, json!(["Olivia Owner"]));
+    events.until("presence", visited).await;
+    assert_eq!(beat(&app, &owner, ws, wf, true).await, json!(["Ivan Invitee"]));
+    assert_eq!(beat(&app, &mia, ws, wf, false).await, json!([]));
+    events.until("presence", visited).await;
+    assert_eq!(beat(&app, &owner, ws, wf, true).await, json!([]));
+    if !app.config.database_url.starts_with("postgres") {
+        return; // one SQLite file has one instance
+    }
+    drop(events);
+    app.stop().await;
+    let _a = app.start_binary().await;
+    let on_a = app.base.clone();
+    let (mut events, _) = open(&app, &owner, ws, None).await;
+    let _b = app.start_binary().await;
+    // Mia opens it through B: the owner's stream on A hears, and A lists her.
+    assert_eq!(beat(&app, &mia, ws, wf, true).await, json!([]), "the owner's visit on the stopped instance is gone");
+    events.until("presence", visited).await;
+    // (Opened after her own arrival was news on B.)
+    let (mut hers, _) = open(&app, &mia, ws, None).await;
+    let on_b = std::mem::replace(&mut app.base, on_a.clone());
+    assert_eq!(beat(&app, &owner, ws, wf, true).await, json!(["Ivan Invitee"]));
+    // B hears of the owner in turn and lists them; Mia closing it through B reaches A.
+    app.base = on_b;
+    hers.until("presence", visited).await;
+    assert_eq!(beat(&app, &mia, ws, wf, true).await, json!(["Olivia Owner"]));
+    // (A stream opened now on A hears nothing older.)
+    drop(events);
+    let on_b = std::mem::replace(&mut app.base, on_a.clone());
+    let (mut events, _) = open(&app, &owner, ws, None).await;
+    app.base = on_b;
+    assert_eq!(beat(&app, &mia, ws, wf, false).await, json!([]));
+    events.until("presence", visited).await;
+    app.base = on_a;
+    assert_eq!(beat(&app, &owner, ws, wf, true).await, json!([]));
 }

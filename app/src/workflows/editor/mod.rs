@@ -25,6 +25,7 @@ use uuid::Uuid;
 use wasm_bindgen::JsCast;
 
 use crate::error::AppError;
+use crate::stream::{Heard, on_heard};
 use crate::ui::form::confirm;
 use crate::ui::form::loaded;
 use crate::workflows::api::{get_workflow, save_workflow, workflow_presence};
@@ -375,8 +376,9 @@ fn DesignerBar(
     .into_any()
 }
 
-/// Heartbeats every 10 s while the designer is open: who else is here, and whether someone saved
-/// a newer version than the one on this canvas.
+/// Heartbeats every 10 s while the designer is open, and at once when the tab's stream says
+/// someone opened or closed this workflow: who else is here, and whether someone saved a newer
+/// version than the one on this canvas.
 fn watch_presence(session: Session, others: RwSignal<Vec<String>>, newer: RwSignal<Option<String>>) {
     let beat = move |open: bool| {
         let at = session.version.get_untracked();
@@ -391,6 +393,10 @@ fn watch_presence(session: Session, others: RwSignal<Vec<String>>, newer: RwSign
             }
         });
     };
+    on_heard(
+        move |h| matches!(h, Heard::Presence(v) if v.workflows.contains(&session.workflow_id)),
+        move || beat(true),
+    );
     // Effects run only in the browser.
     Effect::new(move |started: Option<()>| {
         if started.is_some() {

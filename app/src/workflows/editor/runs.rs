@@ -1,6 +1,7 @@
 //! The runs panel: start a run from the Manual trigger (optionally as a simulation), see the
 //! workflow's runs, and follow one step by step — the canvas colours each node by its step's
-//! status while a run is open. The server pushes each change of the list and the open run.
+//! status while a run is open. The list and the open run are read again as the tab's live
+//! stream says they changed.
 
 use std::collections::HashMap;
 
@@ -9,8 +10,8 @@ use leptos::task::spawn_local;
 use uuid::Uuid;
 
 use crate::engine::api::{cancel_execution, retry_execution, run_workflow};
-use crate::engine::live::{Follow, follow};
-use crate::engine::model::{ExecutionDetail, ExecutionStatus, ExecutionSummary, StepStatus, StepView};
+use crate::engine::live::{Follow, follow_list, follow_run};
+use crate::engine::model::{ExecutionDetail, ExecutionStatus, ExecutionSummary, Period, StepStatus, StepView};
 use crate::engine::page::{duration, status_badge};
 use crate::error::AppError;
 use crate::ui::form::short_time;
@@ -26,33 +27,20 @@ pub fn RunsPanel(
 ) -> impl IntoView {
     let (ws, wf) = (session.workspace_id, session.workflow_id);
     let editor = session.editor;
-    let runs = RwSignal::new(None::<Result<Vec<ExecutionSummary>, AppError>>);
     let open = RwSignal::new(linked);
-    let detail = RwSignal::new(None::<Result<ExecutionDetail, AppError>>);
-
-    // The server pushes the list and the open run whenever they change (server-sent events).
-    follow(
-        move || Follow { workspace: ws, workflow: Some(wf), status: None, period: None, run: open.get() },
-        move |result| {
-            runs.try_set(Some(result));
-        },
-        move |result: Result<ExecutionDetail, AppError>| {
-            // Only the run still open is shown (a click may have moved on meanwhile).
-            if let Ok(d) = &result {
-                if open.try_get_untracked().flatten() != Some(d.summary.id) {
-                    return;
-                }
-                editor.run.try_set(d.steps.iter().map(|s| (s.node_id, s.status)).collect());
-            }
-            detail.try_set(Some(result));
-        },
-    );
+    // Read again whenever the tab's live stream says one of this workflow's runs changed.
+    let runs = follow_list(move || Follow { workspace: ws, workflow: Some(wf), status: None, period: Period::All });
+    let detail = follow_run(ws, move || open.get());
+    // The open run as read (not one opened before it, still shown while it is read).
+    let shown = move || detail.get().filter(|d| d.as_ref().map_or(true, |d| Some(d.summary.id) == open.get()));
+    // The canvas colours each node by its step's status in the open run.
     Effect::new(move |_| {
-        if open.get().is_some() {
-            detail.set(None);
-        } else {
-            editor.run.set(HashMap::new());
-        }
+        let colours = match (open.get(), shown()) {
+            (Some(_), Some(Ok(d))) => d.steps.iter().map(|s| (s.node_id, s.status)).collect(),
+            (Some(_), _) => return,
+            (None, _) => HashMap::new(),
+        };
+        editor.run.try_set(colours);
     });
     on_cleanup(move || {
         editor.run.try_set(HashMap::new());
@@ -66,7 +54,7 @@ pub fn RunsPanel(
             {move || match open.get() {
                 Some(_) => view! {
                     <button type="button" class="ghost back" on:click=move |_| open.set(None)>"← All runs"</button>
-                    {move || match detail.get() {
+                    {move || match shown() {
                         None => view! { <p class="loading" aria-live="polite">"Loading…"</p> }.into_any(),
                         Some(Err(e)) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
                         Some(Ok(d)) => view! { <RunDetail session d can_run started/> }.into_any(),
@@ -142,10 +130,7 @@ fn RunForm(session: Session, started: Callback<Uuid>) -> impl IntoView {
 }
 
 #[component]
-fn RunList(
-    runs: RwSignal<Option<Result<Vec<ExecutionSummary>, AppError>>>,
-    open: RwSignal<Option<Uuid>>,
-) -> impl IntoView {
+fn RunList(runs: Memo<Option<Result<Vec<ExecutionSummary>, AppError>>>, open: RwSignal<Option<Uuid>>) -> impl IntoView {
     move || {
         match runs.get() {
         None => view! { <p class="loading" aria-live="polite">"Loading…"</p> }.into_any(),
