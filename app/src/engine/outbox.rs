@@ -6,8 +6,7 @@
 //! acts on it, and a crash before the commit leaves the batch to be read again.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sea_orm::{ConnectionTrait, DatabaseTransaction, EntityTrait, TransactionTrait};
 use serde_json::{Value, json};
@@ -29,6 +28,19 @@ const BATCH: u64 = 100;
 const RUNS_AT_ONCE: usize = 200;
 /// How often other instances' activities are looked for.
 const POLL: Duration = Duration::from_secs(1);
+/// Past activities that start nothing, the cursor is stored at most this often (a write each
+/// would contend with the runs' own writes); an instance that reads them again after a crash
+/// starts nothing either.
+const STORE_EVERY: Duration = Duration::from_secs(1);
+
+/// The consumer's place: what it has read up to, and where the stored cursor is (`stored <=
+/// read`; everything in between starts nothing).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Position {
+    read: i64,
+    stored: i64,
+    stored_at: Instant,
+}
 /// An activity whose handling failed this many times in a row (1 s, 2 s, 4 s apart) is passed
 /// over and logged, so one bad row cannot hold up every later one.
 const TRIES: u32 = 3;
@@ -90,20 +102,28 @@ impl Engine {
     pub async fn consume(&self, skip: Option<i64>) -> Result<bool, Failed> {
         let done = self.consume_batch(skip).await;
         if done.is_err() {
-            self.cursor.store(-1, Ordering::Relaxed);
+            self.forget();
         }
         done
     }
 
     async fn consume_batch(&self, skip: Option<i64>) -> Result<bool, Failed> {
-        let from = match self.cursor.load(Ordering::Relaxed) {
-            known if known >= 0 => known,
-            _ => events::position(&self.db, CONSUMER).await?,
+        let at = match self.cursor.lock().ok().and_then(|c| *c) {
+            Some(at) => at,
+            None => {
+                let stored = events::position(&self.db, CONSUMER).await?;
+                Position { read: stored, stored, stored_at: Instant::now() }
+            }
         };
-        let batch = events::after(&self.db, from, BATCH).await?;
+        let batch = events::after(&self.db, at.read, BATCH).await?;
         let Some(last) = batch.last().map(|a| a.id) else {
-            self.cursor.store(from, Ordering::Relaxed);
-            return Ok(false);
+            // Nothing new: store how far reading got, if that is not stored yet.
+            if at.read == at.stored {
+                self.place(at);
+                return Ok(false);
+            }
+            let advanced = events::advance(&self.db, CONSUMER, at.stored, at.read).await?;
+            return Ok(self.moved(advanced, at.read));
         };
         let full = batch.len() as u64 == BATCH;
         // Read before the write lock is taken: most activities start nothing, and a batch of
@@ -123,14 +143,16 @@ impl Engine {
             }
         };
         if !batch.iter().any(acts) {
-            let advanced = events::advance(&self.db, CONSUMER, from, last).await?;
-            if advanced {
-                passed();
+            passed();
+            if at.stored_at.elapsed() < STORE_EVERY {
+                self.place(Position { read: last, ..at });
+                return Ok(full);
             }
+            let advanced = events::advance(&self.db, CONSUMER, at.stored, last).await?;
             return Ok(self.moved(advanced, last) || full);
         }
         let txn = crate::db::begin_write(&self.db).await?;
-        if !events::advance(&txn, CONSUMER, from, last).await? {
+        if !events::advance(&txn, CONSUMER, at.stored, last).await? {
             txn.rollback().await?;
             return Ok(self.moved(false, last));
         }
@@ -165,10 +187,26 @@ impl Engine {
         failed.map_or(Ok(full || done != last), Err)
     }
 
-    /// Notes where the cursor is after an advance to `to`; `true` when another instance had
-    /// moved it first (this one's idea of it was out of date).
+    fn place(&self, at: Position) {
+        if let Ok(mut cursor) = self.cursor.lock() {
+            *cursor = Some(at);
+        }
+    }
+
+    fn forget(&self) {
+        if let Ok(mut cursor) = self.cursor.lock() {
+            *cursor = None;
+        }
+    }
+
+    /// Notes where the cursor is after storing `to` (when `advanced`); `true` when another
+    /// instance had moved it first (this one's idea of it was out of date).
     fn moved(&self, advanced: bool, to: i64) -> bool {
-        self.cursor.store(if advanced { to } else { -1 }, Ordering::Relaxed);
+        if advanced {
+            self.place(Position { read: to, stored: to, stored_at: Instant::now() });
+        } else {
+            self.forget();
+        }
         !advanced
     }
 

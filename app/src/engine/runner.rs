@@ -167,9 +167,9 @@ pub struct Engine {
     wake: Notify,
     /// Set when this instance recorded an activity the outbox consumer should look at.
     pub(crate) recorded: Notify,
-    /// Where the outbox consumer's cursor was when this instance last moved or read it, or -1
-    /// when unknown (another instance moved it since, or a batch failed): saves reading it.
-    pub(crate) cursor: std::sync::atomic::AtomicI64,
+    /// Where the outbox consumer has read to and what it last stored, or `None` when unknown
+    /// (another instance moved it since, or a batch failed): saves reading it.
+    pub(crate) cursor: Mutex<Option<crate::engine::outbox::Position>>,
     /// What one workspace may start.
     pub admission: Admission,
     /// Versions' graphs read lately (webhook calls).
@@ -200,7 +200,7 @@ impl Engine {
             tools,
             wake: Notify::new(),
             recorded: Notify::new(),
-            cursor: std::sync::atomic::AtomicI64::new(-1),
+            cursor: Mutex::new(None),
             admission: Admission::new(limits),
             graphs: triggers::Graphs::default(),
             hub,
