@@ -284,7 +284,11 @@ async fn read_activities(db: &DatabaseConnection, hub: &Hub, from: Option<i64>, 
                     true
                 }
                 Heard::Changes => false,
-                Heard::Lost => true,
+                Heard::Lost => {
+                    // Other instances' run changes of the gap are not read again: views are.
+                    hub.send(Signal::ManyElsewhere(None));
+                    true
+                }
             },
             () = tokio::time::sleep_until(next_poll) => true,
         };
@@ -302,7 +306,10 @@ struct Notice {
     /// (workspace, workflow, run) of each run that changed.
     #[serde(default)]
     runs: Vec<(Uuid, Uuid, Uuid)>,
-    /// More runs changed than were named (or some were missed): views show all again.
+    /// Workspaces where more runs changed than were named: their views show all again.
+    #[serde(default)]
+    many: Vec<Uuid>,
+    /// Some changes were missed (the sender fell behind): every view shows all again.
     #[serde(default)]
     more: bool,
     /// (workspace, workflow, user, open) of each designer heartbeat.
@@ -310,66 +317,94 @@ struct Notice {
     visits: Vec<(Uuid, Uuid, Uuid, bool)>,
 }
 
+/// What one window of [`announce`] collected.
+#[derive(Default)]
+struct Window {
+    runs: std::collections::BTreeSet<RunChange>,
+    many: std::collections::BTreeSet<Uuid>,
+    more: bool,
+    visits: std::collections::BTreeMap<(Uuid, Uuid), Visit>,
+}
+
+impl Window {
+    fn notices(self, from: Uuid) -> Vec<Notice> {
+        let runs: Vec<_> = self.runs.into_iter().map(|c| (c.workspace_id, c.workflow_id, c.execution_id)).collect();
+        let visits: Vec<_> =
+            self.visits.into_values().map(|v| (v.workspace_id, v.workflow_id, v.user_id, v.open)).collect();
+        let many: Vec<_> = self.many.into_iter().collect();
+        let mut notices: Vec<Notice> =
+            runs.chunks(PER_NOTICE).map(|c| Notice { from, runs: c.to_vec(), ..Notice::default() }).collect();
+        notices.extend(visits.chunks(PER_NOTICE).map(|c| Notice { from, visits: c.to_vec(), ..Notice::default() }));
+        notices.extend(many.chunks(PER_NOTICE).map(|c| Notice { from, many: c.to_vec(), ..Notice::default() }));
+        if self.more {
+            notices.push(Notice { from, more: true, ..Notice::default() });
+        }
+        notices
+    }
+}
+
 /// Tells the other instances (PostgreSQL `NOTIFY` on [`CHANGES_CHANNEL`]) of this one's run
-/// changes and designer visits: those heard within [`CHANGES_COALESCE`] go as notifications of
-/// [`PER_NOTICE`] each, at most [`PER_WINDOW`] runs and visits per window.
+/// changes and designer heartbeats: those heard within [`CHANGES_COALESCE`] go in one
+/// statement, as notifications of [`PER_NOTICE`] each, at most [`PER_WINDOW`] runs and
+/// visits per window (more runs of a workspace: "many" there).
 async fn announce(db: &DatabaseConnection, hub: &Hub, instance: Uuid) {
-    use std::collections::{BTreeMap, BTreeSet};
     use tokio::sync::broadcast::error::RecvError;
     let mut signals = hub.subscribe();
+    let mut visits = hub.visits();
     let mut open_window = None;
-    let mut runs = BTreeSet::new();
-    let mut visits = BTreeMap::new();
-    let mut more = false;
+    let mut window = Window::default();
     loop {
         let until = open_window.unwrap_or_else(tokio::time::Instant::now);
         tokio::select! {
             got = signals.recv() => {
                 match got {
-                    Ok(Signal::Changed(c)) if runs.len() < PER_WINDOW => {
-                        runs.insert(c);
+                    Ok(Signal::Changed(c)) if window.runs.len() < PER_WINDOW => {
+                        window.runs.insert(c);
                     }
-                    Ok(Signal::Changed(_)) | Err(RecvError::Lagged(_)) => more = true,
-                    Ok(Signal::Visit(v)) if v.here && visits.len() < PER_WINDOW => {
-                        visits.insert((v.workflow_id, v.user_id), v);
+                    Ok(Signal::Changed(c)) => {
+                        if window.many.len() < PER_WINDOW {
+                            window.many.insert(c.workspace_id);
+                        } else {
+                            window.more = true;
+                        }
                     }
+                    Err(RecvError::Lagged(_)) => window.more = true,
                     Ok(_) => continue,
                     Err(RecvError::Closed) => return,
                 }
                 // The window opens with the first change.
                 open_window.get_or_insert_with(|| tokio::time::Instant::now() + CHANGES_COALESCE);
             }
+            got = visits.recv() => {
+                match got {
+                    Ok(v) if v.here && window.visits.len() < PER_WINDOW => {
+                        window.visits.insert((v.workflow_id, v.user_id), v);
+                    }
+                    // Missed heartbeats come again within 10 s.
+                    Ok(_) | Err(RecvError::Lagged(_)) => continue,
+                    Err(RecvError::Closed) => return,
+                }
+                open_window.get_or_insert_with(|| tokio::time::Instant::now() + CHANGES_COALESCE);
+            }
             () = tokio::time::sleep_until(until), if open_window.is_some() => {
                 open_window = None;
-                let runs: Vec<_> =
-                    std::mem::take(&mut runs).into_iter().map(|c| (c.workspace_id, c.workflow_id, c.execution_id)).collect();
-                let visits: Vec<_> = std::mem::take(&mut visits)
-                    .into_values()
-                    .map(|v| (v.workspace_id, v.workflow_id, v.user_id, v.open))
-                    .collect();
-                let mut notices: Vec<Notice> =
-                    runs.chunks(PER_NOTICE).map(|c| Notice { from: instance, runs: c.to_vec(), ..Notice::default() }).collect();
-                notices.extend(
-                    visits.chunks(PER_NOTICE).map(|c| Notice { from: instance, visits: c.to_vec(), ..Notice::default() }),
-                );
-                if std::mem::take(&mut more) {
-                    notices.push(Notice { from: instance, more: true, ..Notice::default() });
-                }
-                for notice in notices {
-                    notify(db, &notice).await;
-                }
+                notify(db, std::mem::take(&mut window).notices(instance)).await;
             }
         }
     }
 }
 
-async fn notify(db: &DatabaseConnection, notice: &Notice) {
-    let Ok(payload) = serde_json::to_string(notice) else { return };
-    let notify = Statement::from_sql_and_values(
-        DatabaseBackend::Postgres,
-        "SELECT pg_notify($1, $2)",
-        [CHANGES_CHANNEL.into(), payload.into()],
-    );
+/// Sends `notices` on [`CHANGES_CHANNEL`] in one statement.
+async fn notify(db: &DatabaseConnection, notices: Vec<Notice>) {
+    let payloads: Vec<sea_orm::Value> =
+        notices.iter().filter_map(|n| serde_json::to_string(n).ok()).map(Into::into).collect();
+    if payloads.is_empty() {
+        return;
+    }
+    let calls: Vec<String> = (0..payloads.len()).map(|i| format!("pg_notify($1, ${})", i + 2)).collect();
+    let sql = format!("SELECT {}", calls.join(", "));
+    let values = std::iter::once(CHANGES_CHANNEL.into()).chain(payloads);
+    let notify = Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, values);
     if let Err(e) = db.execute_raw(notify).await {
         tracing::warn!(error = %e, "live streams: could not tell other instances of changes");
     }
@@ -472,14 +507,17 @@ fn pass_on(notice: &sea_orm::sqlx::postgres::PgNotification, hub: &Hub, instance
         return false;
     }
     for (workspace_id, workflow_id, execution_id) in notice.runs.into_iter().take(PER_NOTICE) {
-        hub.send(Signal::Elsewhere(Some(RunChange { workspace_id, workflow_id, execution_id })));
+        hub.send(Signal::Elsewhere(RunChange { workspace_id, workflow_id, execution_id }));
+    }
+    for workspace in notice.many.into_iter().take(PER_NOTICE) {
+        hub.send(Signal::ManyElsewhere(Some(workspace)));
     }
     if notice.more {
-        hub.send(Signal::Elsewhere(None));
+        hub.send(Signal::ManyElsewhere(None));
     }
     for (workspace_id, workflow_id, user_id, open) in notice.visits.into_iter().take(PER_NOTICE) {
         // Whether it is news here is for this instance's presence to say.
-        hub.send(Signal::Visit(Visit { workspace_id, workflow_id, user_id, open, news: false, here: false }));
+        hub.visit(Visit { workspace_id, workflow_id, user_id, open, news: false, here: false });
     }
     false
 }

@@ -47,9 +47,11 @@ pub enum Signal {
     /// A run changed on this instance: live views show it again (and on PostgreSQL,
     /// [`crate::events::relay`] tells the other instances).
     Changed(RunChange),
-    /// A run changed on another instance (heard through PostgreSQL); `None`: too many to name,
-    /// live views show all again.
-    Elsewhere(Option<RunChange>),
+    /// A run changed on another instance (heard through PostgreSQL).
+    Elsewhere(RunChange),
+    /// Too many runs changed elsewhere to name, in this workspace (`None`: in any, or some
+    /// were missed): live views show all again.
+    ManyElsewhere(Option<Uuid>),
     /// A run ended (its status is in the database).
     Finished(Uuid),
     /// An approval was decided: the run it woke is claimed at once.
@@ -58,12 +60,14 @@ pub enum Signal {
     Cancel(Uuid),
     /// An activity was recorded: its consumers look.
     Recorded,
-    /// A designer's heartbeat; live streams tell the workspace's designers of news.
+    /// Someone opened or closed a workflow in the designer (a `Visit` that is news): live
+    /// streams tell the workspace's designers.
     Visit(Visit),
 }
 
 pub struct Hub {
     signals: broadcast::Sender<Signal>,
+    visits: broadcast::Sender<Visit>,
     activities: broadcast::Sender<Arc<Recorded>>,
     closing: watch::Sender<bool>,
 }
@@ -72,6 +76,7 @@ impl Hub {
     pub fn new() -> Arc<Hub> {
         Arc::new(Hub {
             signals: broadcast::channel(CAPACITY).0,
+            visits: broadcast::channel(CAPACITY).0,
             activities: broadcast::channel(CAPACITY).0,
             closing: watch::channel(false).0,
         })
@@ -85,6 +90,18 @@ impl Hub {
     /// Signals sent from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Signal> {
         self.signals.subscribe()
+    }
+
+    /// Passes on a designer's heartbeat, made here (for the other instances) or heard from
+    /// another instance (for this one's presence); kept off the signals, which every live
+    /// stream wakes for.
+    pub fn visit(&self, visit: Visit) {
+        let _ = self.visits.send(visit);
+    }
+
+    /// Heartbeats passed on from now on.
+    pub fn visits(&self) -> broadcast::Receiver<Visit> {
+        self.visits.subscribe()
     }
 
     /// Hands a recorded activity to this instance's live streams.

@@ -211,33 +211,72 @@ mod tests {
 
 /// How long a designer counts as open after its last heartbeat (it sends one every 10 s).
 const PRESENCE_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+/// A visit already known to the other instances is told to them again after this (well
+/// within their [`PRESENCE_TTL`]).
+const PRESENCE_RETELL: std::time::Duration = std::time::Duration::from_secs(10);
+/// Heartbeats one user may send per minute (a designer sends 6, and one more for each
+/// arrival or departure it hears of, at most every 2 s).
+pub const PRESENCE_CALLS_PER_MINUTE: NonZeroU32 = NonZeroU32::new(60).expect("60 is not zero");
 
-/// Who has one workflow open: user → last heartbeat.
-type Visitors = std::collections::HashMap<uuid::Uuid, std::time::Instant>;
+/// Who has one workflow open: user → (last heartbeat, when other instances were last told).
+type Visitors = std::collections::HashMap<uuid::Uuid, (std::time::Instant, std::time::Instant)>;
+
+/// What a heartbeat changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seen {
+    /// Someone arrived or left.
+    pub news: bool,
+    /// The other instances are to be told (news, or not told for [`PRESENCE_RETELL`]).
+    pub retell: bool,
+}
 
 /// Designers open per workflow, by user, with their last heartbeat: this instance's visitors
-/// and, on PostgreSQL, every other instance's (their heartbeats arrive as the hub's
-/// `Visit`s from elsewhere, applied by [`Presence::follow`]).
-#[derive(Default)]
+/// and, on PostgreSQL, every other instance's (their heartbeats arrive through the hub,
+/// applied by [`Presence::follow`]).
 pub struct Presence {
     open: std::sync::Mutex<std::collections::HashMap<uuid::Uuid, Visitors>>,
+    calls: DefaultKeyedRateLimiter<uuid::Uuid>,
+}
+
+impl Default for Presence {
+    fn default() -> Self {
+        Presence {
+            open: std::sync::Mutex::default(),
+            calls: RateLimiter::keyed(Quota::per_minute(PRESENCE_CALLS_PER_MINUTE)),
+        }
+    }
 }
 
 impl Presence {
-    /// Records that `user` has `workflow` open (`open == false`: closed it); `true` when that
-    /// changes who is there (they arrived or left).
-    pub fn visit(&self, workflow: uuid::Uuid, user: uuid::Uuid, open: bool) -> bool {
+    /// Counts one heartbeat of `user`; `false` when they sent too many this minute.
+    pub fn may_beat(&self, user: uuid::Uuid) -> bool {
+        self.calls.check_key(&user).is_ok()
+    }
+
+    /// Records that `user` has `workflow` open (`open == false`: closed it).
+    pub fn visit(&self, workflow: uuid::Uuid, user: uuid::Uuid, open: bool) -> Seen {
         let now = std::time::Instant::now();
         let mut all = self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        all.retain(|_, users| {
-            users.retain(|_, seen| now.duration_since(*seen) < PRESENCE_TTL);
-            !users.is_empty()
-        });
-        if open {
-            all.entry(workflow).or_default().insert(user, now).is_none()
+        let users = all.entry(workflow).or_default();
+        users.retain(|_, (seen, _)| now.duration_since(*seen) < PRESENCE_TTL);
+        let seen = if !open {
+            let left = users.remove(&user).is_some();
+            Seen { news: left, retell: left }
+        } else if let Some((seen, told)) = users.get_mut(&user) {
+            *seen = now;
+            let retell = now.duration_since(*told) >= PRESENCE_RETELL;
+            if retell {
+                *told = now;
+            }
+            Seen { news: false, retell }
         } else {
-            all.get_mut(&workflow).is_some_and(|users| users.remove(&user).is_some())
+            users.insert(user, (now, now));
+            Seen { news: true, retell: true }
+        };
+        if users.is_empty() {
+            all.remove(&workflow);
         }
+        seen
     }
 
     /// Who else than `user` has `workflow` open.
@@ -247,21 +286,33 @@ impl Presence {
         all.get(&workflow)
             .into_iter()
             .flatten()
-            .filter(|(id, seen)| **id != user && now.duration_since(**seen) < PRESENCE_TTL)
+            .filter(|(id, (seen, _))| **id != user && now.duration_since(*seen) < PRESENCE_TTL)
             .map(|(id, _)| *id)
             .collect()
     }
 
-    /// Applies the visits other instances announce, until the hub closes; an arrival or a
-    /// departure is passed on as news for this instance's live streams.
+    /// Drops visits whose heartbeats stopped, and old heartbeat counts (housekeeping).
+    pub fn prune(&self) {
+        let now = std::time::Instant::now();
+        let mut all = self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        all.retain(|_, users| {
+            users.retain(|_, (seen, _)| now.duration_since(*seen) < PRESENCE_TTL);
+            !users.is_empty()
+        });
+        drop(all);
+        self.calls.retain_recent();
+    }
+
+    /// Applies the heartbeats other instances pass on, until the hub closes; an arrival or a
+    /// departure is news for this instance's live streams.
     pub async fn follow(self: Arc<Self>, hub: Arc<crate::hub::Hub>) {
         use crate::hub::{Signal, Visit};
         use tokio::sync::broadcast::error::RecvError;
-        let mut signals = hub.subscribe();
+        let mut visits = hub.visits();
         loop {
-            match signals.recv().await {
-                Ok(Signal::Visit(v)) if !v.here => {
-                    if self.visit(v.workflow_id, v.user_id, v.open) {
+            match visits.recv().await {
+                Ok(v) if !v.here => {
+                    if self.visit(v.workflow_id, v.user_id, v.open).news {
                         hub.send(Signal::Visit(Visit { news: true, ..v }));
                     }
                 }
@@ -274,22 +325,33 @@ impl Presence {
 
 #[cfg(test)]
 mod presence_tests {
-    use super::Presence;
+    use super::{Presence, Seen};
     use uuid::Uuid;
 
     #[test]
     fn others_are_listed_and_leaving_removes_them() {
         let p = Presence::default();
         let (wf, ada, bob) = (Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3));
-        assert!(p.visit(wf, ada, true), "Ada arrives");
+        assert_eq!(p.visit(wf, ada, true), Seen { news: true, retell: true }, "Ada arrives");
         assert!(p.others(wf, ada).is_empty());
-        assert!(p.visit(wf, bob, true));
+        assert!(p.visit(wf, bob, true).news);
         assert_eq!(p.others(wf, ada), [bob]);
-        assert!(!p.visit(wf, ada, true), "a heartbeat is no news");
+        assert_eq!(p.visit(wf, ada, true), Seen { news: false, retell: false }, "a heartbeat is no news");
         assert_eq!(p.others(wf, bob), [ada]);
         assert!(p.others(Uuid::from_u128(9), ada).is_empty(), "per workflow");
-        assert!(p.visit(wf, bob, false), "Bob leaves");
-        assert!(!p.visit(wf, bob, false), "once");
+        assert_eq!(p.visit(wf, bob, false), Seen { news: true, retell: true }, "Bob leaves");
+        assert!(!p.visit(wf, bob, false).news, "once");
         assert!(p.others(wf, ada).is_empty());
+        p.prune();
+        assert_eq!(p.others(wf, bob), [ada], "Ada is still there");
+    }
+
+    #[test]
+    fn a_user_has_a_few_heartbeats_a_minute() {
+        let p = Presence::default();
+        let ada = Uuid::from_u128(2);
+        let allowed = (0..100).filter(|_| p.may_beat(ada)).count();
+        assert_eq!(allowed, super::PRESENCE_CALLS_PER_MINUTE.get() as usize);
+        assert!(p.may_beat(Uuid::from_u128(3)), "per user");
     }
 }

@@ -152,6 +152,46 @@ pub fn on_activity(wanted: impl Fn(&Change) -> bool + 'static, on: impl Fn() + '
     on_heard(move |h| matches!(h, Heard::Activity(c) if wanted(c)), on);
 }
 
+/// Counts "read again" for a view (`changed`): at once, or — within `every` of the last time
+/// — once when that has passed, so a busy workspace makes it read a few times a second at most.
+#[derive(Clone, Copy)]
+pub struct Throttle {
+    pub changed: leptos::prelude::RwSignal<u64>,
+    every: std::time::Duration,
+    cooling: leptos::prelude::StoredValue<bool>,
+    missed: leptos::prelude::StoredValue<bool>,
+}
+
+impl Throttle {
+    pub fn new(every: std::time::Duration) -> Throttle {
+        use leptos::prelude::*;
+        Throttle { changed: RwSignal::new(0), every, cooling: StoredValue::new(false), missed: StoredValue::new(false) }
+    }
+
+    pub fn hit(self) {
+        use leptos::prelude::*;
+        match self.cooling.try_get_value() {
+            Some(false) => {}
+            Some(true) => {
+                self.missed.try_set_value(true);
+                return;
+            }
+            None => return, // the view is gone
+        }
+        self.changed.try_update(|n| *n += 1);
+        self.cooling.try_set_value(true);
+        set_timeout(
+            move || {
+                self.cooling.try_set_value(false);
+                if self.missed.try_update_value(std::mem::take) == Some(true) {
+                    self.hit();
+                }
+            },
+            self.every,
+        );
+    }
+}
+
 /// Keeps the tab's one stream open for the workspace the page shows (none outside `/w/…`).
 /// Place it once, inside the router.
 #[leptos::component]
@@ -163,8 +203,13 @@ pub fn LiveStream() -> impl leptos::IntoView {
         if let Some(live) = use_context::<Live>() {
             let location = use_location();
             let workspace = Memo::new(move |_| crate::ui::shell::workspace_in_path(&location.pathname.get()));
+            // Bumped to open the stream again after the server refused or ended it for good
+            // (not `denied`): a deploy's 502, the opens-per-minute limit.
+            let again = RwSignal::new(0u32);
             Effect::new(move |_| {
-                if let Some(open) = workspace.get().and_then(|ws| browser::connect(ws, live)) {
+                // Opened again: what was missed meanwhile is read again.
+                let reopened = again.get() > 0;
+                if let Some(open) = workspace.get().and_then(|ws| browser::connect(ws, live, again, reopened)) {
                     let open = send_wrapper::SendWrapper::new(open);
                     on_cleanup(move || drop(open));
                 }
@@ -211,9 +256,12 @@ mod browser {
         }
     }
 
-    pub fn connect(workspace: uuid::Uuid, live: Live) -> Option<Open> {
+    /// How long a stream the browser gave up on waits before it is opened again.
+    const AGAIN_AFTER: std::time::Duration = std::time::Duration::from_secs(15);
+
+    pub fn connect(workspace: uuid::Uuid, live: Live, again: RwSignal<u32>, reopened: bool) -> Option<Open> {
         let source = EventSource::new(&format!("{PATH}?workspace={workspace}")).ok()?;
-        let first_ready = Rc::new(Cell::new(true));
+        let first_ready = Rc::new(Cell::new(!reopened));
         let mut handlers = Vec::new();
         for name in ["activity", "runs", "presence", "reload", "ready"] {
             let first_ready = first_ready.clone();
@@ -226,12 +274,33 @@ mod browser {
             handlers.push(handler);
         }
         // The member may no longer see the workspace: the browser must not reconnect.
+        let denied_flag = Rc::new(Cell::new(false));
         let denied = {
-            let source = source.clone();
-            Closure::<dyn FnMut(MessageEvent)>::new(move |_: MessageEvent| source.close())
+            let (source, denied_flag) = (source.clone(), denied_flag.clone());
+            Closure::<dyn FnMut(MessageEvent)>::new(move |_: MessageEvent| {
+                denied_flag.set(true);
+                source.close();
+            })
         };
         source.add_event_listener_with_callback("denied", denied.as_ref().unchecked_ref()).ok()?;
         handlers.push(denied);
+        // A dropped connection the browser retries by itself; one it gave up on (an answer
+        // other than 200) is opened again later, and views read what they show then.
+        let failed = {
+            let source = source.clone();
+            Closure::<dyn FnMut(MessageEvent)>::new(move |_: MessageEvent| {
+                if source.ready_state() == EventSource::CLOSED && !denied_flag.get() {
+                    set_timeout(
+                        move || {
+                            again.try_update(|n| *n += 1);
+                        },
+                        AGAIN_AFTER,
+                    );
+                }
+            })
+        };
+        source.add_event_listener_with_callback("error", failed.as_ref().unchecked_ref()).ok()?;
+        handlers.push(failed);
         Some(Open { source, _handlers: handlers })
     }
 }
@@ -418,7 +487,7 @@ mod server {
                         Err(RecvError::Closed) => return Err(Gone),
                     },
                     got = signals.recv() => match got {
-                        Ok(Signal::Changed(c) | Signal::Elsewhere(Some(c))) if c.workspace_id == self.workspace => {
+                        Ok(Signal::Changed(c) | Signal::Elsewhere(c)) if c.workspace_id == self.workspace => {
                             if runs.len() < RUNS_MAX {
                                 runs.insert((c.workflow_id, c.execution_id));
                             } else {
@@ -426,7 +495,11 @@ mod server {
                             }
                             flush_at.get_or_insert_with(|| Instant::now() + COALESCE);
                         }
-                        Err(RecvError::Lagged(_)) | Ok(Signal::Elsewhere(None)) => {
+                        Err(RecvError::Lagged(_)) | Ok(Signal::ManyElsewhere(None)) => {
+                            more = true;
+                            flush_at.get_or_insert_with(|| Instant::now() + COALESCE);
+                        }
+                        Ok(Signal::ManyElsewhere(Some(ws))) if ws == self.workspace => {
                             more = true;
                             flush_at.get_or_insert_with(|| Instant::now() + COALESCE);
                         }
@@ -507,10 +580,13 @@ mod server {
                     }
                     Ok(())
                 }
-                Err(e) => {
+                // Only a refusal ends the stream for good; after another error (the database is
+                // away) the browser reconnects.
+                Err(e @ (AppError::NotFound | AppError::Forbidden { .. } | AppError::Unauthorized)) => {
                     self.fail(&e).await;
                     Err(Gone)
                 }
+                Err(_) => Err(Gone),
             }
         }
 

@@ -238,6 +238,7 @@ pub async fn serve(instance: Instance, listener: tokio::net::TcpListener) -> any
             tick.tick().await;
             state.login_limiter.prune();
             state.streams.prune();
+            state.presence.prune();
             engine.admission.prune();
             if n.is_multiple_of(10)
                 && let Err(e) = sessions.delete_expired().await

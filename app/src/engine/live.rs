@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::engine::api::{get_execution, list_executions, list_workspace_executions};
 use crate::engine::model::{ExecutionDetail, ExecutionStatus, ExecutionSummary, Period};
 use crate::error::AppError;
-use crate::stream::{RunChanged, on_runs};
+use crate::stream::{RunChanged, Throttle, on_runs};
 
 /// What a view follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,44 +31,7 @@ impl Follow {
 }
 
 /// A busy workspace makes a view read again at most this often.
-const READ_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
-
-/// Counts "read again" for a view: at once, or — within [`READ_EVERY`] of the last time —
-/// once when that has passed.
-#[derive(Clone, Copy)]
-struct Throttle {
-    changed: RwSignal<u64>,
-    cooling: StoredValue<bool>,
-    missed: StoredValue<bool>,
-}
-
-impl Throttle {
-    fn new() -> Throttle {
-        Throttle { changed: RwSignal::new(0), cooling: StoredValue::new(false), missed: StoredValue::new(false) }
-    }
-
-    fn hit(self) {
-        match self.cooling.try_get_value() {
-            Some(false) => {}
-            Some(true) => {
-                self.missed.try_set_value(true);
-                return;
-            }
-            None => return, // the view is gone
-        }
-        self.changed.try_update(|n| *n += 1);
-        self.cooling.try_set_value(true);
-        set_timeout(
-            move || {
-                self.cooling.try_set_value(false);
-                if self.missed.try_update_value(std::mem::take) == Some(true) {
-                    self.hit();
-                }
-            },
-            READ_EVERY,
-        );
-    }
-}
+const READ_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// The list `what` names, read again when `what` changes or a run in it changed (`None` while
 /// it is first read). A read that finds the same list changes nothing on the page.
@@ -76,7 +39,7 @@ pub fn follow_list(
     what: impl Fn() -> Follow + Send + Sync + 'static,
 ) -> Memo<Option<Result<Vec<ExecutionSummary>, AppError>>> {
     let what = Memo::new(move |_| what());
-    let read = Throttle::new();
+    let read = Throttle::new(READ_EVERY);
     on_runs(move |c| what.try_get_untracked().is_some_and(|w| w.concerns(c)), move || read.hit());
     let list = LocalResource::new(move || {
         read.changed.track();
@@ -91,22 +54,22 @@ pub fn follow_list(
     Memo::new(move |_| list.get())
 }
 
-/// The run `run` names in `workspace`, with its steps, read again when it changed (`None`
-/// while it is first read, or when no run is named). A read that finds the same run changes
-/// nothing on the page.
+/// The run `run` names in `workspace`, with its steps, read again when it changed: (its id,
+/// what was read); `None` while it is first read, or when no run is named. A read that finds
+/// the same run changes nothing on the page.
 pub fn follow_run(
     workspace: Uuid,
     run: impl Fn() -> Option<Uuid> + Send + Sync + 'static,
-) -> Memo<Option<Result<ExecutionDetail, AppError>>> {
+) -> Memo<Option<(Uuid, Result<ExecutionDetail, AppError>)>> {
     let run = Memo::new(move |_| run());
-    let read = Throttle::new();
+    let read = Throttle::new(READ_EVERY);
     on_runs(move |c| run.try_get_untracked().flatten() == Some(c.execution_id), move || read.hit());
     let detail = LocalResource::new(move || {
         read.changed.track();
         let run = run.get();
         async move {
             match run {
-                Some(id) => Some(get_execution(workspace, id).await),
+                Some(id) => Some((id, get_execution(workspace, id).await)),
                 None => None,
             }
         }

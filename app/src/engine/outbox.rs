@@ -29,8 +29,9 @@ const RUNS_AT_ONCE: usize = 200;
 /// How often other instances' activities are looked for.
 const POLL: Duration = Duration::from_secs(1);
 /// Past activities that start nothing, the cursor is stored at most this often (a write each
-/// would contend with the runs' own writes); an instance that reads them again after a crash
-/// starts nothing either.
+/// would contend with the runs' own writes). After a crash, or on another instance, they are
+/// judged again against the triggers of that moment: a trigger activated in that second may
+/// start for activities up to a second older than it.
 const STORE_EVERY: Duration = Duration::from_secs(1);
 
 /// The consumer's place: what it has read up to, and where the stored cursor is (`stored <=
@@ -144,7 +145,9 @@ impl Engine {
         };
         if !batch.iter().any(acts) {
             passed();
-            if at.stored_at.elapsed() < STORE_EVERY {
+            // A passed-over activity is stored as done at once (a failure must not bring it back).
+            let passing = batch.iter().any(|a| Some(a.id) == skip);
+            if at.stored_at.elapsed() < STORE_EVERY && !passing {
                 self.place(Position { read: last, ..at });
                 return Ok(full);
             }

@@ -221,7 +221,13 @@ impl Engine {
                 Ok(Signal::Queued | Signal::Decided) => self.wake(),
                 Ok(Signal::Recorded) => self.recorded.notify_one(),
                 Ok(Signal::Cancel(execution)) => self.stop(execution),
-                Ok(Signal::Changed(_) | Signal::Elsewhere(_) | Signal::Finished(_) | Signal::Visit(_)) => {}
+                Ok(
+                    Signal::Changed(_)
+                    | Signal::Elsewhere(_)
+                    | Signal::ManyElsewhere(_)
+                    | Signal::Finished(_)
+                    | Signal::Visit(_),
+                ) => {}
                 Err(RecvError::Lagged(_)) => {
                     self.wake();
                     self.recorded.notify_one();
@@ -234,6 +240,12 @@ impl Engine {
     /// Looks for runs to claim at once.
     pub(crate) fn wake(&self) {
         self.wake.notify_one();
+    }
+
+    /// A person queued a run: claim it at once, and show it in live views while it waits.
+    pub(crate) fn queued(&self, workspace_id: Uuid, workflow_id: Uuid, execution_id: Uuid) {
+        self.wake();
+        self.hub.send(Signal::Changed(RunChange { workspace_id, workflow_id, execution_id }));
     }
 
     fn touch(&self, run: &executions::Model) {

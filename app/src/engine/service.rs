@@ -82,7 +82,7 @@ pub async fn start(
     };
     engine.admission.admit(db, me.workspace_id).await?;
     let id = queue(db, run).await?;
-    engine.wake();
+    engine.queued(me.workspace_id, workflow_id, id);
     Ok(id)
 }
 
@@ -475,6 +475,6 @@ pub async fn retry(db: &DatabaseConnection, engine: &Engine, me: &Membership, id
         steps::Entity::insert_many(copies).exec_without_returning(&txn).await?;
     }
     txn.commit().await?;
-    engine.wake();
+    engine.queued(me.workspace_id, row.workflow_id, new_id);
     Ok(new_id)
 }

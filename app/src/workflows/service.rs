@@ -494,8 +494,8 @@ pub async fn import(db: &DatabaseConnection, me: &Membership, text: &str) -> Res
 }
 
 /// Records the member's designer as open (`open == false`: closed) and tells who else has it
-/// open, on any instance: each heartbeat goes on the hub, which live streams (an arrival or
-/// departure) and, on PostgreSQL, the other instances hear.
+/// open, on any instance: an arrival or departure is news for live streams, and on
+/// PostgreSQL the other instances are told (again every 10 s while it stays open).
 pub async fn presence(
     db: &DatabaseConnection,
     state: &crate::state::AppState,
@@ -503,17 +503,30 @@ pub async fn presence(
     id: Uuid,
     open: bool,
 ) -> Result<PresenceView, AppError> {
+    if !state.presence.may_beat(me.user.id) {
+        return Err(AppError::RateLimited {
+            message: format!(
+                "More than {} designer heartbeats a minute. Close some designer tabs.",
+                crate::state::PRESENCE_CALLS_PER_MINUTE
+            ),
+        });
+    }
     let row = find(db, me, id).await?;
-    let news = state.presence.visit(row.id, me.user.id, open);
+    let seen = state.presence.visit(row.id, me.user.id, open);
     let visit = crate::hub::Visit {
         workspace_id: me.workspace_id,
         workflow_id: row.id,
         user_id: me.user.id,
         open,
-        news,
+        news: seen.news,
         here: true,
     };
-    state.hub.send(crate::hub::Signal::Visit(visit));
+    if seen.news {
+        state.hub.send(crate::hub::Signal::Visit(visit));
+    }
+    if seen.retell {
+        state.hub.visit(visit);
+    }
     let others = if open { state.presence.others(row.id, me.user.id) } else { Vec::new() };
     let names = auth::service::names(db, others.iter().copied().chain([row.updated_by])).await?;
     let mut others: Vec<String> = others.into_iter().map(|id| names.of(id)).collect();

@@ -236,8 +236,9 @@ fn names(data: &Value, run: Uuid) -> bool {
 }
 
 /// Run changes reach streams on every instance: a run's steps on the instance that drives it;
-/// on PostgreSQL, a change another instance announces (`NOTIFY flowdeck_runs`), and this
-/// instance's changes announced to the others; too many to name are `more`.
+/// on PostgreSQL, a change another instance announces (`NOTIFY flowdeck_changes`), and this
+/// instance's changes announced to the others; too many to name in a workspace are `more`
+/// there only.
 async fn runs_a_stream_follows_change_on_any_instance(mut app: TestApp) {
     let owner = browser();
     let ws = app.setup_owner(&owner).await;
@@ -251,8 +252,12 @@ async fn runs_a_stream_follows_change_on_any_instance(mut app: TestApp) {
         return; // one SQLite file has one instance
     }
     drop(events);
+    let open_runs = "SELECT COUNT(*) FROM workflow_executions WHERE status IN ('PENDING', 'RUNNING', 'WAITING')";
+    assert_eq!(crate::engine::count_reaches(&app, open_runs, 0).await, 0, "the run ended");
     app.stop().await;
+    let since = db_now(&app).await;
     let binary = app.start_binary().await;
+    listening(&app, &since, 1).await;
     // Another instance (this test process) says a run changed: the binary's stream hears it.
     let (mut events, _) = open(&app, &owner, ws, None).await;
     let (other, elsewhere) = (Uuid::now_v7(), Uuid::now_v7());
@@ -269,9 +274,13 @@ async fn runs_a_stream_follows_change_on_any_instance(mut app: TestApp) {
     app.db.execute_raw(notify(notice.to_string())).await.expect("notify");
     let heard = events.until("runs", |d| names(d, other)).await;
     assert_eq!(heard["runs"].as_array().map(Vec::len), Some(1), "only this workspace's run: {heard}");
-    let many = json!({ "from": elsewhere, "runs": [], "more": true });
+    // Too many to name elsewhere, in another workspace and then in this one.
+    let many = json!({ "from": elsewhere, "many": [Uuid::now_v7()] });
     app.db.execute_raw(notify(many.to_string())).await.expect("notify");
-    events.until("runs", |d| d["more"] == true).await;
+    let many = json!({ "from": elsewhere, "many": [ws] });
+    app.db.execute_raw(notify(many.to_string())).await.expect("notify");
+    let (name, data) = events.next().await.expect("an event");
+    assert_eq!((name.as_str(), &data["more"]), ("runs", &json!(true)), "this workspace's only: {data}");
 
     // The binary announces the runs it drives to the other instances.
     let pool = app.db.get_postgres_connection_pool();
@@ -292,6 +301,31 @@ async fn runs_a_stream_follows_change_on_any_instance(mut app: TestApp) {
     .expect("the run is announced");
     assert_eq!(announced, json!([ws, wf, run]));
     drop(binary);
+}
+
+/// The database's clock, to tell connections opened since.
+async fn db_now(app: &TestApp) -> String {
+    use sea_orm::ConnectionTrait;
+    let statement = sea_orm::Statement::from_string(sea_orm::DatabaseBackend::Postgres, "SELECT now()::text");
+    let row = app.db.query_one_raw(statement).await.expect("query").expect("a row");
+    row.try_get_by_index::<String>(0).expect("a time")
+}
+
+/// Waits until `n` connections opened since `since` (the binaries' relays) listen on the
+/// changes channel.
+async fn listening(app: &TestApp, since: &str, n: i64) {
+    let sql = format!(
+        "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() \
+         AND backend_start >= '{since}'::timestamptz AND query LIKE '%LISTEN%{}%'",
+        app::events::CHANGES_CHANNEL
+    );
+    for _ in 0..400 {
+        if crate::engine::scalar(app, &sql).await >= n {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{n} instances do not listen");
 }
 
 /// A designer's heartbeat through `client`: who else has `wf` open.
@@ -320,15 +354,32 @@ async fn who_has_a_workflow_open_is_known_on_every_instance(mut app: TestApp) {
     assert_eq!(beat(&app, &mia, ws, wf, false).await, json!([]));
     events.until("presence", visited).await;
     assert_eq!(beat(&app, &owner, ws, wf, true).await, json!([]));
+    // Heartbeats are counted per user: a loop of them is refused with the reason.
+    let (w, f) = (ws.to_string(), wf.to_string());
+    let form = [("workspace_id", w.as_str()), ("workflow_id", f.as_str()), ("open", "true")];
+    let mut refused = None;
+    for _ in 0..=app::state::PRESENCE_CALLS_PER_MINUTE.get() {
+        let res = app.call(&mia, "workflows/presence", &form).await;
+        if res.status() == StatusCode::TOO_MANY_REQUESTS {
+            refused = Some(res.json::<Value>().await.expect("json"));
+            break;
+        }
+    }
+    let refused = refused.expect("a loop of heartbeats is refused");
+    assert!(refused["message"].as_str().unwrap_or_default().contains("designer heartbeats a minute"), "{refused}");
+    assert_eq!(beat(&app, &owner, ws, wf, true).await, json!(["Ivan Invitee"]), "others still beat");
+    assert_eq!(beat(&app, &owner, ws, wf, false).await, json!([]));
     if !app.config.database_url.starts_with("postgres") {
         return; // one SQLite file has one instance
     }
     drop(events);
     app.stop().await;
+    let since = db_now(&app).await;
     let _a = app.start_binary().await;
     let on_a = app.base.clone();
     let (mut events, _) = open(&app, &owner, ws, None).await;
     let _b = app.start_binary().await;
+    listening(&app, &since, 2).await;
     // Mia opens it through B: the owner's stream on A hears, and A lists her.
     assert_eq!(beat(&app, &mia, ws, wf, true).await, json!([]), "the owner's visit on the stopped instance is gone");
     events.until("presence", visited).await;

@@ -25,7 +25,7 @@ use uuid::Uuid;
 use wasm_bindgen::JsCast;
 
 use crate::error::AppError;
-use crate::stream::{Heard, on_heard};
+use crate::stream::{Heard, Throttle, on_heard};
 use crate::ui::form::confirm;
 use crate::ui::form::loaded;
 use crate::workflows::api::{get_workflow, save_workflow, workflow_presence};
@@ -393,10 +393,19 @@ fn watch_presence(session: Session, others: RwSignal<Vec<String>>, newer: RwSign
             }
         });
     };
+    // Someone arrived or left: ask who is here now (at most every 2 s), unless closing.
+    let closed = StoredValue::new(false);
+    let news = Throttle::new(Duration::from_secs(2));
     on_heard(
         move |h| matches!(h, Heard::Presence(v) if v.workflows.contains(&session.workflow_id)),
-        move || beat(true),
+        move || news.hit(),
     );
+    Effect::new(move |first: Option<()>| {
+        news.changed.track();
+        if first.is_some() && closed.try_get_value() == Some(false) {
+            beat(true);
+        }
+    });
     // Effects run only in the browser.
     Effect::new(move |started: Option<()>| {
         if started.is_some() {
@@ -405,6 +414,7 @@ fn watch_presence(session: Session, others: RwSignal<Vec<String>>, newer: RwSign
         beat(true);
         if let Ok(handle) = set_interval_with_handle(move || beat(true), PRESENCE_EVERY) {
             on_cleanup(move || {
+                closed.try_set_value(true);
                 handle.clear();
                 beat(false);
             });

@@ -32,7 +32,7 @@ pub fn RunsPanel(
     let runs = follow_list(move || Follow { workspace: ws, workflow: Some(wf), status: None, period: Period::All });
     let detail = follow_run(ws, move || open.get());
     // The open run as read (not one opened before it, still shown while it is read).
-    let shown = move || detail.get().filter(|d| d.as_ref().map_or(true, |d| Some(d.summary.id) == open.get()));
+    let shown = move || detail.get().filter(|(id, _)| Some(*id) == open.get()).map(|(_, d)| d);
     // The canvas colours each node by its step's status in the open run.
     Effect::new(move |_| {
         let colours = match (open.get(), shown()) {
