@@ -51,8 +51,8 @@ const CHANGES_COALESCE: Duration = Duration::from_millis(50);
 /// Runs or visits one notification names at most (PostgreSQL's payload limit is 8,000 bytes;
 /// each is about 130).
 const PER_NOTICE: usize = 40;
-/// Runs (and visits) named per window at most; more runs are sent as "more" (views show all
-/// again), more visits wait for their next heartbeat.
+/// Runs (and visits) named per window at most; more runs are sent as "many" in their
+/// workspace (its views show all again), more visits wait for their next heartbeat.
 const PER_WINDOW: usize = 400;
 
 /// A change, as [`record`] stores it.
@@ -238,10 +238,11 @@ pub fn for_eyes_of(activity: &Recorded, person: Uuid) -> bool {
 /// takes connections, so a stream opened at once misses nothing (`None`: the latest once the
 /// database answers).
 ///
-/// On PostgreSQL it also passes run changes and designer visits between instances: this
-/// instance's `Changed` and `Visit` signals go out on [`CHANGES_CHANNEL`] ([`announce`]), and
-/// other instances' come back as `Elsewhere` and `Visit`s not made here, so a live view on any
-/// instance follows a run another one drives, and every instance knows who has what open.
+/// On PostgreSQL it also passes run changes and designer heartbeats between instances: this
+/// instance's `Changed` signals and the hub's visits made here go out on [`CHANGES_CHANNEL`]
+/// ([`announce`]), and other instances' come back as `Elsewhere`/`ManyElsewhere` signals and
+/// visits not made here, so a live view on any instance follows a run another one drives, and
+/// every instance knows who has what open.
 pub async fn relay(db: DatabaseConnection, hub: Arc<Hub>, from: Option<i64>) {
     let instance = Uuid::now_v7();
     let postgres = db.get_database_backend() == DatabaseBackend::Postgres;
