@@ -98,24 +98,16 @@ pub(crate) async fn start_error_workflow(
     payload: Value,
     chain: Chain,
 ) -> Result<Option<Uuid>, AppError> {
-    use crate::entities::workflows as wf;
-    let target = wf::Entity::find_by_id(failed.workflow_id).one(db).await?.and_then(|w| w.error_workflow_id);
-    let Some(target) = target else { return Ok(None) };
-    let Some(row) = wf::Entity::find_by_id(target)
-        .filter(wf::Column::WorkspaceId.eq(failed.workspace_id))
-        .one(db)
-        .await?
-        .filter(|w| w.status != workflows::model::WorkflowStatus::Archived.as_str())
-    else {
+    let Some(target) = workflows::service::error_workflow_of(db, failed.workspace_id, failed.workflow_id).await? else {
         return Ok(None);
     };
-    let graph = workflows::service::load_graph(db, row.id).await?;
+    let graph = workflows::service::load_graph(db, target).await?;
     let Some(trigger) = graph.nodes.iter().find(|n| n.config.kind() == NodeKind::Manual) else {
         return Ok(None);
     };
     let run = NewRun {
         workspace_id: failed.workspace_id,
-        workflow_id: row.id,
+        workflow_id: target,
         trigger: trigger.id,
         graph: &graph,
         payload,

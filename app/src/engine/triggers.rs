@@ -15,8 +15,9 @@ use uuid::Uuid;
 
 use crate::engine::limits::Admission;
 use crate::engine::service::{self, Chain, InChain, NewRun};
-use crate::entities::{workflow_triggers as triggers, workflow_versions};
-use crate::error::{AppError, OrNotFound};
+use crate::entities::workflow_triggers as triggers;
+use crate::error::AppError;
+use crate::workflows;
 use crate::workflows::graph::Graph;
 use crate::workflows::kinds::{NodeConfig, NodeKind};
 
@@ -97,8 +98,8 @@ pub async fn active(
 
 /// The graph of the version a trigger starts.
 pub async fn graph(db: &impl ConnectionTrait, trigger: &triggers::Model) -> Result<Graph, AppError> {
-    let version = workflow_versions::Entity::find_by_id(trigger.version_id).one(db).await?.or_not_found()?;
-    serde_json::from_value(version.graph).map_err(AppError::internal)
+    let graph = workflows::service::version_json(db, trigger.version_id).await?;
+    serde_json::from_value(graph).map_err(AppError::internal)
 }
 
 /// Graphs of versions read lately, so a webhook called often neither reads nor parses its
@@ -129,9 +130,9 @@ impl Graphs {
         if let Some(graph) = self.held.lock().ok().and_then(|held| held.graphs.get(&id).map(|(g, _)| g.clone())) {
             return Ok(graph);
         }
-        let version = workflow_versions::Entity::find_by_id(id).one(db).await?.or_not_found()?;
-        let bytes = json_len(&version.graph);
-        let graph: Arc<Graph> = Arc::new(serde_json::from_value(version.graph).map_err(AppError::internal)?);
+        let stored = workflows::service::version_json(db, id).await?;
+        let bytes = json_len(&stored);
+        let graph: Arc<Graph> = Arc::new(serde_json::from_value(stored).map_err(AppError::internal)?);
         if bytes > Self::ONE {
             return Ok(graph);
         }
@@ -152,7 +153,8 @@ impl Graphs {
 }
 
 /// How long `value` is as JSON, counted without writing it out.
-fn json_len(value: &Value) -> usize {
+/// The length of `value` as JSON, counted without building the text.
+pub(crate) fn json_len(value: &Value) -> usize {
     struct Count(usize);
     impl std::io::Write for Count {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {

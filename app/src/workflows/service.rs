@@ -68,6 +68,29 @@ pub async fn title(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<String>
     Ok(workflows::Entity::find_by_id(id).one(db).await?.map(|w| w.name))
 }
 
+/// The stored graph JSON of one version, by id alone, for the engine's triggers (no member is
+/// asking; versions never change once written).
+pub async fn version_json(db: &impl ConnectionTrait, version_id: Uuid) -> Result<serde_json::Value, AppError> {
+    Ok(workflow_versions::Entity::find_by_id(version_id).one(db).await?.or_not_found()?.graph)
+}
+
+/// The error workflow a failed run of `workflow_id` starts: set, in the same workspace and not
+/// archived (the engine's failure handling; no member is asking).
+pub async fn error_workflow_of(
+    db: &impl ConnectionTrait,
+    workspace_id: Uuid,
+    workflow_id: Uuid,
+) -> Result<Option<Uuid>, AppError> {
+    let target = workflows::Entity::find_by_id(workflow_id).one(db).await?.and_then(|w| w.error_workflow_id);
+    let Some(target) = target else { return Ok(None) };
+    let row = workflows::Entity::find_by_id(target)
+        .filter(workflows::Column::WorkspaceId.eq(workspace_id))
+        .one(db)
+        .await?
+        .filter(|w| w.status != WorkflowStatus::Archived.as_str());
+    Ok(row.map(|w| w.id))
+}
+
 /// A new, empty draft.
 pub async fn create(db: &DatabaseConnection, me: &Membership, name: &str, description: &str) -> Result<Uuid, AppError> {
     create_with_graph(db, me, name, description, &Graph::default()).await

@@ -36,6 +36,7 @@ db_tests!(
     reports_count_finished_runs_by_period,
     reports_are_counted_by_the_database_with_exact_averages_and_p95,
     finished_runs_past_their_retention_are_deleted_with_their_steps,
+    runs_that_end_together_each_record_their_end_once,
 );
 
 pub(crate) fn id(n: u128) -> Uuid {
@@ -1071,4 +1072,73 @@ async fn finished_runs_past_their_retention_are_deleted_with_their_steps(app: Te
             ["status"],
         "COMPLETED"
     );
+}
+
+/// Runs queued at once end together (on SQLite their ends share transactions): each writes its
+/// steps and its `workflow.completed` once. One whose end cannot be written (its trigger's step
+/// row is there already, which no real first run has) fails only its own end: with a lease
+/// longer than the test, the others could not finish otherwise.
+async fn runs_that_end_together_each_record_their_end_once(mut app: TestApp) {
+    use app::entities::{execution_steps as steps, workflow_executions as executions};
+    use sea_orm::{ActiveValue::Set, EntityTrait, TransactionTrait};
+    const RUNS: i64 = 150;
+    app.reconfigure(|c| c.engine_lease_secs = 120).await;
+    let owner = browser();
+    let ws = app.setup_owner(&owner).await;
+    let graph = noted("Note", "{{ trigger.n }}");
+    let wf = workflow(&app, &owner, ws, &graph).await;
+    let now = chrono::Utc::now();
+    let queued = |n: i64| executions::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        workspace_id: Set(ws),
+        workflow_id: Set(wf),
+        status: Set("PENDING".into()),
+        simulation: Set(false),
+        trigger_node: Set(id(1)),
+        payload: Set(json!({ "n": n })),
+        graph: Set(graph.clone()),
+        started_by: Set(None),
+        error: Set(None),
+        lease_owner: Set(None),
+        lease_until: Set(None),
+        created_at: Set(now),
+        started_at: Set(None),
+        finished_at: Set(None),
+        retry_of: Set(None),
+        trigger_kind: Set(Some("manual".into())),
+        wake_at: Set(None),
+        root_id: Set(None),
+        descendants: Set(0),
+        duration_ms: Set(None),
+    };
+    let runs: Vec<_> = (0..=RUNS).map(queued).collect();
+    let poisoned = runs[RUNS as usize / 2].id.clone().unwrap();
+    let txn = app.db.begin().await.expect("begin");
+    executions::Entity::insert_many(runs).exec_without_returning(&txn).await.expect("queue");
+    let taken = steps::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        execution_id: Set(poisoned),
+        node_id: Set(id(1)),
+        node_name: Set("Start".into()),
+        kind: Set("manual".into()),
+        status: Set("COMPLETED".into()),
+        attempt: Set(1),
+        input: Set(None),
+        output: Set(None),
+        error: Set(None),
+        started_at: Set(now),
+        finished_at: Set(Some(now)),
+        duration_ms: Set(Some(0)),
+    };
+    steps::Entity::insert(taken).exec_without_returning(&txn).await.expect("step");
+    txn.commit().await.expect("commit");
+
+    let completed = "SELECT COUNT(*) FROM workflow_executions WHERE status = 'COMPLETED'";
+    assert_eq!(count_reaches(&app, completed, RUNS).await, RUNS, "every other run completes");
+    let ended = "SELECT COUNT(DISTINCT subject) FROM activities WHERE name = 'workflow.completed'";
+    assert_eq!(scalar(&app, ended).await, RUNS);
+    assert_eq!(scalar(&app, "SELECT COUNT(*) FROM activities WHERE name = 'workflow.completed'").await, RUNS);
+    assert_eq!(scalar(&app, "SELECT COUNT(*) FROM execution_steps").await, RUNS * 2 + 1, "two steps a run");
+    let left = executions::Entity::find_by_id(poisoned).one(&app.db).await.expect("read").expect("the run");
+    assert_eq!(left.status, "RUNNING", "the run whose end failed is left to its lease, unended");
 }

@@ -36,6 +36,8 @@ use crate::hub::{Hub, RunChange, Signal};
 use crate::workflows::graph::{Graph, Node, Policy};
 use crate::workflows::kinds::{ApprovalConfig, EmailConfig, NodeConfig, NodeKind};
 
+mod ends;
+
 /// How often idle engines look for runs whose lease expired (new runs wake them at once).
 const POLL: Duration = Duration::from_secs(1);
 /// How often due schedules are looked for (cron's finest unit is the minute).
@@ -188,6 +190,8 @@ pub struct Engine {
     /// instance died) is not here: it writes each step as it goes, and a templated try before
     /// it is filled, so a fill that kills the process counts toward "stopped during this step".
     deferring: Mutex<HashMap<Uuid, Vec<steps::Model>>>,
+    /// Run ends waiting to be written together (SQLite, see `ends.rs`).
+    ends: Mutex<ends::Ends>,
 }
 
 impl Engine {
@@ -207,6 +211,7 @@ impl Engine {
             running: Mutex::new(HashMap::new()),
             confirmed: Mutex::new(HashMap::new()),
             deferring: Mutex::new(HashMap::new()),
+            ends: Mutex::default(),
         })
     }
 
@@ -391,11 +396,12 @@ impl Engine {
             r = self.drive(&row) => r,
             stop = self.hold_lease(row.id, stopped) => Err(stop),
         };
+        let deferred = self.deferring.lock().ok().and_then(|mut d| d.remove(&row.id)).unwrap_or_default();
+        let ended = self.end(&row, result, deferred).await;
+        // Only now: while its end waits to be written, this instance doesn't claim the run again.
         if let Ok(mut running) = self.running.lock() {
             running.remove(&row.id);
         }
-        let deferred = self.deferring.lock().ok().and_then(|mut d| d.remove(&row.id)).unwrap_or_default();
-        let ended = self.end(&row, result, deferred).await;
         if let Ok(mut confirmed) = self.confirmed.lock() {
             confirmed.remove(&row.id);
         }
@@ -407,7 +413,12 @@ impl Engine {
 
     /// Ends a run its driver returned from, unless it stopped without an end; `true` when this
     /// instance ended it.
-    async fn end(&self, row: &executions::Model, result: Result<(), Stop>, deferred: Vec<steps::Model>) -> bool {
+    async fn end(
+        self: &Arc<Self>,
+        row: &executions::Model,
+        result: Result<(), Stop>,
+        deferred: Vec<steps::Model>,
+    ) -> bool {
         let (status, error) = match result {
             Ok(()) => (ExecutionStatus::Completed, None),
             Err(Stop::Failed(message)) => (ExecutionStatus::Failed, Some(message)),
@@ -460,9 +471,10 @@ impl Engine {
     /// failed records `workflow.completed` or `workflow.failed` in the same transaction: its
     /// error workflow and listeners start from that activity (`outbox.rs`), so a crash after the
     /// end loses none of them. On SQLite the steps go in that transaction too (one commit for
-    /// a short run); on PostgreSQL they are one statement before it (the end is one statement).
+    /// a short run, written with the other runs that end meanwhile, see `ends.rs`); on PostgreSQL
+    /// they are one statement before it (the end is one statement).
     async fn finish(
-        &self,
+        self: &Arc<Self>,
         row: &executions::Model,
         status: ExecutionStatus,
         error: Option<String>,
@@ -495,17 +507,7 @@ impl Engine {
                 None => Ok(end.exec(&self.db).await?.rows_affected == 1),
             };
         }
-        let txn = crate::db::begin_write(&self.db).await?;
-        Self::insert_rows(&txn, deferred).await?;
-        if end.exec(&txn).await?.rows_affected != 1 {
-            txn.rollback().await?;
-            return Ok(false);
-        }
-        if let Some(activity) = activity {
-            events::record(&txn, activity).await?;
-        }
-        txn.commit().await?;
-        Ok(true)
+        self.end_together(ends::End { update: end.into_query(), deferred, activity }).await
     }
 
     async fn drive(&self, row: &executions::Model) -> Result<(), Stop> {
@@ -521,9 +523,14 @@ impl Engine {
         if mentions(&row.graph, "data") {
             plan.set_data(actions::load_data(&self.db, row.workflow_id).await?);
         }
-        // Pick up where an earlier holder of the lease stopped.
+        // Pick up where an earlier holder of the lease stopped, or where the run this one retries
+        // failed (its steps are copied in); a run's first drive otherwise has no steps yet.
         let mut open = HashMap::new();
-        for step in latest_steps(&self.db, row.id).await? {
+        let earlier = match self.defers(row.id) && row.retry_of.is_none() {
+            true => Vec::new(),
+            false => latest_steps(&self.db, row.id).await?,
+        };
+        for step in earlier {
             let node = step.node_id;
             match StepStatus::parse(&step.status) {
                 Some(StepStatus::Completed) => plan.complete(node, step.output.clone().unwrap_or(Value::Null)),
@@ -616,11 +623,14 @@ impl Engine {
     }
 
     /// Inserts new step rows (none: nothing).
-    async fn insert_rows(db: &impl ConnectionTrait, rows: Vec<steps::Model>) -> Result<(), sea_orm::DbErr> {
-        if rows.is_empty() {
+    async fn insert_rows(
+        db: &impl ConnectionTrait,
+        rows: impl IntoIterator<Item = steps::Model>,
+    ) -> Result<(), sea_orm::DbErr> {
+        let mut rows = rows.into_iter().map(|r| r.into_active_model().reset_all()).peekable();
+        if rows.peek().is_none() {
             return Ok(());
         }
-        let rows = rows.into_iter().map(|r| r.into_active_model().reset_all());
         steps::Entity::insert_many(rows).exec_without_returning(db).await?;
         Ok(())
     }
