@@ -24,7 +24,7 @@ tools:
 	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy rustfmt
 	@[ -x tools/node_modules/.bin/wasm-opt ] || npm ci --prefix tools --no-audit --no-fund
 
-## The release wasm bundle and stylesheet in target/site/pkg (prints its size, raw and gzip).
+## The release wasm bundle, split by page, and the stylesheet in target/site/pkg/<version> (prints sizes).
 bundle: tools
 	cargo xtask build
 
@@ -52,4 +52,5 @@ summary:
 	@echo "== test counts"
 	@awk '/^test result:/ { p += $$4; f += $$6 } END { printf "cargo: %d passed, %d failed\n", p, f }' $(LOGS)/cargo.log
 	@grep -E '^\s+[0-9]+ (passed|failed|flaky|skipped)' $(LOGS)/e2e.log | sed 's/^ */playwright: /' || true
-	@ls -l target/site/pkg/flowdeck_bg.wasm | awk '{ printf "wasm bundle: %d bytes raw, ", $$5 }'; gzip -9c target/site/pkg/flowdeck_bg.wasm | wc -c | awk '{ print $$1 " bytes gzip" }'
+	@echo "== browser bundle (bytes)"
+	@cat target/site/bundle-sizes.txt

@@ -8,7 +8,7 @@ PORT=3998
 dir=$(mktemp -d)
 trap 'kill $pid 2>/dev/null || true; rm -rf "$dir"' EXIT
 [ -x target/release/flowdeck ] || cargo build --release -p server
-[ -f target/site/pkg/flowdeck_bg.wasm ] || cargo xtask build
+[ -f target/site/pkg/version ] || cargo xtask build
 DATABASE_URL="sqlite://$dir/bench.db?mode=rwc" FLOWDECK_SECRET_KEY_FILE="$dir/key" FLOWDECK_ADDR="127.0.0.1:$PORT" \
   FLOWDECK_LOG=warn ./target/release/flowdeck serve &
 pid=$!

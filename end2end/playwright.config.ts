@@ -46,7 +46,7 @@ export default defineConfig({
     { name: 'first-run', testMatch: /first-run\.spec\.ts$/ },
     {
       name: 'app',
-      testIgnore: /(first-run|designer|runs|sign-off|stats|testing|webhook)\.spec\.ts$/,
+      testIgnore: /(first-run|bundle|designer|runs|sign-off|stats|testing|webhook)\.spec\.ts$/,
       dependencies: ['first-run'],
       use: { storageState: OWNER_STATE },
     },
@@ -54,7 +54,7 @@ export default defineConfig({
     // order; `runs` counts the workspace's runs, so specs that add runs come after it.
     {
       name: 'designer',
-      testMatch: /(designer|runs|sign-off|stats|testing|webhook)\.spec\.ts$/,
+      testMatch: /(bundle|designer|runs|sign-off|stats|testing|webhook)\.spec\.ts$/,
       dependencies: ['app'],
       use: { storageState: OWNER_STATE },
     },

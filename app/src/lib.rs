@@ -38,7 +38,7 @@ pub mod state;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
-use leptos_router::{SsrMode, path};
+use leptos_router::{Lazy, SsrMode, path};
 
 use crate::ui::not_found::NotFound;
 use crate::ui::toast::{ToastHost, Toasts};
@@ -46,6 +46,7 @@ use crate::ui::toast::{ToastHost, Toasts};
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let theme = theme_from_cookie();
+    let stylesheet = format!("/{}/{}.css", options.site_pkg_dir, options.output_name);
     #[cfg(feature = "ssr")]
     content_security_policy();
     view! {
@@ -55,7 +56,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
-                <link rel="stylesheet" href="/pkg/flowdeck.css"/>
+                <link rel="stylesheet" href=stylesheet/>
                 <link rel="icon" href="data:,"/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -105,6 +106,37 @@ fn theme_from_cookie() -> &'static str {
     auth::model::Theme::System.as_str()
 }
 
+/// Pages whose code is a chunk of its own in the browser bundle, fetched when the page is first
+/// shown (the server renders them as usual). The shell, sign-in and the lists stay in the main
+/// module; a route that is its own chunk is `view={Lazy::<Route>::new()}`.
+macro_rules! lazy_page {
+    ($($route:ident => $page:path),* $(,)?) => {$(
+        #[derive(Debug)]
+        struct $route;
+
+        #[leptos_router::lazy_route]
+        impl leptos_router::LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            fn view(_this: Self) -> AnyView {
+                untrack($page).into_any()
+            }
+        }
+    )*};
+}
+
+lazy_page! {
+    DesignerRoute => workflows::EditorPage,
+    RunsRoute => engine::RunsPage,
+    ReportsRoute => engine::ReportsPage,
+    ApprovalsRoute => approvals::ApprovalsPage,
+    SettingsRoute => workspaces::WorkspaceSettingsPage,
+    AdminRoute => settings::AdminPage,
+    ProfileRoute => auth::ProfilePage,
+}
+
 /// The app: routes, the tab's live stream and the toast layer.
 #[component]
 pub fn App() -> impl IntoView {
@@ -122,18 +154,18 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/invite/:token") view=workspaces::InvitePage ssr=SsrMode::Async/>
                 <ParentRoute path=path!("") view=ui::shell::Shell ssr=SsrMode::Async>
                     <Route path=path!("") view=workspaces::Home ssr=SsrMode::Async/>
-                    <Route path=path!("/profile") view=auth::ProfilePage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin") view=settings::AdminPage ssr=SsrMode::Async/>
+                    <Route path=path!("/profile") view={Lazy::<ProfileRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin") view={Lazy::<AdminRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/workspaces/new") view=workspaces::NewWorkspacePage ssr=SsrMode::Async/>
                     <ParentRoute path=path!("/w/:ws") view=workspaces::WorkspaceLayout ssr=SsrMode::Async>
                         <Route path=path!("") view=workspaces::Overview ssr=SsrMode::Async/>
                         <Route path=path!("/members") view=workspaces::MembersPage ssr=SsrMode::Async/>
                         <Route path=path!("/workflows") view=workflows::WorkflowsPage ssr=SsrMode::Async/>
-                        <Route path=path!("/workflows/:wf") view=workflows::EditorPage ssr=SsrMode::Async/>
-                        <Route path=path!("/runs") view=engine::RunsPage ssr=SsrMode::Async/>
-                        <Route path=path!("/approvals") view=approvals::ApprovalsPage ssr=SsrMode::Async/>
-                        <Route path=path!("/reports") view=engine::ReportsPage ssr=SsrMode::Async/>
-                        <Route path=path!("/settings") view=workspaces::WorkspaceSettingsPage ssr=SsrMode::Async/>
+                        <Route path=path!("/workflows/:wf") view={Lazy::<DesignerRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/runs") view={Lazy::<RunsRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/approvals") view={Lazy::<ApprovalsRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/reports") view={Lazy::<ReportsRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/settings") view={Lazy::<SettingsRoute>::new()} ssr=SsrMode::Async/>
                     </ParentRoute>
                 </ParentRoute>
             </Routes>

@@ -108,10 +108,11 @@ pub async fn app(config: &Config) -> anyhow::Result<Instance> {
     let hub = Hub::new();
     let lease = Duration::from_secs(config.engine_lease_secs.max(1));
     let engine = Engine::new(db.clone(), hub.clone(), lease, tools, config.limits());
+    let bundle = bundle_dir(&config.site_root);
     let leptos_options = LeptosOptions::builder()
         .output_name("flowdeck")
         .site_root(config.site_root.to_string_lossy().to_string())
-        .site_pkg_dir("pkg")
+        .site_pkg_dir(bundle.clone())
         .site_addr(config.addr)
         .build();
     let state = AppState {
@@ -138,7 +139,7 @@ pub async fn app(config: &Config) -> anyhow::Result<Instance> {
         has_users: Arc::new(AtomicBool::new(false)),
         public_origin: config.public_origin.clone(),
     };
-    let pkg = ServeDir::new(config.site_root.join("pkg"));
+    let pkg = bundle_service(&config.site_root, &bundle);
     let routes = generate_route_list(App);
     let router = Router::new()
         .route("/healthz", get(healthz))
@@ -159,7 +160,7 @@ pub async fn app(config: &Config) -> anyhow::Result<Instance> {
             },
         )
         .merge(app::stream::router())
-        .nest_service("/pkg", pkg)
+        .nest_service(&format!("/{bundle}"), pkg)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn_with_state(guard_state.clone(), guards::page_guard))
         .layer(session_layer)
@@ -207,6 +208,31 @@ fn trusted_proxies(list: &str) -> anyhow::Result<Vec<ipnet::IpNet>> {
 }
 
 /// 200 only while the database answers.
+/// The browser bundle's directory under the site root: `pkg/<version>` when `cargo xtask build`
+/// wrote `pkg/version` (its files never change, so browsers may keep them for good), else `pkg`.
+fn bundle_dir(site_root: &std::path::Path) -> String {
+    let version = std::fs::read_to_string(site_root.join("pkg/version")).unwrap_or_default();
+    let version = version.trim();
+    if !version.is_empty() && version.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        format!("pkg/{version}")
+    } else {
+        "pkg".to_string()
+    }
+}
+
+/// The bundle's files, as the `.br` or `.gz` copy the xtask wrote when the browser accepts it;
+/// cached for a year when the directory is versioned, revalidated on every use otherwise.
+fn bundle_service(site_root: &std::path::Path, bundle: &str) -> Router {
+    let cache =
+        HeaderValue::from_static(if bundle == "pkg" { "no-cache" } else { "public, max-age=31536000, immutable" });
+    let files = ServeDir::new(site_root.join(bundle)).precompressed_br().precompressed_gzip();
+    // A missing file is not kept: it may be there after the next deploy.
+    let cache_found = move |response: &axum::response::Response| response.status().is_success().then(|| cache.clone());
+    Router::new()
+        .fallback_service(files)
+        .layer(SetResponseHeaderLayer::overriding(axum::http::header::CACHE_CONTROL, cache_found))
+}
+
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     match state.db.ping().await {
         Ok(()) => (StatusCode::OK, "ok"),

@@ -11,6 +11,7 @@ db_tests!(
     unknown_pages_are_404,
     every_response_carries_security_headers,
     every_page_renders_while_its_session_ends,
+    the_bundle_is_served_precompressed_and_cached_for_good,
 );
 
 async fn foreign_origin_is_refused(app: TestApp) {
@@ -134,4 +135,54 @@ async fn every_page_renders_while_its_session_ends(app: TestApp) {
             assert!(status.is_success() || status.is_redirection(), "{page}: {status}");
         }
     }
+}
+
+/// The xtask's published bundle (`pkg/version` naming `pkg/<version>/`): pages link it there, its
+/// files go out as the `.br` or `.gz` copy the browser accepts, and browsers may keep them for
+/// good; a missing file is not kept, and an unversioned `pkg/` is revalidated on every use.
+async fn the_bundle_is_served_precompressed_and_cached_for_good(mut app: TestApp) {
+    let site = tempfile::tempdir().expect("tempdir");
+    let version = "0123456789abcdef";
+    let dir = site.path().join("pkg").join(version);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::write(site.path().join("pkg/version"), format!("{version}\n")).expect("write");
+    for (name, body) in [("flowdeck.js", "raw"), ("flowdeck.js.br", "brotli"), ("flowdeck.js.gz", "gzip")] {
+        std::fs::write(dir.join(name), body).expect("write");
+    }
+    std::fs::write(dir.join("flowdeck.css"), "body{}").expect("write");
+    let root = site.path().to_path_buf();
+    app.reconfigure(|config| config.site_root = root).await;
+    let client = browser();
+    // A restart keeps the address.
+    let base = app.base.clone();
+    let get = |path: String, accept: &'static str| {
+        let request = client.get(format!("{base}{path}"));
+        let request = if accept.is_empty() { request } else { request.header("accept-encoding", accept) };
+        async move { request.send().await.expect("request") }
+    };
+    let header = |res: &reqwest::Response, name: &str| {
+        res.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
+    };
+    let js = format!("/pkg/{version}/flowdeck.js");
+    for (accept, encoding, body) in [("br, gzip", "br", "brotli"), ("gzip", "gzip", "gzip"), ("", "", "raw")] {
+        let res = get(js.clone(), accept).await;
+        assert_eq!(res.status(), StatusCode::OK, "{accept}");
+        assert_eq!(header(&res, "content-encoding"), encoding, "{accept}");
+        assert_eq!(header(&res, "cache-control"), "public, max-age=31536000, immutable");
+        assert_eq!(res.text().await.expect("body"), body, "{accept}");
+    }
+    let missing = get(format!("/pkg/{version}/nothing.js"), "").await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert!(!header(&missing, "cache-control").contains("immutable"), "a missing file is not kept");
+    let page = get("/setup".into(), "").await.text().await.expect("html");
+    assert!(page.contains(&format!("/pkg/{version}/flowdeck.css")), "the page links the versioned stylesheet");
+    assert!(page.contains(&format!("pkg/{version}")), "and the versioned scripts");
+
+    std::fs::remove_file(site.path().join("pkg/version")).expect("remove");
+    std::fs::write(site.path().join("pkg/flowdeck.css"), "body{}").expect("write");
+    app.reconfigure(|_| {}).await;
+    // A new client: the old one's pooled connection would still reach the stopped instance.
+    let res = browser().get(format!("{}/pkg/flowdeck.css", app.base)).send().await.expect("request");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(header(&res, "cache-control"), "no-cache", "an unversioned bundle may change under its name");
 }

@@ -188,6 +188,14 @@ fn Designer(doc: WorkflowDoc, workspace_id: Uuid, can_edit: bool, reload: RwSign
     // `?run=<id>` (a row of the workspace's Runs page) opens that run in the Runs panel.
     let linked_run = use_query_map().with_untracked(|q| q.get("run").and_then(|r| Uuid::parse_str(&r).ok()));
     let panel = RwSignal::new(if linked_run.is_some() { Panel::Runs } else { Panel::Details });
+    // The Runs panel colours the canvas by the open run's steps; closing the panel clears them.
+    // Here rather than in the panel's cleanup, which also runs while the whole designer is being
+    // disposed, and would tell boxes whose signals are gone to redraw.
+    Effect::new(move |_| {
+        if panel.get() != Panel::Runs && editor.run.with_untracked(|r| !r.is_empty()) {
+            editor.run.set(Default::default());
+        }
+    });
     let viewing = RwSignal::new(None::<Viewing>);
     let diagnostics = Memo::new(move |_| {
         editor.revision.track();

@@ -42,9 +42,6 @@ pub fn RunsPanel(
         };
         editor.run.try_set(colours);
     });
-    on_cleanup(move || {
-        editor.run.try_set(HashMap::new());
-    });
     let started = Callback::new(move |id: Uuid| open.set(Some(id)));
 
     view! {
