@@ -211,7 +211,8 @@ fn Designer(doc: WorkflowDoc, workspace_id: Uuid, can_edit: bool, reload: RwSign
         }
         set_timeout(
             move || {
-                if editor.revision.get_untracked() == revision
+                // `try_`: the designer may have been left since (its signals are gone together).
+                if editor.revision.try_get_untracked() == Some(revision)
                     && editor.dirty_untracked()
                     && session.conflict.get_untracked().is_none()
                     && !matches!(session.save_state.get_untracked(), SaveState::Failed(_))
@@ -389,10 +390,14 @@ fn DesignerBar(
 /// version than the one on this canvas.
 fn watch_presence(session: Session, others: RwSignal<Vec<String>>, newer: RwSignal<Option<String>>) {
     let beat = move |open: bool| {
-        let at = session.version.get_untracked();
+        // The closing beat is sent while the designer is being disposed, and any answer may come
+        // after it is gone: nothing is read or written then.
+        let at = session.version.try_get_untracked().unwrap_or_default();
         spawn_local(async move {
             let Ok(p) = workflow_presence(session.workspace_id, session.workflow_id, open).await else { return };
-            others.set(p.others);
+            if !open || others.try_set(p.others).is_some() {
+                return;
+            }
             let unchanged_here = session.version.get_untracked() == at
                 && session.save_state.get_untracked() != SaveState::Saving
                 && session.conflict.get_untracked().is_none();
