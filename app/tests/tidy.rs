@@ -80,7 +80,6 @@ const KNOWN: &[(&str, &str)] = &[
     ("app/src/guard.rs uses workspace_members", "the membership check joins members and users in one query"),
     ("app/src/ui/shell.rs -> notifications", "the top bar shows the notifications menu"),
     ("app/src/ui/shell.rs -> auth", "the top bar shows the signed-in person"),
-    ("app/src/workflows/check.rs -> engine", "checks read the engine's limits and template rules"),
     ("app/src/workflows/editor/runs.rs -> engine", "the designer's Runs panel calls the engine's API"),
     ("app/src/workflows/editor/state.rs -> engine", "the designer keeps the run it shows"),
     ("app/src/workflows/editor/webhook.rs -> engine", "the designer shows a webhook's address"),
