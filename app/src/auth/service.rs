@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::auth::model::{SignInOptions, Theme, Viewer};
 use crate::auth::password;
-use crate::entities::{instance_settings, users, workspaces};
+use crate::entities::{instance_settings, users};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::{settings, validate, workspaces as ws};
@@ -83,13 +83,14 @@ pub async fn sign_in_options(db: &DatabaseConnection) -> Result<SignInOptions, A
 
 const SETUP_DONE: &str = "setup_completed";
 
-/// First run: the owner account and the first workspace, in one transaction. Only possible while
-/// the instance has no account; a second, concurrent attempt fails on the `setup_completed` key.
+/// First run: the owner account and the first workspace, in one transaction; the workspace's id
+/// comes back. Only possible while the instance has no account; a second, concurrent attempt fails
+/// on the `setup_completed` key.
 pub async fn setup(
     db: &DatabaseConnection,
     new: NewUser,
     workspace_name: &str,
-) -> Result<(users::Model, workspaces::Model), AppError> {
+) -> Result<(users::Model, Uuid), AppError> {
     let workspace_name = validate::workspace_name("workspace_name", workspace_name)?;
     if !sign_in_options(db).await?.setup_needed {
         return Err(AppError::conflict("Flowdeck is already set up. Sign in instead."));
@@ -110,7 +111,7 @@ pub async fn setup(
     let user = insert_user(&txn, new, hash).await?;
     let workspace = ws::service::create_workspace(&txn, user.id, &workspace_name).await?;
     txn.commit().await?;
-    Ok((user, workspace))
+    Ok((user, workspace.id))
 }
 
 /// Open sign-up, when an instance administrator turned it on.
