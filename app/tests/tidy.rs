@@ -80,7 +80,6 @@ const KNOWN: &[(&str, &str)] = &[
     ("app/src/ui/shell.rs -> notifications", "the top bar shows the notifications menu"),
     ("app/src/ui/shell.rs -> auth", "the top bar shows the signed-in person"),
     ("app/src/workflows/editor/runs.rs -> engine", "the designer's Runs panel calls the engine's API"),
-    ("app/src/workflows/editor/state.rs -> engine", "the designer keeps the run it shows"),
     ("app/src/workflows/editor/webhook.rs -> engine", "the designer shows a webhook's address"),
     ("app/src/workflows/service.rs -> engine", "activating a version syncs its triggers"),
     ("app/src/workspaces/pages.rs -> credentials", "the workspace layout routes to the credentials page"),
