@@ -74,7 +74,6 @@ const KNOWN: &[(&str, &str)] = &[
     ("app/src/approvals/service.rs uses execution_steps", "a decision completes the run's approval step itself"),
     ("app/src/approvals/service.rs uses workflow_executions", "a decision reads and wakes the parked run itself"),
     ("app/src/auth/service.rs -> settings", "first-run setup stores the instance's settings"),
-    ("app/src/auth/service.rs uses instance_settings", "first-run setup writes the settings row in its transaction"),
     ("app/src/guard.rs uses users", "the membership check joins members and users in one query"),
     ("app/src/guard.rs uses workspace_members", "the membership check joins members and users in one query"),
     ("app/src/ui/shell.rs -> notifications", "the top bar shows the notifications menu"),

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::auth::model::{SignInOptions, Theme, Viewer};
 use crate::auth::password;
-use crate::entities::{instance_settings, users};
+use crate::entities::users;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::{settings, validate, workspaces as ws};
@@ -81,8 +81,6 @@ pub async fn sign_in_options(db: &DatabaseConnection) -> Result<SignInOptions, A
     Ok(SignInOptions { setup_needed, open_signup: settings::service::open_signup(db).await? })
 }
 
-const SETUP_DONE: &str = "setup_completed";
-
 /// First run: the owner account and the first workspace, in one transaction; the workspace's id
 /// comes back. Only possible while the instance has no account; a second, concurrent attempt fails
 /// on the `setup_completed` key.
@@ -97,17 +95,7 @@ pub async fn setup(
     }
     let hash = password::hash(new.password.clone()).await?;
     let txn = crate::db::begin_write(db).await?;
-    let marker = instance_settings::ActiveModel {
-        key: Set(SETUP_DONE.into()),
-        value: Set(serde_json::Value::Bool(true)),
-        updated_at: Set(Utc::now()),
-    };
-    marker.insert(&txn).await.map_err(|e| match e.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(_)) => {
-            AppError::conflict("Flowdeck is already set up. Sign in instead.")
-        }
-        _ => e.into(),
-    })?;
+    settings::service::mark_setup_done(&txn).await?;
     let user = insert_user(&txn, new, hash).await?;
     let workspace = ws::service::create_workspace(&txn, user.id, &workspace_name).await?;
     txn.commit().await?;
