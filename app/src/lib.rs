@@ -40,8 +40,12 @@ use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{Lazy, SsrMode, path};
 
+use crate::credentials::CredentialsSection;
+use crate::ui::form::loaded;
 use crate::ui::not_found::NotFound;
 use crate::ui::toast::{ToastHost, Toasts};
+use crate::workspaces::GeneralSettings;
+use crate::workspaces::model::Permission;
 
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -132,9 +136,30 @@ lazy_page! {
     RunsRoute => engine::RunsPage,
     ReportsRoute => engine::ReportsPage,
     ApprovalsRoute => approvals::ApprovalsPage,
-    SettingsRoute => workspaces::WorkspaceSettingsPage,
+    SettingsRoute => WorkspaceSettingsPage,
     AdminRoute => settings::AdminPage,
     ProfileRoute => auth::ProfilePage,
+}
+
+/// `/w/:ws/settings`: the workspace's general settings, then its credentials. Composed here, at
+/// the root, because credentials (an area) sit a layer above workspaces.
+#[component]
+pub fn WorkspaceSettingsPage() -> impl IntoView {
+    // Its own load: refreshing the navigation after a rename must not rebuild (and reset) the form.
+    let id = workspaces::layout::workspace_param();
+    let data = Resource::new(move || id.get(), workspaces::layout::load_workspace);
+    view! {
+        <Title text="Settings · Flowdeck"/>
+        <h1>"Settings"</h1>
+        {loaded(
+            data,
+            |w| {
+                let general = view! { <GeneralSettings w=w.clone()/> };
+                let credentials = w.can(Permission::Edit).then(|| view! { <CredentialsSection w/> });
+                view! { {general} {credentials} }.into_any()
+            },
+        )}
+    }
 }
 
 /// The app: routes, the tab's live stream and the toast layer.

@@ -82,7 +82,6 @@ const KNOWN: &[(&str, &str)] = &[
     ("app/src/workflows/editor/runs.rs -> engine", "the designer's Runs panel calls the engine's API"),
     ("app/src/workflows/editor/webhook.rs -> engine", "the designer shows a webhook's address"),
     ("app/src/workflows/service.rs -> engine", "activating a version syncs its triggers"),
-    ("app/src/workspaces/pages.rs -> credentials", "the workspace layout routes to the credentials page"),
     ("app/src/workspaces/service.rs uses users", "the member list joins users"),
 ];
 
