@@ -4,8 +4,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
 
+use crate::auth::viewer::use_shell;
 use crate::ui::form::{ErrorPanel, FormError, Loading, Submit, action_error, invalid};
-use crate::ui::shell::use_shell;
 use crate::workspaces::api::{CreateWorkspace, RenameWorkspace};
 use crate::workspaces::layout::use_workspace;
 use crate::workspaces::model::{Permission, WorkspaceView};
