@@ -75,12 +75,9 @@ const KNOWN: &[(&str, &str)] = &[
     ),
     ("app/src/approvals/service.rs uses execution_steps", "a decision completes the run's approval step itself"),
     ("app/src/approvals/service.rs uses workflow_executions", "a decision reads and wakes the parked run itself"),
-    ("app/src/guard.rs uses users", "the membership check joins members and users in one query"),
-    ("app/src/guard.rs uses workspace_members", "the membership check joins members and users in one query"),
     ("app/src/workflows/editor/runs.rs -> engine", "the designer's Runs panel calls the engine's API"),
     ("app/src/workflows/editor/webhook.rs -> engine", "the designer shows a webhook's address"),
     ("app/src/workflows/service.rs -> engine", "activating a version syncs its triggers"),
-    ("app/src/workspaces/service.rs uses users", "the member list joins users"),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

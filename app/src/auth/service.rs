@@ -16,6 +16,10 @@ use crate::error::AppError;
 use crate::state::AppState;
 use crate::{settings, validate, workspaces as ws};
 
+/// A row of `users`: other modules hold and read it; only auth queries or writes the table (the
+/// checker cannot see a write through this alias, so keep to it).
+pub type User = users::Model;
+
 /// A validated new account (the password not yet hashed).
 pub struct NewUser {
     pub name: String,
@@ -213,6 +217,36 @@ impl Names {
 pub async fn names(db: &impl ConnectionTrait, ids: impl IntoIterator<Item = Uuid>) -> Result<Names, AppError> {
     let found = users::Entity::find().filter(users::Column::Id.is_in(ids)).all(db).await?;
     Ok(Names(found.into_iter().map(|u| (u.id, u.name)).collect()))
+}
+
+/// How a member list shows a person.
+pub struct Contact {
+    pub name: String,
+    pub email: String,
+}
+
+/// The names and emails of `ids`, in one query; accounts that no longer exist are missing.
+pub async fn contacts(
+    db: &impl ConnectionTrait,
+    ids: impl IntoIterator<Item = Uuid>,
+) -> Result<HashMap<Uuid, Contact>, AppError> {
+    let found = users::Entity::find().filter(users::Column::Id.is_in(ids)).all(db).await?;
+    Ok(found.into_iter().map(|u| (u.id, Contact { name: u.name, email: u.email })).collect())
+}
+
+/// The account `id`, if it exists and is active (the guard's check of a session).
+pub async fn active_user(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<User>, AppError> {
+    Ok(users::Entity::find_by_id(id).one(db).await?.filter(|u| u.status == "active"))
+}
+
+/// Records the workspace `/` opens next time, in the caller's transaction if it has one.
+pub async fn remember_workspace(db: &impl ConnectionTrait, user: &User, workspace_id: Uuid) -> Result<(), AppError> {
+    if user.last_workspace_id != Some(workspace_id) {
+        let mut active = user.clone().into_active_model();
+        active.last_workspace_id = Set(Some(workspace_id));
+        active.update(db).await?;
+    }
+    Ok(())
 }
 
 /// Every IANA time zone name, for the profile's searchable list.
