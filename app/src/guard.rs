@@ -2,14 +2,14 @@
 //! membership here. Non-members get `NotFound`, so a workspace's existence does not leak.
 
 use leptos::prelude::use_context;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use tower_sessions::Session;
 use uuid::Uuid;
 
-use crate::entities::{users, workspace_members};
+use crate::auth::service::{User, active_user};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::workspaces::model::{Flags, Permission, Role, allows};
+use crate::workspaces::service::active_membership;
 
 /// The session key holding the signed-in user's id.
 pub const USER_KEY: &str = "user_id";
@@ -24,7 +24,7 @@ pub struct Ctx {
 #[derive(Debug, Clone)]
 pub struct Membership {
     pub workspace_id: Uuid,
-    pub user: users::Model,
+    pub user: User,
     pub role: Role,
     pub flags: Flags,
 }
@@ -42,11 +42,11 @@ impl Ctx {
     }
 
     /// The signed-in user, if any (and still active).
-    pub async fn user_opt(&self) -> Result<Option<users::Model>, AppError> {
+    pub async fn user_opt(&self) -> Result<Option<User>, AppError> {
         let Some(id) = self.session.get::<Uuid>(USER_KEY).await.map_err(AppError::internal)? else {
             return Ok(None);
         };
-        let user = users::Entity::find_by_id(id).one(self.db()).await?.filter(|u| u.status == "active");
+        let user = active_user(self.db(), id).await?;
         if user.is_none() {
             // The account is gone or was deactivated: end the session instead of bouncing between
             // pages that see a user id and pages that see no user.
@@ -56,43 +56,19 @@ impl Ctx {
     }
 
     /// The signed-in user, or `Unauthorized`.
-    pub async fn user(&self) -> Result<users::Model, AppError> {
+    pub async fn user(&self) -> Result<User, AppError> {
         self.user_opt().await?.ok_or(AppError::Unauthorized)
     }
 
     /// The signed-in user's membership in `workspace_id`, if it grants `permission`.
     pub async fn require(&self, workspace_id: Uuid, permission: Permission) -> Result<Membership, AppError> {
         let user = self.user().await?;
-        let member = workspace_members::Entity::find()
-            .filter(workspace_members::Column::WorkspaceId.eq(workspace_id))
-            .filter(workspace_members::Column::UserId.eq(user.id))
-            .filter(workspace_members::Column::Status.eq("active"))
-            .one(self.db())
-            .await?
-            .ok_or(AppError::NotFound)?;
-        let membership = Membership::from_row(user, &member)?;
+        let (role, flags) = active_membership(self.db(), workspace_id, user.id).await?.ok_or(AppError::NotFound)?;
+        let membership = Membership { workspace_id, user, role, flags };
         if !allows(membership.role, &membership.flags, permission) {
             return Err(AppError::forbidden(denied_message(permission)));
         }
         Ok(membership)
-    }
-}
-
-impl Membership {
-    fn from_row(user: users::Model, m: &workspace_members::Model) -> Result<Self, AppError> {
-        let role = Role::parse(&m.role).ok_or_else(|| AppError::internal(format!("unknown role {:?}", m.role)))?;
-        Ok(Membership { workspace_id: m.workspace_id, user, role, flags: flags_of(m) })
-    }
-}
-
-/// The flags stored on a member row.
-pub fn flags_of(m: &workspace_members::Model) -> Flags {
-    Flags {
-        can_query: m.can_query,
-        can_view_sources: m.can_view_sources,
-        can_invite: m.can_invite,
-        can_manage_sync: m.can_manage_sync,
-        can_edit_settings: m.can_edit_settings,
     }
 }
 

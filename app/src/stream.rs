@@ -202,7 +202,7 @@ pub fn LiveStream() -> impl leptos::IntoView {
         use leptos_router::hooks::use_location;
         if let Some(live) = use_context::<Live>() {
             let location = use_location();
-            let workspace = Memo::new(move |_| crate::ui::shell::workspace_in_path(&location.pathname.get()));
+            let workspace = Memo::new(move |_| crate::ui::path::workspace_in_path(&location.pathname.get()));
             // Bumped to open the stream again after the server refused or ended it for good
             // (not `denied`): a deploy's 502, the opens-per-minute limit.
             let again = RwSignal::new(0u32);

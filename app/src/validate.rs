@@ -2,6 +2,10 @@
 
 use crate::error::AppError;
 
+/// The largest payload a member may send or store (1 MiB): webhook bodies, run inputs, step
+/// inputs and outputs, pinned test data.
+pub const PAYLOAD_LIMIT: usize = 1024 * 1024;
+
 fn trimmed_len(field: &str, label: &str, value: &str, max: usize) -> Result<String, AppError> {
     let value = value.trim();
     if value.is_empty() {

@@ -65,9 +65,9 @@ pub async fn get_sign_in_options() -> Result<SignInOptions, AppError> {
 pub async fn setup(name: String, email: String, password: String, workspace_name: String) -> Result<(), AppError> {
     let ctx = Ctx::load().await?;
     let new = NewUser::parse(&name, &email, &password, true)?;
-    let (user, workspace) = service::setup(ctx.db(), new, &workspace_name).await?;
+    let (user, workspace_id) = service::setup(ctx.db(), new, &workspace_name).await?;
     start_session(&ctx, &user).await?;
-    leptos_axum::redirect(&format!("/w/{}", workspace.id));
+    leptos_axum::redirect(&format!("/w/{workspace_id}"));
     Ok(())
 }
 

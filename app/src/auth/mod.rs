@@ -10,6 +10,7 @@ mod profile;
 pub mod service;
 #[cfg(feature = "ssr")]
 pub mod session_store;
+pub mod viewer;
 
 pub use pages::{AccountFields, AuthFrame, LoginPage, SetupPage, SignupPage};
 pub use profile::ProfilePage;

@@ -5,8 +5,8 @@ use leptos_meta::Title;
 
 use crate::auth::api::{ChangePassword, UpdateProfile, current_viewer, timezones};
 use crate::auth::model::{Theme, Viewer};
+use crate::auth::viewer::use_shell;
 use crate::ui::form::{ErrorPanel, FormError, Loading, Submit, action_error, invalid};
-use crate::ui::shell::use_shell;
 use crate::validate_hint::MIN_PASSWORD_HINT;
 
 /// Applies a theme to the page at once (the server renders it from the cookie next time).

@@ -11,10 +11,14 @@ use uuid::Uuid;
 
 use crate::auth::model::{SignInOptions, Theme, Viewer};
 use crate::auth::password;
-use crate::entities::{instance_settings, users, workspaces};
+use crate::entities::users;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::{settings, validate, workspaces as ws};
+
+/// A row of `users`: other modules hold and read it; only auth queries or writes the table (the
+/// checker cannot see a write through this alias, so keep to it).
+pub type User = users::Model;
 
 /// A validated new account (the password not yet hashed).
 pub struct NewUser {
@@ -81,36 +85,25 @@ pub async fn sign_in_options(db: &DatabaseConnection) -> Result<SignInOptions, A
     Ok(SignInOptions { setup_needed, open_signup: settings::service::open_signup(db).await? })
 }
 
-const SETUP_DONE: &str = "setup_completed";
-
-/// First run: the owner account and the first workspace, in one transaction. Only possible while
-/// the instance has no account; a second, concurrent attempt fails on the `setup_completed` key.
+/// First run: the owner account and the first workspace, in one transaction; the workspace's id
+/// comes back. Only possible while the instance has no account; a second, concurrent attempt fails
+/// on the `setup_completed` key.
 pub async fn setup(
     db: &DatabaseConnection,
     new: NewUser,
     workspace_name: &str,
-) -> Result<(users::Model, workspaces::Model), AppError> {
+) -> Result<(users::Model, Uuid), AppError> {
     let workspace_name = validate::workspace_name("workspace_name", workspace_name)?;
     if !sign_in_options(db).await?.setup_needed {
         return Err(AppError::conflict("Flowdeck is already set up. Sign in instead."));
     }
     let hash = password::hash(new.password.clone()).await?;
     let txn = crate::db::begin_write(db).await?;
-    let marker = instance_settings::ActiveModel {
-        key: Set(SETUP_DONE.into()),
-        value: Set(serde_json::Value::Bool(true)),
-        updated_at: Set(Utc::now()),
-    };
-    marker.insert(&txn).await.map_err(|e| match e.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(_)) => {
-            AppError::conflict("Flowdeck is already set up. Sign in instead.")
-        }
-        _ => e.into(),
-    })?;
+    settings::service::mark_setup_done(&txn).await?;
     let user = insert_user(&txn, new, hash).await?;
     let workspace = ws::service::create_workspace(&txn, user.id, &workspace_name).await?;
     txn.commit().await?;
-    Ok((user, workspace))
+    Ok((user, workspace.id))
 }
 
 /// Open sign-up, when an instance administrator turned it on.
@@ -224,6 +217,36 @@ impl Names {
 pub async fn names(db: &impl ConnectionTrait, ids: impl IntoIterator<Item = Uuid>) -> Result<Names, AppError> {
     let found = users::Entity::find().filter(users::Column::Id.is_in(ids)).all(db).await?;
     Ok(Names(found.into_iter().map(|u| (u.id, u.name)).collect()))
+}
+
+/// How a member list shows a person.
+pub struct Contact {
+    pub name: String,
+    pub email: String,
+}
+
+/// The names and emails of `ids`, in one query; accounts that no longer exist are missing.
+pub async fn contacts(
+    db: &impl ConnectionTrait,
+    ids: impl IntoIterator<Item = Uuid>,
+) -> Result<HashMap<Uuid, Contact>, AppError> {
+    let found = users::Entity::find().filter(users::Column::Id.is_in(ids)).all(db).await?;
+    Ok(found.into_iter().map(|u| (u.id, Contact { name: u.name, email: u.email })).collect())
+}
+
+/// The account `id`, if it exists and is active (the guard's check of a session).
+pub async fn active_user(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<User>, AppError> {
+    Ok(users::Entity::find_by_id(id).one(db).await?.filter(|u| u.status == "active"))
+}
+
+/// Records the workspace `/` opens next time, in the caller's transaction if it has one.
+pub async fn remember_workspace(db: &impl ConnectionTrait, user: &User, workspace_id: Uuid) -> Result<(), AppError> {
+    if user.last_workspace_id != Some(workspace_id) {
+        let mut active = user.clone().into_active_model();
+        active.last_workspace_id = Set(Some(workspace_id));
+        active.update(db).await?;
+    }
+    Ok(())
 }
 
 /// Every IANA time zone name, for the profile's searchable list.

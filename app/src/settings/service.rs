@@ -2,12 +2,13 @@
 
 use chrono::Utc;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{DatabaseConnection, EntityTrait, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Set, SqlErr};
 
 use crate::entities::instance_settings;
 use crate::error::AppError;
 
 const OPEN_SIGNUP: &str = "open_signup";
+const SETUP_DONE: &str = "setup_completed";
 
 /// Whether people may sign up without an invitation (off by default).
 pub async fn open_signup(db: &DatabaseConnection) -> Result<bool, AppError> {
@@ -29,5 +30,22 @@ pub async fn set_open_signup(db: &DatabaseConnection, enabled: bool) -> Result<(
         )
         .exec_without_returning(db)
         .await?;
+    Ok(())
+}
+
+/// Marks first-run setup done, in the setup's transaction: the key exists once, so a second,
+/// concurrent setup fails here.
+pub async fn mark_setup_done(db: &impl ConnectionTrait) -> Result<(), AppError> {
+    let marker = instance_settings::ActiveModel {
+        key: Set(SETUP_DONE.into()),
+        value: Set(serde_json::Value::Bool(true)),
+        updated_at: Set(Utc::now()),
+    };
+    marker.insert(db).await.map_err(|e| match e.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) => {
+            AppError::conflict("Flowdeck is already set up. Sign in instead.")
+        }
+        _ => e.into(),
+    })?;
     Ok(())
 }

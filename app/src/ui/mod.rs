@@ -1,6 +1,6 @@
-//! Shared widgets: the app shell, toasts, form helpers, the 404 page.
+//! Shared widgets: toasts, form helpers, the 404 page, paths.
 
 pub mod form;
 pub mod not_found;
-pub mod shell;
+pub mod path;
 pub mod toast;

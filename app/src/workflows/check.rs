@@ -25,7 +25,7 @@ fn config(node: &Node) -> Result<(), String> {
         return Err(format!("in its retries, {problem}"));
     }
     if let Some(pinned) = &node.pinned
-        && serde_json::to_vec(pinned).map(|v| v.len()).unwrap_or(usize::MAX) > crate::engine::runner::PAYLOAD_LIMIT
+        && serde_json::to_vec(pinned).map(|v| v.len()).unwrap_or(usize::MAX) > crate::validate::PAYLOAD_LIMIT
     {
         return Err("its pinned test data is larger than 1 MiB.".to_owned());
     }

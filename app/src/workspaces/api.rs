@@ -30,7 +30,7 @@ pub async fn create_workspace(name: String) -> Result<(), AppError> {
 pub async fn get_workspace(workspace_id: Uuid) -> Result<WorkspaceView, AppError> {
     let ctx = Ctx::load().await?;
     let me = ctx.require(workspace_id, Permission::View).await?;
-    service::remember_workspace(ctx.db(), &me.user, workspace_id).await?;
+    crate::auth::service::remember_workspace(ctx.db(), &me.user, workspace_id).await?;
     service::view(ctx.db(), &me).await
 }
 

@@ -12,4 +12,4 @@ pub mod service;
 pub use invite::InvitePage;
 pub use layout::{Overview, WorkspaceLayout};
 pub use members::MembersPage;
-pub use pages::{Home, NewWorkspacePage, WorkspaceSettingsPage};
+pub use pages::{GeneralSettings, Home, NewWorkspacePage};

@@ -1,14 +1,13 @@
-//! `/` (open the current workspace), new workspace, workspace settings.
+//! `/` (open the current workspace), new workspace, the General section of workspace settings.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
 
-use crate::credentials::CredentialsSection;
-use crate::ui::form::{ErrorPanel, FormError, Loading, Submit, action_error, invalid, loaded};
-use crate::ui::shell::use_shell;
+use crate::auth::viewer::use_shell;
+use crate::ui::form::{ErrorPanel, FormError, Loading, Submit, action_error, invalid};
 use crate::workspaces::api::{CreateWorkspace, RenameWorkspace};
-use crate::workspaces::layout::{load_workspace, use_workspace, workspace_param};
+use crate::workspaces::layout::use_workspace;
 use crate::workspaces::model::{Permission, WorkspaceView};
 
 /// `/`: opens the last workspace, or offers to create the first one.
@@ -72,28 +71,15 @@ fn NewWorkspaceForm(first: bool) -> impl IntoView {
     }
 }
 
-/// `/w/:ws/settings`: rename the workspace.
+/// The General section of workspace settings (`/w/:ws/settings`, composed at the crate root):
+/// rename the workspace.
 #[component]
-pub fn WorkspaceSettingsPage() -> impl IntoView {
-    // Its own load: refreshing the navigation after a rename must not rebuild (and reset) the form.
-    let id = workspace_param();
-    let data = Resource::new(move || id.get(), load_workspace);
-    view! {
-        <Title text="Settings · Flowdeck"/>
-        <h1>"Settings"</h1>
-        {loaded(
-            data,
-            |w| {
-                let general = if w.can(Permission::EditSettings) {
-                    view! { <RenameForm w=w.clone()/> }.into_any()
-                } else {
-                    view! { <p class="panel muted">"Only owners, admins and members allowed to edit settings can change this workspace."</p> }
-                        .into_any()
-                };
-                let credentials = w.can(Permission::Edit).then(|| view! { <CredentialsSection w/> });
-                view! { {general} {credentials} }.into_any()
-            },
-        )}
+pub fn GeneralSettings(w: WorkspaceView) -> impl IntoView {
+    if w.can(Permission::EditSettings) {
+        view! { <RenameForm w/> }.into_any()
+    } else {
+        view! { <p class="panel muted">"Only owners, admins and members allowed to edit settings can change this workspace."</p> }
+            .into_any()
     }
 }
 

@@ -9,9 +9,10 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::entities::{invitations, users, workspace_members, workspaces};
+use crate::auth::service::User;
+use crate::entities::{invitations, workspace_members, workspaces};
 use crate::error::{AppError, OrNotFound};
-use crate::guard::{Membership, flags_of};
+use crate::guard::Membership;
 use crate::workspaces::model::{
     CreatedInvitation, Flag, Flags, InvitationInfo, InvitationView, MemberView, Permission, Role, WorkspaceSummary,
     WorkspaceView, allows,
@@ -54,30 +55,12 @@ pub async fn create_workspace(
 }
 
 /// Creates a workspace and makes it the user's current one.
-pub async fn create_for_user(
-    db: &DatabaseConnection,
-    user: &users::Model,
-    name: &str,
-) -> Result<workspaces::Model, AppError> {
+pub async fn create_for_user(db: &DatabaseConnection, user: &User, name: &str) -> Result<workspaces::Model, AppError> {
     let txn = crate::db::begin_write(db).await?;
     let workspace = create_workspace(&txn, user.id, name).await?;
-    remember_workspace(&txn, user, workspace.id).await?;
+    auth::service::remember_workspace(&txn, user, workspace.id).await?;
     txn.commit().await?;
     Ok(workspace)
-}
-
-/// Records the workspace `/` opens next time.
-pub async fn remember_workspace(
-    db: &impl ConnectionTrait,
-    user: &users::Model,
-    workspace_id: Uuid,
-) -> Result<(), AppError> {
-    if user.last_workspace_id != Some(workspace_id) {
-        let mut active = user.clone().into_active_model();
-        active.last_workspace_id = Set(Some(workspace_id));
-        active.update(db).await?;
-    }
-    Ok(())
 }
 
 /// The workspaces a user is an active member of, by name.
@@ -103,6 +86,31 @@ fn active_members(workspace_id: Uuid) -> sea_orm::Select<workspace_members::Enti
     workspace_members::Entity::find()
         .filter(workspace_members::Column::WorkspaceId.eq(workspace_id))
         .filter(workspace_members::Column::Status.eq("active"))
+}
+
+/// The flags stored on a member row.
+fn flags_of(m: &workspace_members::Model) -> Flags {
+    Flags {
+        can_query: m.can_query,
+        can_view_sources: m.can_view_sources,
+        can_invite: m.can_invite,
+        can_manage_sync: m.can_manage_sync,
+        can_edit_settings: m.can_edit_settings,
+    }
+}
+
+/// `user_id`'s role and flags in `workspace_id`, if they are an active member (the guard's check).
+pub async fn active_membership(
+    db: &impl ConnectionTrait,
+    workspace_id: Uuid,
+    user_id: Uuid,
+) -> Result<Option<(Role, Flags)>, AppError> {
+    let member = active_members(workspace_id).filter(workspace_members::Column::UserId.eq(user_id)).one(db).await?;
+    let Some(m) = member else {
+        return Ok(None);
+    };
+    let role = Role::parse(&m.role).ok_or_else(|| AppError::internal(format!("unknown role {:?}", m.role)))?;
+    Ok(Some((role, flags_of(&m))))
 }
 
 fn pending_invitations(workspace_id: Uuid) -> sea_orm::Select<invitations::Entity> {
@@ -139,17 +147,18 @@ pub async fn rename(db: &DatabaseConnection, me: &Membership, name: &str) -> Res
     Ok(())
 }
 
-/// Active members with their accounts, owners first.
+/// Active members with their accounts, owners first; a member whose account is gone is left out.
 pub async fn members(db: &DatabaseConnection, workspace_id: Uuid) -> Result<Vec<MemberView>, AppError> {
-    let rows = active_members(workspace_id).find_also_related(users::Entity).all(db).await?;
+    let rows = active_members(workspace_id).all(db).await?;
+    let people = auth::service::contacts(db, rows.iter().map(|m| m.user_id)).await?;
     let mut list: Vec<MemberView> = rows
         .into_iter()
-        .filter_map(|(m, u)| {
-            let u = u?;
+        .filter_map(|m| {
+            let u = people.get(&m.user_id)?;
             Some(MemberView {
-                user_id: u.id,
-                name: u.name,
-                email: u.email,
+                user_id: m.user_id,
+                name: u.name.clone(),
+                email: u.email.clone(),
                 role: Role::parse(&m.role)?,
                 flags: flags_of(&m),
                 joined_at: m.joined_at,
@@ -408,7 +417,7 @@ pub async fn invitation_info(db: &DatabaseConnection, token: &str) -> Result<Inv
 
 /// Uses the invitation for `user` inside the caller's transaction: marks it used (exactly once,
 /// even under concurrent accepts) and adds or reactivates the membership.
-pub async fn accept_invitation(db: &impl ConnectionTrait, token: &str, user: &users::Model) -> Result<Uuid, AppError> {
+pub async fn accept_invitation(db: &impl ConnectionTrait, token: &str, user: &User) -> Result<Uuid, AppError> {
     let row = usable_invitation(db, token).await?;
     if let Some(email) = &row.email
         && *email != user.email
@@ -452,6 +461,6 @@ pub async fn accept_invitation(db: &impl ConnectionTrait, token: &str, user: &us
             })?;
         }
     }
-    remember_workspace(db, user, row.workspace_id).await?;
+    auth::service::remember_workspace(db, user, row.workspace_id).await?;
     Ok(row.workspace_id)
 }

@@ -56,8 +56,8 @@ const PARK_AFTER: Duration = Duration::from_secs(5);
 const ERROR_MAX: usize = 4096;
 /// Rows of pure steps a run keeps for its next write; one more is written with them.
 const DEFER_MAX: usize = 16;
-/// Step input and output kept per step; larger values are cut and marked.
-pub const PAYLOAD_LIMIT: usize = 1024 * 1024;
+// Step input and output kept per step; larger values are cut and marked.
+pub use crate::validate::PAYLOAD_LIMIT;
 
 /// How one try of a step went.
 enum Tried<R = Box<steps::Model>> {

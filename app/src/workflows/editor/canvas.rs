@@ -489,7 +489,7 @@ fn NodeBox(editor: Editor, node: NodeView, by_node: Memo<HashMap<Uuid, Vec<Strin
     view! {
         <div
             class=move || {
-                let run = editor.run.with(|r| r.get(&id).map(|s| format!(" run-{}", s.as_str().to_lowercase())));
+                let run = editor.run.with(|r| r.get(&id).map(|s| format!(" run-{}", s.to_lowercase())));
                 format!("node node-{}{mark}{}", kind().group().class(), run.unwrap_or_default())
             }
             class:selected=move || editor.selected.with(|s| s.contains(&id))

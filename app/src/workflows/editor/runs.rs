@@ -36,7 +36,7 @@ pub fn RunsPanel(
     // The canvas colours each node by its step's status in the open run.
     Effect::new(move |_| {
         let colours = match (open.get(), shown()) {
-            (Some(_), Some(Ok(d))) => d.steps.iter().map(|s| (s.node_id, s.status)).collect(),
+            (Some(_), Some(Ok(d))) => d.steps.iter().map(|s| (s.node_id, s.status.as_str())).collect(),
             (Some(_), _) => return,
             (None, _) => HashMap::new(),
         };

@@ -7,7 +7,6 @@ use std::collections::{HashMap, HashSet};
 use leptos::prelude::*;
 use uuid::Uuid;
 
-use crate::engine::model::StepStatus;
 use crate::workflows::graph::{Edge, GRID, Graph, NODE_HEIGHT, NODE_WIDTH, Node, Policy};
 use crate::workflows::kinds::{NodeConfig, NodeKind};
 
@@ -150,8 +149,9 @@ pub struct Editor {
     /// Undo and redo depths.
     pub depth: RwSignal<(usize, usize)>,
     pub read_only: bool,
-    /// Step status by node while the runs panel shows a run: the canvas colours nodes by it.
-    pub run: RwSignal<HashMap<Uuid, StepStatus>>,
+    /// Step status name (`COMPLETED`, …) by node while the runs panel shows a run: the canvas
+    /// colours nodes by it. A name, not the engine's type: the engine sits above the designer.
+    pub run: RwSignal<HashMap<Uuid, &'static str>>,
     /// Diff classes by node or edge id when this editor shows a comparison ("added", "removed", "changed").
     pub marks: StoredValue<HashMap<Uuid, &'static str>>,
     history: StoredValue<History>,
