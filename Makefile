@@ -53,4 +53,4 @@ summary:
 	@awk '/^test result:/ { p += $$4; f += $$6 } END { printf "cargo: %d passed, %d failed\n", p, f }' $(LOGS)/cargo.log
 	@grep -E '^\s+[0-9]+ (passed|failed|flaky|skipped)' $(LOGS)/e2e.log | sed 's/^ */playwright: /' || true
 	@echo "== browser bundle (bytes)"
-	@cat target/site/bundle-sizes.txt
+	@cat target/bundle-sizes.txt

@@ -111,8 +111,10 @@ fn theme_from_cookie() -> &'static str {
 }
 
 /// Pages whose code is a chunk of its own in the browser bundle, fetched when the page is first
-/// shown (the server renders them as usual). The shell, sign-in and the lists stay in the main
-/// module; a route that is its own chunk is `view={Lazy::<Route>::new()}`.
+/// shown (the server renders them as usual). The main module keeps what every signed-in visit
+/// shows first — sign-in, the top bar, the workspace frame and its overview — and every other page
+/// is a chunk, so adding a page adds nothing to the first load. A route that is its own chunk is
+/// `view={Lazy::<Route>::new()}`.
 macro_rules! lazy_page {
     ($($route:ident => $page:path),* $(,)?) => {$(
         #[derive(Debug)]
@@ -139,6 +141,12 @@ lazy_page! {
     SettingsRoute => WorkspaceSettingsPage,
     AdminRoute => settings::AdminPage,
     ProfileRoute => auth::ProfilePage,
+    SetupRoute => auth::SetupPage,
+    SignupRoute => auth::SignupPage,
+    InviteRoute => workspaces::InvitePage,
+    NewWorkspaceRoute => workspaces::NewWorkspacePage,
+    MembersRoute => workspaces::MembersPage,
+    WorkflowsRoute => workflows::WorkflowsPage,
 }
 
 /// `/w/:ws/settings`: the workspace's general settings, then its credentials. Composed here, at
@@ -334,18 +342,18 @@ pub fn App() -> impl IntoView {
             <stream::LiveStream/>
             <Routes fallback=NotFound>
                 <Route path=path!("/login") view=auth::LoginPage ssr=SsrMode::Async/>
-                <Route path=path!("/setup") view=auth::SetupPage ssr=SsrMode::Async/>
-                <Route path=path!("/signup") view=auth::SignupPage ssr=SsrMode::Async/>
-                <Route path=path!("/invite/:token") view=workspaces::InvitePage ssr=SsrMode::Async/>
+                <Route path=path!("/setup") view={Lazy::<SetupRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/signup") view={Lazy::<SignupRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/invite/:token") view={Lazy::<InviteRoute>::new()} ssr=SsrMode::Async/>
                 <ParentRoute path=path!("") view=frame::Shell ssr=SsrMode::Async>
                     <Route path=path!("") view=workspaces::Home ssr=SsrMode::Async/>
                     <Route path=path!("/profile") view={Lazy::<ProfileRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/admin") view={Lazy::<AdminRoute>::new()} ssr=SsrMode::Async/>
-                    <Route path=path!("/workspaces/new") view=workspaces::NewWorkspacePage ssr=SsrMode::Async/>
+                    <Route path=path!("/workspaces/new") view={Lazy::<NewWorkspaceRoute>::new()} ssr=SsrMode::Async/>
                     <ParentRoute path=path!("/w/:ws") view=workspaces::WorkspaceLayout ssr=SsrMode::Async>
                         <Route path=path!("") view=workspaces::Overview ssr=SsrMode::Async/>
-                        <Route path=path!("/members") view=workspaces::MembersPage ssr=SsrMode::Async/>
-                        <Route path=path!("/workflows") view=workflows::WorkflowsPage ssr=SsrMode::Async/>
+                        <Route path=path!("/members") view={Lazy::<MembersRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/workflows") view={Lazy::<WorkflowsRoute>::new()} ssr=SsrMode::Async/>
                         <Route path=path!("/workflows/:wf") view={Lazy::<DesignerRoute>::new()} ssr=SsrMode::Async/>
                         <Route path=path!("/runs") view={Lazy::<RunsRoute>::new()} ssr=SsrMode::Async/>
                         <Route path=path!("/approvals") view={Lazy::<ApprovalsRoute>::new()} ssr=SsrMode::Async/>

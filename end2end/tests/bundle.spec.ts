@@ -58,7 +58,7 @@ test('the shell loads only the main module, and the designer its chunks when it 
 
 /** The other lazy pages: each reached from the shell (its chunks arrive then) and opened directly. */
 const LAZY_PAGES: { name: string; heading: string; open: (page: Page) => Promise<void> }[] = [
-  ...['Runs', 'Reports', 'Approvals', 'Settings'].map((name) => ({
+  ...['Workflows', 'Members', 'Runs', 'Reports', 'Approvals', 'Settings'].map((name) => ({
     name,
     heading: name,
     open: (page: Page) => page.getByRole('navigation', { name: 'Workspace' }).getByRole('link', { name }).click(),
@@ -74,6 +74,14 @@ const LAZY_PAGES: { name: string; heading: string; open: (page: Page) => Promise
       await page.getByRole('menuitem', { name }).click();
     },
   })),
+  {
+    name: 'New workspace…',
+    heading: 'New workspace',
+    open: async (page: Page) => {
+      await page.locator('summary[aria-label^="Switch workspace"]').click();
+      await page.getByRole('menuitem', { name: 'New workspace…' }).click();
+    },
+  },
 ];
 
 test('every lazy page opens from the shell and directly', async ({ page }) => {

@@ -112,7 +112,7 @@ pub async fn app(config: &Config) -> anyhow::Result<Instance> {
     let leptos_options = LeptosOptions::builder()
         .output_name("flowdeck")
         .site_root(config.site_root.to_string_lossy().to_string())
-        .site_pkg_dir(bundle.clone())
+        .site_pkg_dir(bundle)
         .site_addr(config.addr)
         .build();
     let state = AppState {
@@ -139,7 +139,7 @@ pub async fn app(config: &Config) -> anyhow::Result<Instance> {
         has_users: Arc::new(AtomicBool::new(false)),
         public_origin: config.public_origin.clone(),
     };
-    let pkg = bundle_service(&config.site_root, &bundle);
+    let pkg = bundle_service(&config.site_root);
     let routes = generate_route_list(App);
     let router = Router::new()
         .route("/healthz", get(healthz))
@@ -160,7 +160,7 @@ pub async fn app(config: &Config) -> anyhow::Result<Instance> {
             },
         )
         .merge(app::stream::router())
-        .nest_service(&format!("/{bundle}"), pkg)
+        .nest_service("/pkg", pkg)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn_with_state(guard_state.clone(), guards::page_guard))
         .layer(session_layer)
@@ -207,32 +207,52 @@ fn trusted_proxies(list: &str) -> anyhow::Result<Vec<ipnet::IpNet>> {
         .collect()
 }
 
-/// 200 only while the database answers.
 /// The browser bundle's directory under the site root: `pkg/<version>` when `cargo xtask build`
-/// wrote `pkg/version` (its files never change, so browsers may keep them for good), else `pkg`.
+/// published one and named it in `pkg/version`, else `pkg` (a bundle built some other way).
 fn bundle_dir(site_root: &std::path::Path) -> String {
     let version = std::fs::read_to_string(site_root.join("pkg/version")).unwrap_or_default();
     let version = version.trim();
-    if !version.is_empty() && version.bytes().all(|b| b.is_ascii_alphanumeric()) {
+    if is_bundle_version(version) {
         format!("pkg/{version}")
     } else {
+        if !version.is_empty() {
+            tracing::warn!(version, "pkg/version names no bundle version; serving pkg/ unversioned");
+        }
         "pkg".to_string()
     }
 }
 
-/// The bundle's files, as the `.br` or `.gz` copy the xtask wrote when the browser accepts it;
-/// cached for a year when the directory is versioned, revalidated on every use otherwise.
-fn bundle_service(site_root: &std::path::Path, bundle: &str) -> Router {
-    let cache =
-        HeaderValue::from_static(if bundle == "pkg" { "no-cache" } else { "public, max-age=31536000, immutable" });
-    let files = ServeDir::new(site_root.join(bundle)).precompressed_br().precompressed_gzip();
-    // A missing file is not kept: it may be there after the next deploy.
-    let cache_found = move |response: &axum::response::Response| response.status().is_success().then(|| cache.clone());
-    Router::new()
-        .fallback_service(files)
-        .layer(SetResponseHeaderLayer::overriding(axum::http::header::CACHE_CONTROL, cache_found))
+/// What `cargo xtask build` names a published bundle: 16 hex digits of its SHA-256.
+fn is_bundle_version(name: &str) -> bool {
+    name.len() == 16 && name.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
+/// `/pkg/…`: every published version (a tab opened before a deploy still finds its chunks, and so
+/// does one whose next request reaches another instance), as the `.br` or `.gz` copy the xtask
+/// wrote when the browser accepts it. Anything else under `/pkg` is a plain 404.
+fn bundle_service(site_root: &std::path::Path) -> Router {
+    let files = ServeDir::new(site_root.join("pkg")).precompressed_br().precompressed_gzip();
+    Router::new().fallback_service(files).layer(axum::middleware::from_fn(bundle_cache))
+}
+
+/// A versioned file never changes, so browsers and proxies may keep it for a year; anything else
+/// is revalidated on every use, and a missing file is not kept (it may be there after a deploy).
+/// The body depends on Accept-Encoding, which caches must know.
+async fn bundle_cache(request: Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::http::header::{CACHE_CONTROL, VARY};
+    let versioned = request.uri().path().trim_start_matches('/').split('/').next().is_some_and(is_bundle_version);
+    let mut response = next.run(request).await;
+    let cache = match (response.status().is_success(), versioned) {
+        (true, true) => "public, max-age=31536000, immutable",
+        (true, false) => "no-cache",
+        (false, _) => "no-store",
+    };
+    response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static(cache));
+    response.headers_mut().append(VARY, HeaderValue::from_static("accept-encoding"));
+    response
+}
+
+/// 200 only while the database answers.
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     match state.db.ping().await {
         Ok(()) => (StatusCode::OK, "ok"),

@@ -7,9 +7,10 @@
 //!    `__wasm_split_manifest.json`, which the server reads to preload a page's chunks,
 //! 3. runs wasm-bindgen (as a library, pinned to the exact version in Cargo.lock) on the main module,
 //! 4. shrinks every module with `wasm-opt -Oz` (binaryen from npm, see `tools/`),
-//! 5. copies `style/main.css`, writes a `.br` and a `.gz` copy of every file, prints the sizes,
+//! 5. copies `style/main.css`, writes a `.br` and a `.gz` copy of every file, prints the sizes
+//!    (and keeps them in `target/bundle-sizes.txt`),
 //! 6. publishes it all as `target/site/pkg/<hash of the files>/`, named in `target/site/pkg/version`,
-//!    so that browsers may cache the files for good.
+//!    so that browsers may cache the files for good; the two versions before it stay.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -38,8 +39,10 @@ fn root() -> PathBuf {
 fn build() -> anyhow::Result<()> {
     let root = root();
     let target_dir = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
-    let site = target_dir.join("site");
-    let next = site.join("next");
+    // `FLOWDECK_SITE` publishes elsewhere (a second bundle to compare, say).
+    let site = std::env::var_os("FLOWDECK_SITE").map(PathBuf::from).unwrap_or_else(|| target_dir.join("site"));
+    // Assembled beside the site, not in it: the server serves nothing half-built.
+    let next = target_dir.join("bundle-next");
     compile(&root)?;
     let input = target_dir.join("wasm32-unknown-unknown/wasm-release/frontend.wasm");
     if next.exists() {
@@ -59,16 +62,20 @@ fn build() -> anyhow::Result<()> {
     std::fs::remove_file(&main)?;
     // `<HydrationScripts>` links `<output name>.wasm` when LEPTOS_OUTPUT_NAME is set at compile time.
     std::fs::rename(next.join(format!("{OUT_NAME}_bg.wasm")), next.join(format!("{OUT_NAME}.wasm")))?;
-    // `FLOWDECK_WASM_OPT=0` skips wasm-opt: a larger bundle that keeps function names (for stack traces).
-    if std::env::var("FLOWDECK_WASM_OPT").as_deref() != Ok("0") {
+    // `FLOWDECK_WASM_OPT=0`: no wasm-opt and no compressed copies, a quick build whose modules keep
+    // their function names (for stack traces and twiggy).
+    let optimised = std::env::var("FLOWDECK_WASM_OPT").as_deref() != Ok("0");
+    if optimised {
         for wasm in files(&next, "wasm")? {
             optimise(&root, &wasm)?;
         }
     }
     std::fs::copy(root.join("style/main.css"), next.join(format!("{OUT_NAME}.css")))
         .context("copying style/main.css")?;
-    precompress(&next)?;
-    report(&site, &next)?;
+    if optimised {
+        precompress(&next)?;
+        report(&target_dir, &next)?;
+    }
     publish(&site, &next)
 }
 
@@ -150,8 +157,8 @@ fn brotli(bytes: &[u8]) -> anyhow::Result<Vec<u8>> {
 }
 
 /// The size of every module, raw and as its `.gz` and `.br` copies, main module first, then the
-/// total; printed, and kept in `target/site/bundle-sizes.txt` for `make test`'s summary.
-fn report(site: &Path, dir: &Path) -> anyhow::Result<()> {
+/// total; printed, and kept in `target/bundle-sizes.txt` for `make test`'s summary.
+fn report(target_dir: &Path, dir: &Path) -> anyhow::Result<()> {
     let main = format!("{OUT_NAME}.wasm");
     let size = |path: PathBuf| std::fs::metadata(path).map(|m| m.len());
     let mut rows = Vec::new();
@@ -170,7 +177,7 @@ fn report(site: &Path, dir: &Path) -> anyhow::Result<()> {
     let all = format!("all {} modules", rows.len());
     text.push_str(&format!("{all:<56} {:>10} {:>10} {:>10}\n", total[0], total[1], total[2]));
     print!("{text}");
-    std::fs::write(site.join("bundle-sizes.txt"), text)?;
+    std::fs::write(target_dir.join("bundle-sizes.txt"), text)?;
     Ok(())
 }
 
@@ -190,9 +197,11 @@ fn precompress(dir: &Path) -> anyhow::Result<()> {
 }
 
 /// Moves `next` to `pkg/<version>`, the version being a hash of every file's name and content,
-/// then names it in `pkg/version` (written last, so a server never reads a half-published one).
-/// Earlier versions are removed.
+/// then names it in `pkg/version` (replaced in one rename, so a server starting meanwhile reads
+/// the old name or the new one). The three newest versions stay: a server still running the one
+/// before, and the tabs it served, keep finding their files until it restarts.
 fn publish(site: &Path, next: &Path) -> anyhow::Result<()> {
+    const KEEP: usize = 3;
     let mut hash = Sha256::new();
     let mut names: Vec<PathBuf> = std::fs::read_dir(next)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
     names.sort();
@@ -202,12 +211,35 @@ fn publish(site: &Path, next: &Path) -> anyhow::Result<()> {
     }
     let version: String = hash.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect();
     let pkg = site.join("pkg");
-    if pkg.exists() {
-        std::fs::remove_dir_all(&pkg)?;
-    }
     std::fs::create_dir_all(&pkg)?;
-    std::fs::rename(next, pkg.join(&version))?;
-    std::fs::write(pkg.join("version"), format!("{version}\n"))?;
-    println!("bundle: {}", pkg.join(&version).display());
+    let published = pkg.join(&version);
+    if published.exists() {
+        std::fs::remove_dir_all(&published)?;
+    }
+    std::fs::rename(next, &published)?;
+    let named = pkg.join("version.next");
+    std::fs::write(&named, format!("{version}\n"))?;
+    std::fs::rename(&named, pkg.join("version"))?;
+    // Older versions, newest first; anything else in pkg/ is from an older kind of build.
+    let mut older = Vec::new();
+    for entry in std::fs::read_dir(&pkg)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name == "version" || name == version {
+            continue;
+        }
+        if entry.file_type()?.is_dir() && name.len() == 16 && name.bytes().all(|b| b.is_ascii_hexdigit()) {
+            older.push((entry.metadata()?.modified()?, entry.path()));
+        } else if entry.file_type()?.is_dir() {
+            std::fs::remove_dir_all(entry.path())?;
+        } else {
+            std::fs::remove_file(entry.path())?;
+        }
+    }
+    older.sort_by(|a, b| b.0.cmp(&a.0));
+    for (_, path) in older.into_iter().skip(KEEP - 1) {
+        std::fs::remove_dir_all(path)?;
+    }
+    println!("bundle: {}", published.display());
     Ok(())
 }

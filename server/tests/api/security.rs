@@ -139,7 +139,8 @@ async fn every_page_renders_while_its_session_ends(app: TestApp) {
 
 /// The xtask's published bundle (`pkg/version` naming `pkg/<version>/`): pages link it there, its
 /// files go out as the `.br` or `.gz` copy the browser accepts, and browsers may keep them for
-/// good; a missing file is not kept, and an unversioned `pkg/` is revalidated on every use.
+/// good; an earlier version is still served (tabs opened before a deploy); a missing file is not
+/// kept, and an unversioned `pkg/` is revalidated on every use.
 async fn the_bundle_is_served_precompressed_and_cached_for_good(mut app: TestApp) {
     let site = tempfile::tempdir().expect("tempdir");
     let version = "0123456789abcdef";
@@ -150,6 +151,9 @@ async fn the_bundle_is_served_precompressed_and_cached_for_good(mut app: TestApp
         std::fs::write(dir.join(name), body).expect("write");
     }
     std::fs::write(dir.join("flowdeck.css"), "body{}").expect("write");
+    let earlier = site.path().join("pkg/fedcba9876543210");
+    std::fs::create_dir_all(&earlier).expect("mkdir");
+    std::fs::write(earlier.join("chunk_1.wasm"), "old").expect("write");
     let root = site.path().to_path_buf();
     app.reconfigure(|config| config.site_root = root).await;
     let client = browser();
@@ -169,14 +173,21 @@ async fn the_bundle_is_served_precompressed_and_cached_for_good(mut app: TestApp
         assert_eq!(res.status(), StatusCode::OK, "{accept}");
         assert_eq!(header(&res, "content-encoding"), encoding, "{accept}");
         assert_eq!(header(&res, "cache-control"), "public, max-age=31536000, immutable");
+        assert_eq!(header(&res, "vary"), "accept-encoding", "caches keep one body per encoding");
         assert_eq!(res.text().await.expect("body"), body, "{accept}");
     }
-    let missing = get(format!("/pkg/{version}/nothing.js"), "").await;
-    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
-    assert!(!header(&missing, "cache-control").contains("immutable"), "a missing file is not kept");
+    let old = get("/pkg/fedcba9876543210/chunk_1.wasm".into(), "").await;
+    assert_eq!(old.status(), StatusCode::OK, "an earlier version is still there for tabs that use it");
+    assert_eq!(header(&old, "cache-control"), "public, max-age=31536000, immutable");
+    for path in [format!("/pkg/{version}/nothing.js"), "/pkg/nothing/flowdeck.css".into()] {
+        let missing = get(path.clone(), "").await;
+        assert_eq!(missing.status(), StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(header(&missing, "cache-control"), "no-store", "a missing file is not kept: {path}");
+        assert!(!missing.text().await.expect("body").contains("<html"), "a plain 404, not the app: {path}");
+    }
     let page = get("/setup".into(), "").await.text().await.expect("html");
     assert!(page.contains(&format!("/pkg/{version}/flowdeck.css")), "the page links the versioned stylesheet");
-    assert!(page.contains(&format!("pkg/{version}")), "and the versioned scripts");
+    assert!(page.contains(&format!("\"pkg/{version}\"")), "and loads the versioned scripts");
 
     std::fs::remove_file(site.path().join("pkg/version")).expect("remove");
     std::fs::write(site.path().join("pkg/flowdeck.css"), "body{}").expect("write");
