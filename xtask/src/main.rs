@@ -236,7 +236,7 @@ fn publish(site: &Path, next: &Path) -> anyhow::Result<()> {
             std::fs::remove_file(entry.path())?;
         }
     }
-    older.sort_by(|a, b| b.0.cmp(&a.0));
+    older.sort_by_key(|(modified, _)| std::cmp::Reverse(*modified));
     for (_, path) in older.into_iter().skip(KEEP - 1) {
         std::fs::remove_dir_all(path)?;
     }
