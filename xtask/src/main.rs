@@ -81,9 +81,10 @@ fn build() -> anyhow::Result<()> {
 
 fn compile(root: &Path) -> anyhow::Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    // RUSTFLAGS replaces any flags from config files; this workspace sets none for wasm32.
+    // RUSTFLAGS replaces `build.rustflags` from .cargo/config.toml, so its `erase_components`
+    // (which the server is built with too: hydration needs both sides alike) is repeated here.
     let mut rustflags = std::env::var("RUSTFLAGS").unwrap_or_default();
-    rustflags.push_str(" -Clink-args=--emit-relocs");
+    rustflags.push_str(" --cfg erase_components -Clink-args=--emit-relocs");
     let status = Command::new(cargo)
         .current_dir(root)
         .env("RUSTFLAGS", rustflags.trim())
