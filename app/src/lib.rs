@@ -134,10 +134,10 @@ macro_rules! lazy_page {
 }
 
 lazy_page! {
-    DesignerRoute => workflows::EditorPage,
+    DesignerRoute => engine::DesignerPage,
     RunsRoute => engine::RunsPage,
     ReportsRoute => engine::ReportsPage,
-    ApprovalsRoute => approvals::ApprovalsPage,
+    ApprovalsRoute => engine::ApprovalsPage,
     SettingsRoute => WorkspaceSettingsPage,
     AdminRoute => settings::AdminPage,
     ProfileRoute => auth::ProfilePage,

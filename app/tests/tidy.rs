@@ -1,8 +1,7 @@
 //! The dependency rule of ARCHITECTURE.md, checked on the source (rust-analyzer's `tidy.rs` is
 //! the model): each module of `app/src` sits in a layer and imports only from layers below
 //! it (or its own); each table is read and written only by the area that owns it. A violation
-//! names its file and line. `KNOWN` lists the ones that exist today, each with its reason: a
-//! new violation fails, and so does a listed one that is gone (take it off the list).
+//! names its file and line. There is no exceptions list: every violation fails.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -59,30 +58,16 @@ const OWNERS: &[(&str, &str)] = &[
     ("credentials", "credentials"),
     ("workflow_executions", "engine"),
     ("execution_steps", "engine"),
-    ("workflow_triggers", "engine"),
+    ("workflow_triggers", "workflows"),
     ("webhooks", "engine"),
     ("workflow_data", "engine"),
     ("activities", "events"),
     ("activity_cursors", "events"),
 ];
 
-/// Violations that exist today, as `file -> module` or `file uses table`, each with why it is
-/// still there; issue 13 takes them off one by one.
-const KNOWN: &[(&str, &str)] = &[
-    (
-        "app/src/approvals/service.rs -> engine",
-        "a decision checks and wakes the parked run with the engine's status names and service",
-    ),
-    ("app/src/approvals/service.rs uses execution_steps", "a decision completes the run's approval step itself"),
-    ("app/src/approvals/service.rs uses workflow_executions", "a decision reads and wakes the parked run itself"),
-    ("app/src/workflows/editor/runs.rs -> engine", "the designer's Runs panel calls the engine's API"),
-    ("app/src/workflows/editor/webhook.rs -> engine", "the designer shows a webhook's address"),
-    ("app/src/workflows/service.rs -> engine", "activating a version syncs its triggers"),
-];
-
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct Violation {
-    /// `<file> -> <module>` or `<file> uses <table>`: what the exceptions list names.
+    /// `<file> -> <module>` or `<file> uses <table>`.
     key: String,
     line: usize,
     why: String,
@@ -198,20 +183,11 @@ fn violations(src: &Path) -> Vec<Violation> {
 fn areas_import_downward_and_use_only_their_own_tables() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let found = violations(&src);
-    let known: BTreeSet<&str> = KNOWN.iter().map(|&(k, _)| k).collect();
-    let new: Vec<String> = found
+    let listed: Vec<String> = found
         .iter()
-        .filter(|v| !known.contains(v.key.as_str()))
         .map(|v| format!("{}:{}: {}", v.key.split(' ').next().unwrap_or_default(), v.line, v.why))
         .collect();
-    let keys: BTreeSet<&str> = found.iter().map(|v| v.key.as_str()).collect();
-    let gone: Vec<&str> = known.iter().filter(|k| !keys.contains(*k)).copied().collect();
-    assert!(
-        new.is_empty() && gone.is_empty(),
-        "against the dependency rule (ARCHITECTURE.md):\n{}\nlisted in KNOWN but no longer found (take them off):\n{}",
-        new.join("\n"),
-        gone.join("\n")
-    );
+    assert!(listed.is_empty(), "against the dependency rule (ARCHITECTURE.md):\n{}", listed.join("\n"));
 }
 
 #[test]

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 use uuid::Uuid;
 
+use crate::approvals::model::ApprovalView;
 use crate::engine::model::{
     ExecutionDetail, ExecutionStatus, ExecutionSummary, Granularity, Period, Report, WebhookAddress,
 };
@@ -101,4 +102,25 @@ pub async fn run_report(
     let ctx = Ctx::load().await?;
     let me = ctx.require(workspace_id, Permission::View).await?;
     crate::engine::reports::report(ctx.db(), &me, workflow_id, granularity).await
+}
+
+/// Approvals waiting for the signed-in member in the workspace, oldest first.
+#[server(endpoint = "approvals/mine")]
+pub async fn my_approvals(workspace_id: Uuid) -> Result<Vec<ApprovalView>, AppError> {
+    let ctx = Ctx::load().await?;
+    let me = ctx.require(workspace_id, Permission::View).await?;
+    crate::engine::decisions::pending(ctx.db(), &me).await
+}
+
+/// Approves or rejects, with an optional comment.
+#[server(endpoint = "approvals/decide")]
+pub async fn decide_approval(
+    workspace_id: Uuid,
+    approval_id: Uuid,
+    approve: bool,
+    comment: String,
+) -> Result<(), AppError> {
+    let ctx = Ctx::load().await?;
+    let me = ctx.require(workspace_id, Permission::View).await?;
+    crate::engine::decisions::decide(ctx.db(), &ctx.state.hub, &me, approval_id, approve, &comment).await
 }

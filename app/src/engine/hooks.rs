@@ -28,7 +28,6 @@ use uuid::Uuid;
 use crate::engine::model::{ExecutionStatus, StepStatus, WebhookAddress};
 use crate::engine::runner::{Engine, PAYLOAD_LIMIT};
 use crate::engine::service::{self, NewRun};
-use crate::engine::triggers;
 use crate::entities::{execution_steps as steps, webhooks, workflow_executions as executions};
 use crate::error::AppError;
 use crate::guard::Membership;
@@ -37,6 +36,7 @@ use crate::secrets::{self, Sealer};
 use crate::state::AppState;
 use crate::workflows;
 use crate::workflows::kinds::{NodeConfig, NodeKind};
+use crate::workflows::triggers;
 
 /// Longest a `?wait=true` caller waits before getting 202 and the run's id.
 pub const WAIT_MAX: Duration = Duration::from_secs(30);

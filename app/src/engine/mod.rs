@@ -3,6 +3,10 @@
 #[cfg(feature = "ssr")]
 pub mod actions;
 pub mod api;
+mod approvals_page;
+#[cfg(feature = "ssr")]
+pub mod decisions;
+mod designer;
 #[cfg(feature = "ssr")]
 pub mod failure;
 #[cfg(feature = "ssr")]
@@ -32,5 +36,7 @@ pub(crate) mod template;
 #[cfg(feature = "ssr")]
 pub mod triggers;
 
+pub use approvals_page::ApprovalsPage;
+pub use designer::DesignerPage;
 pub use page::RunsPage;
 pub use report_page::ReportsPage;

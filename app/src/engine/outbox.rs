@@ -18,6 +18,7 @@ use crate::engine::triggers;
 use crate::entities::workflow_executions as executions;
 use crate::error::AppError;
 use crate::events::{self, Recorded};
+use crate::workflows::triggers::{self as rows, Trigger};
 
 /// The cursor's name in `activity_cursors`.
 const CONSUMER: &str = "engine";
@@ -132,7 +133,7 @@ impl Engine {
         // Activities for one person's eyes (a notification) start nothing: no workflow may read them.
         let pairs: Vec<(Uuid, &str)> =
             batch.iter().filter(|a| a.audience_id.is_none()).map(|a| (a.workspace_id, a.name.as_str())).collect();
-        let heard = triggers::heard(&self.db, &pairs).await?;
+        let heard = rows::heard(&self.db, &pairs).await?;
         let acts = |a: &Recorded| {
             Some(a.id) != skip
                 && a.audience_id.is_none()
@@ -234,7 +235,7 @@ impl Engine {
     async fn listening(&self, db: &impl ConnectionTrait, activity: &Recorded) -> Result<Option<Work>, AppError> {
         let name = activity.name.as_str();
         if !matches!(name, "workflow.completed" | "workflow.failed") {
-            let listeners = triggers::listeners(db, activity.workspace_id, name, None).await?;
+            let listeners = rows::listeners(db, activity.workspace_id, name, None).await?;
             if listeners.is_empty() {
                 return Ok(None);
             }
@@ -253,7 +254,7 @@ impl Engine {
             return Ok(None);
         }
         // Most runs have nobody listening: one query, and nothing more then.
-        let listeners = triggers::listeners(db, activity.workspace_id, name, workflow).await?;
+        let listeners = rows::listeners(db, activity.workspace_id, name, workflow).await?;
         if listeners.is_empty() && name != "workflow.failed" {
             return Ok(None);
         }
@@ -287,6 +288,6 @@ impl Engine {
 
 /// What one activity starts: the event triggers listening for it and, for a run's end, the run.
 struct Work {
-    listeners: Vec<crate::entities::workflow_triggers::Model>,
+    listeners: Vec<Trigger>,
     run: Option<executions::Model>,
 }

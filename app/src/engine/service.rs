@@ -237,7 +237,7 @@ pub(crate) struct NewRun<'g> {
 
 impl<'g> NewRun<'g> {
     /// A run a trigger starts (no person, not a simulation).
-    pub fn triggered(trigger: &crate::entities::workflow_triggers::Model, graph: &'g Graph, payload: Value) -> Self {
+    pub fn triggered(trigger: &crate::workflows::triggers::Trigger, graph: &'g Graph, payload: Value) -> Self {
         NewRun {
             workspace_id: trigger.workspace_id,
             workflow_id: trigger.workflow_id,

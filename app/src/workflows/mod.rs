@@ -3,7 +3,7 @@
 pub mod api;
 #[cfg(feature = "ssr")]
 pub(crate) mod check;
-mod editor;
+pub(crate) mod editor;
 pub mod graph;
 pub mod kinds;
 mod list;
@@ -12,6 +12,8 @@ pub mod model;
 pub mod service;
 #[cfg(feature = "ssr")]
 pub mod transfer;
+#[cfg(feature = "ssr")]
+pub mod triggers;
 
 pub use editor::EditorPage;
 pub use list::WorkflowsPage;

@@ -11,7 +11,6 @@ use uuid::Uuid;
 
 use crate::auth;
 use crate::db;
-use crate::engine;
 use crate::entities::{workflow_steps, workflow_transitions, workflow_versions, workflows};
 use crate::error::{AppError, OrNotFound};
 use crate::guard::Membership;
@@ -23,6 +22,7 @@ use crate::workflows::model::{
     ImportReport, PresenceView, Saved, Transition, VersionSummary, WorkflowDoc, WorkflowStatus, WorkflowSummary,
 };
 use crate::workflows::transfer::{self, Export};
+use crate::workflows::triggers;
 
 const NAME_MAX: usize = 80;
 
@@ -437,9 +437,9 @@ pub async fn change_status(
         .insert(&txn)
         .await?;
         // Its schedule, webhook and event triggers start this version from now on.
-        engine::triggers::sync(&txn, me.workspace_id, id, Some((version_id, &graph))).await?;
+        triggers::sync(&txn, me.workspace_id, id, Some((version_id, &graph))).await?;
     } else {
-        engine::triggers::sync(&txn, me.workspace_id, id, None).await?;
+        triggers::sync(&txn, me.workspace_id, id, None).await?;
     }
     let to = transition.target();
     let mut active = row.into_active_model();

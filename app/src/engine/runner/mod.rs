@@ -1013,7 +1013,8 @@ impl Engine {
         self.fence(&txn, run.id).await?;
         Self::insert_rows(&txn, self.deferred(run.id)).await?;
         Self::write_step(&txn, row.clone(), is_reserved).await?;
-        approvals::request(&txn, run, &row, &asked, &title, &c.message).await?;
+        let step = approvals::Step { workspace_id: run.workspace_id, execution_id: run.id, step_id: row.id };
+        approvals::request(&txn, step, &asked, &title, &c.message).await?;
         txn.commit().await?;
         self.touch(run);
         if let Some(mailer) = &self.tools.mailer {
@@ -1052,7 +1053,7 @@ impl Engine {
         }
         // Parked and counted again in one transaction: a decision committed before it is counted
         // here (and wakes the run at once), one committed after it finds the run WAITING and
-        // wakes it itself (`approvals::decide`), so none is lost.
+        // wakes it itself (`decisions::decide`), so none is lost.
         let txn = crate::db::begin_write(&self.db).await?;
         Self::insert_rows(&txn, self.deferred(run.id)).await?;
         if self.park_update(run, None).exec(&txn).await?.rows_affected == 0 {

@@ -5,10 +5,8 @@ use leptos::prelude::*;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::workflows::editor::Session;
-use crate::workflows::editor::runs::pretty;
 use crate::workflows::editor::state::{Editor, NodeView};
-use crate::workflows::editor::webhook::WebhookPanel;
+use crate::workflows::editor::{EngineParts, Session, pretty};
 use crate::workflows::graph::{Condition, Diagnostic, NAME_MAX, Operator, Policy};
 use crate::workflows::kinds::{Field, Input, NodeConfig, NodeKind};
 
@@ -150,7 +148,7 @@ fn NodeForm(session: Session, node: NodeView, diagnostics: Memo<Vec<Diagnostic>>
                 let signed = Signal::derive(move || {
                     node.data.with(|d| matches!(&d.config, NodeConfig::Webhook(w) if w.require_signature))
                 });
-                view! { <WebhookPanel session node=node.id signed/> }
+                (expect_context::<EngineParts>().webhook)(session, node.id, signed)
             })}
         {(!disabled)
             .then(|| {

@@ -7,10 +7,8 @@ mod history;
 mod inspector;
 mod lifecycle;
 mod palette;
-mod runs;
 mod settings;
-mod state;
-mod webhook;
+pub(crate) mod state;
 
 use std::time::Duration;
 
@@ -39,7 +37,6 @@ use history::{HistoryPanel, VersionBanner};
 use inspector::Inspector;
 use lifecycle::Lifecycle;
 use palette::Palette;
-use runs::RunsPanel;
 use settings::SettingsPanel;
 use state::{Editor, Viewport};
 
@@ -76,6 +73,22 @@ pub fn EditorPage() -> impl IntoView {
             }
         })}
     }
+}
+
+/// The designer's parts the engine draws (it sits a layer above workflows): the Runs panel
+/// and a webhook trigger's address. The page that mounts the designer provides them
+/// (`engine::DesignerPage`).
+#[derive(Clone, Copy)]
+pub(crate) struct EngineParts {
+    /// The Runs panel: the session, whether the member may run, a run to open first.
+    pub runs: fn(Session, bool, Option<Uuid>) -> AnyView,
+    /// A webhook node's address: the session, the node, whether it requires signatures.
+    pub webhook: fn(Session, Uuid, Signal<bool>) -> AnyView,
+}
+
+/// A JSON value as the designer shows it.
+pub(crate) fn pretty(v: &serde_json::Value) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_default()
 }
 
 /// How saving stands.
@@ -186,6 +199,7 @@ fn Designer(doc: WorkflowDoc, workspace_id: Uuid, can_edit: bool, reload: RwSign
     let canvas = NodeRef::<html::Div>::new();
     let compare_canvas = NodeRef::<html::Div>::new();
     // `?run=<id>` (a row of the workspace's Runs page) opens that run in the Runs panel.
+    let parts = expect_context::<EngineParts>();
     let linked_run = use_query_map().with_untracked(|q| q.get("run").and_then(|r| Uuid::parse_str(&r).ok()));
     let panel = RwSignal::new(if linked_run.is_some() { Panel::Runs } else { Panel::Details });
     // The Runs panel colours the canvas by the open run's steps; closing the panel clears them.
@@ -290,7 +304,7 @@ fn Designer(doc: WorkflowDoc, workspace_id: Uuid, can_edit: bool, reload: RwSign
                 }}
                 {move || match panel.get() {
                     Panel::History => view! { <HistoryPanel session viewing/> }.into_any(),
-                    Panel::Runs => view! { <RunsPanel session can_run=can_edit linked=linked_run/> }.into_any(),
+                    Panel::Runs => (parts.runs)(session, can_edit, linked_run),
                     Panel::Settings => view! { <SettingsPanel session can_edit/> }.into_any(),
                     Panel::Details => view! { <Inspector session diagnostics/> }.into_any(),
                 }}

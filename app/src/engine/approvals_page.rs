@@ -6,8 +6,8 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 use uuid::Uuid;
 
-use crate::approvals::api::{DecideApproval, my_approvals};
 use crate::approvals::model::ApprovalView;
+use crate::engine::api::{DecideApproval, my_approvals};
 use crate::ui::form::{ErrorPanel, Loading, confirm, short_time};
 use crate::workspaces::layout::workspace_param;
 

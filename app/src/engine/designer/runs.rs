@@ -15,8 +15,8 @@ use crate::engine::model::{ExecutionDetail, ExecutionStatus, ExecutionSummary, P
 use crate::engine::page::{duration, status_badge};
 use crate::error::AppError;
 use crate::ui::form::short_time;
-use crate::workflows::editor::Session;
 use crate::workflows::editor::state::Editor;
+use crate::workflows::editor::{Session, pretty};
 
 #[component]
 pub fn RunsPanel(
@@ -210,10 +210,6 @@ fn RunDetail(session: Session, d: ExecutionDetail, can_run: bool, started: Callb
             </ol>
         </div>
     }
-}
-
-pub(crate) fn pretty(v: &serde_json::Value) -> String {
-    serde_json::to_string_pretty(v).unwrap_or_default()
 }
 
 #[component]
