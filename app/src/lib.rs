@@ -147,6 +147,8 @@ lazy_page! {
     NewWorkspaceRoute => workspaces::NewWorkspacePage,
     MembersRoute => workspaces::MembersPage,
     WorkflowsRoute => workflows::WorkflowsPage,
+    HomeRoute => workspaces::Home,
+    OverviewRoute => workspaces::Overview,
 }
 
 /// `/w/:ws/settings`: the workspace's general settings, then its credentials. Composed here, at
@@ -346,12 +348,12 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/signup") view={Lazy::<SignupRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/invite/:token") view={Lazy::<InviteRoute>::new()} ssr=SsrMode::Async/>
                 <ParentRoute path=path!("") view=frame::Shell ssr=SsrMode::Async>
-                    <Route path=path!("") view=workspaces::Home ssr=SsrMode::Async/>
+                    <Route path=path!("") view={Lazy::<HomeRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/profile") view={Lazy::<ProfileRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/admin") view={Lazy::<AdminRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/workspaces/new") view={Lazy::<NewWorkspaceRoute>::new()} ssr=SsrMode::Async/>
                     <ParentRoute path=path!("/w/:ws") view=workspaces::WorkspaceLayout ssr=SsrMode::Async>
-                        <Route path=path!("") view=workspaces::Overview ssr=SsrMode::Async/>
+                        <Route path=path!("") view={Lazy::<OverviewRoute>::new()} ssr=SsrMode::Async/>
                         <Route path=path!("/members") view={Lazy::<MembersRoute>::new()} ssr=SsrMode::Async/>
                         <Route path=path!("/workflows") view={Lazy::<WorkflowsRoute>::new()} ssr=SsrMode::Async/>
                         <Route path=path!("/workflows/:wf") view={Lazy::<DesignerRoute>::new()} ssr=SsrMode::Async/>

@@ -1,6 +1,7 @@
 /**
- * The browser bundle split by page: the shell loads only the main module; the designer's code
- * arrives as chunks when it is first shown, after client navigation and on a direct load, and works.
+ * The browser bundle split by page: the shell is the main module; each page's code (the overview's
+ * too) arrives as chunks when it is first shown, after client navigation and on a direct load, and
+ * works; the designer's chunk is not fetched before the designer is shown.
  */
 import { expect, test, type Page, type Response } from '@playwright/test';
 
@@ -22,10 +23,17 @@ function watch(page: Page) {
   return { wasm, errors, names };
 }
 
-test('the shell loads only the main module, and the designer its chunks when it is shown', async ({ page }) => {
+/** Whether a wasm file is the designer page's own chunk. */
+const designerChunk = (name: string | undefined) => !!name?.startsWith('split___designer_route_view_');
+
+test('the overview loads the main module and its own chunks, and the designer its chunks when it is shown', async ({
+  page,
+}) => {
   const seen = watch(page);
   await openOwnerWorkspace(page);
-  expect(seen.names()).toEqual(['flowdeck.wasm']);
+  expect(seen.names()[0]).toBe('flowdeck.wasm');
+  expect(seen.names()).toContainEqual(expect.stringMatching(/^split___overview_route_view_/));
+  expect(seen.names().filter(designerChunk)).toEqual([]);
   const main = seen.wasm[0];
   const headers = await main.allHeaders();
   expect(headers['cache-control']).toBe('public, max-age=31536000, immutable');
@@ -34,9 +42,7 @@ test('the shell loads only the main module, and the designer its chunks when it 
 
   // Client navigation to the designer fetches its chunks, and the designer works.
   await newWorkflow(page, 'Chunked');
-  await expect.poll(() => seen.names().length).toBeGreaterThan(1);
-  const chunks = seen.names().filter((name) => name !== 'flowdeck.wasm');
-  expect(chunks.length).toBeGreaterThan(0);
+  await expect.poll(() => seen.names().filter(designerChunk).length).toBe(1);
   const canvas = page.getByTestId('canvas');
   await page.locator('.palette-item[data-kind=manual]').click();
   await expect(canvas.locator('.node[data-kind=manual]')).toHaveCount(1);
@@ -98,6 +104,8 @@ test('every lazy page opens from the shell and directly', async ({ page }) => {
     await hydrated(page);
     await expect(page.getByRole('heading', { level: 1, name: lazy.heading })).toBeVisible();
   }
+  // None of them (the workflows list included) fetched the designer's code.
+  expect(seen.names().filter(designerChunk)).toEqual([]);
   expect(seen.errors).toEqual([]);
 });
 

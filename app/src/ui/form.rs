@@ -68,14 +68,25 @@ pub fn initials(name: &str) -> String {
     name.split_whitespace().filter_map(|w| w.chars().next()).take(2).flat_map(char::to_uppercase).collect()
 }
 
+const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/// "23 Nov": written out by hand rather than with `DateTime::format`, whose format-string
+/// parser would be in every page's bundle.
+fn day_month(t: &chrono::DateTime<chrono::Utc>) -> String {
+    use chrono::Datelike;
+    format!("{} {}", t.day(), MONTHS[t.month0() as usize % 12])
+}
+
 /// A date in the reader's words, e.g. "23 Nov 2026".
 pub fn short_date(t: &chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%-d %b %Y").to_string()
+    use chrono::Datelike;
+    format!("{} {}", day_month(t), t.year())
 }
 
 /// A moment to the second, e.g. "23 Nov 15:04:05 UTC" (for runs, which happen many a day).
 pub fn short_time(t: &chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%-d %b %H:%M:%S UTC").to_string()
+    use chrono::Timelike;
+    format!("{} {:02}:{:02}:{:02} UTC", day_month(t), t.hour(), t.minute(), t.second())
 }
 
 /// A read-only value with a Copy button (links, webhook addresses, keys); `masked` values show
@@ -149,5 +160,20 @@ where
                 })
             }}
         </Transition>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_read_as_before() {
+        let t: chrono::DateTime<chrono::Utc> = "2026-01-05T07:08:09Z".parse().expect("instant");
+        assert_eq!(short_date(&t), t.format("%-d %b %Y").to_string());
+        assert_eq!(short_time(&t), t.format("%-d %b %H:%M:%S UTC").to_string());
+        let t: chrono::DateTime<chrono::Utc> = "2026-12-23T15:04:05Z".parse().expect("instant");
+        assert_eq!(short_date(&t), "23 Dec 2026");
+        assert_eq!(short_time(&t), "23 Dec 15:04:05 UTC");
     }
 }
