@@ -1,13 +1,20 @@
 //! Database helpers shared by the services.
 
 use sea_orm::{
-    DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ConnectionTrait, DatabaseTransaction, DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
-/// Begins a transaction that will write. On SQLite it is IMMEDIATE: it takes the write lock at
+/// What a service reads and writes through: the connection, or a caller's transaction (the
+/// service's own transaction then nests in it as a savepoint), so that a caller can fold several
+/// services, and the activities they record, into one transaction.
+pub trait Db: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction> + Sync {}
+
+impl<T: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction> + Sync> Db for T {}
+
+/// Begins a transaction that will write (a savepoint inside a caller's transaction). On SQLite it is IMMEDIATE: it takes the write lock at
 /// BEGIN, so concurrent writers wait their turn (busy timeout) instead of failing mid-way with
 /// SQLITE_BUSY. PostgreSQL ignores the mode; row locks (`lock_exclusive`) serialise there.
-pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+pub async fn begin_write(db: &impl Db) -> Result<DatabaseTransaction, DbErr> {
     db.begin_with_options(TransactionOptions {
         sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
         ..TransactionOptions::default()

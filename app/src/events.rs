@@ -28,6 +28,7 @@ use sea_orm::{
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::db::Db;
 use crate::entities::{activities, activity_cursors as cursors};
 use crate::hub::{Hub, RunChange, Signal, Visit};
 
@@ -136,11 +137,7 @@ fn row(activity: Activity, at: DateTime<Utc>) -> activities::ActiveModel {
 /// several would record an activity for each (and answer `false`). On PostgreSQL it is one statement (the update
 /// in a CTE, then the ordering lock, then the insert), so the commonest write with an activity
 /// costs one round trip; elsewhere a transaction.
-pub async fn record_if_changed(
-    db: &DatabaseConnection,
-    change: UpdateStatement,
-    activity: Activity,
-) -> Result<bool, DbErr> {
+pub async fn record_if_changed(db: &impl Db, change: UpdateStatement, activity: Activity) -> Result<bool, DbErr> {
     let backend = db.get_database_backend();
     if backend == DatabaseBackend::Postgres {
         let (update, mut values) = change.build(PostgresQueryBuilder);
@@ -348,7 +345,7 @@ impl Window {
 /// changes and designer heartbeats: those heard within [`CHANGES_COALESCE`] go in one
 /// statement, as notifications of [`PER_NOTICE`] each, at most [`PER_WINDOW`] runs and
 /// visits per window (more runs of a workspace: "many" there).
-async fn announce(db: &DatabaseConnection, hub: &Hub, instance: Uuid) {
+async fn announce(db: &impl Db, hub: &Hub, instance: Uuid) {
     use tokio::sync::broadcast::error::RecvError;
     let mut signals = hub.subscribe();
     let mut visits = hub.visits();
@@ -396,7 +393,7 @@ async fn announce(db: &DatabaseConnection, hub: &Hub, instance: Uuid) {
 }
 
 /// Sends `notices` on [`CHANGES_CHANNEL`] in one statement.
-async fn notify(db: &DatabaseConnection, notices: Vec<Notice>) {
+async fn notify(db: &impl Db, notices: Vec<Notice>) {
     let payloads: Vec<sea_orm::Value> =
         notices.iter().filter_map(|n| serde_json::to_string(n).ok()).map(Into::into).collect();
     if payloads.is_empty() {
@@ -412,7 +409,7 @@ async fn notify(db: &DatabaseConnection, notices: Vec<Notice>) {
 }
 
 /// Publishes what was recorded after `at`; returns the new cursor.
-async fn publish_after(db: &DatabaseConnection, hub: &Hub, mut at: i64) -> i64 {
+async fn publish_after(db: &impl Db, hub: &Hub, mut at: i64) -> i64 {
     loop {
         match after(db, at, RELAY_BATCH).await {
             Ok(rows) => {

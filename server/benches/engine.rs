@@ -115,7 +115,7 @@ impl Bench {
                 id: Set(Uuid::now_v7()),
                 workspace_id: Set(self.workspace),
                 workflow_id: Set(workflow),
-                status: Set("PENDING".into()),
+                status: Set(app::engine::model::ExecutionStatus::Pending),
                 simulation: Set(false),
                 trigger_node: Set(Uuid::from_u128(1)),
                 payload: Set(json!({ "n": 1 })),
@@ -163,7 +163,7 @@ impl Bench {
             .all(&self.db)
             .await
             .expect("runs");
-        assert!(rows.iter().all(|r| r.status == "COMPLETED"), "every run completes");
+        assert!(rows.iter().all(|r| r.status.as_str() == "COMPLETED"), "every run completes");
         let first = rows.iter().filter_map(|r| r.started_at).min().expect("started");
         let last = rows.iter().filter_map(|r| r.finished_at).max().expect("finished");
         let each = rows

@@ -4,13 +4,12 @@
 
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::auth;
+use crate::db::Db;
 use crate::entities::approvals;
 use crate::error::{AppError, OrNotFound};
 use crate::guard::Membership;
@@ -34,11 +33,7 @@ pub struct Approver {
 }
 
 /// The members named by `emails`; the error names one that is not a member.
-pub async fn approvers(
-    db: &DatabaseConnection,
-    workspace_id: Uuid,
-    emails: &[String],
-) -> Result<Vec<Approver>, String> {
+pub async fn approvers(db: &impl Db, workspace_id: Uuid, emails: &[String]) -> Result<Vec<Approver>, String> {
     let members = workspaces::service::members(db, workspace_id).await.map_err(|e| e.to_string())?;
     let mut found: Vec<Approver> = Vec::new();
     for email in emails.iter().map(|e| e.trim().to_lowercase()).filter(|e| !e.is_empty()) {

@@ -4,13 +4,14 @@ use std::collections::HashMap;
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, Set, SqlErr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, Set,
+    SqlErr,
 };
 use uuid::Uuid;
 
 use crate::auth::model::{SignInOptions, Theme, Viewer};
 use crate::auth::password;
+use crate::db::Db;
 use crate::entities::users;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -58,7 +59,7 @@ pub async fn insert_user(
         email: Set(new.email),
         name: Set(new.name),
         password_hash: Set(password_hash),
-        status: Set("active".into()),
+        status: Set(users::AccountStatus::Active),
         role: Set(if new.admin { "admin" } else { "user" }.into()),
         timezone: Set("UTC".into()),
         preferences: Set(serde_json::json!({ "theme": Theme::System.as_str() })),
@@ -74,13 +75,13 @@ pub async fn insert_user(
 }
 
 /// Creates an account from the command line or another trusted caller.
-pub async fn create_user(db: &DatabaseConnection, new: NewUser) -> Result<users::Model, AppError> {
+pub async fn create_user(db: &impl Db, new: NewUser) -> Result<users::Model, AppError> {
     let hash = password::hash(new.password.clone()).await?;
     insert_user(db, new, hash).await
 }
 
 /// Whether anyone may sign up, and whether the instance still needs its owner.
-pub async fn sign_in_options(db: &DatabaseConnection) -> Result<SignInOptions, AppError> {
+pub async fn sign_in_options(db: &impl Db) -> Result<SignInOptions, AppError> {
     let setup_needed = users::Entity::find().count(db).await? == 0;
     Ok(SignInOptions { setup_needed, open_signup: settings::service::open_signup(db).await? })
 }
@@ -88,11 +89,7 @@ pub async fn sign_in_options(db: &DatabaseConnection) -> Result<SignInOptions, A
 /// First run: the owner account and the first workspace, in one transaction; the workspace's id
 /// comes back. Only possible while the instance has no account; a second, concurrent attempt fails
 /// on the `setup_completed` key.
-pub async fn setup(
-    db: &DatabaseConnection,
-    new: NewUser,
-    workspace_name: &str,
-) -> Result<(users::Model, Uuid), AppError> {
+pub async fn setup(db: &impl Db, new: NewUser, workspace_name: &str) -> Result<(users::Model, Uuid), AppError> {
     let workspace_name = validate::workspace_name("workspace_name", workspace_name)?;
     if !sign_in_options(db).await?.setup_needed {
         return Err(AppError::conflict("Flowdeck is already set up. Sign in instead."));
@@ -107,7 +104,7 @@ pub async fn setup(
 }
 
 /// Open sign-up, when an instance administrator turned it on.
-pub async fn signup(db: &DatabaseConnection, new: NewUser) -> Result<users::Model, AppError> {
+pub async fn signup(db: &impl Db, new: NewUser) -> Result<users::Model, AppError> {
     if !settings::service::open_signup(db).await? {
         return Err(AppError::forbidden(
             "Sign-up is by invitation only. Ask a workspace admin for an invitation link.",
@@ -129,25 +126,20 @@ pub async fn authenticate(state: &AppState, email: &str, password: &str) -> Resu
     };
     let matches = password::verify(password.to_owned(), phc).await?;
     match user {
-        Some(u) if matches && u.status == "active" => {
+        Some(u) if matches && u.status == users::AccountStatus::Active => {
             let mut active = u.into_active_model();
             active.last_login_at = Set(Some(Utc::now()));
             Ok(active.update(&state.db).await?)
         }
         Some(u) if matches => {
-            Err(AppError::forbidden(format!("This account is {}. Contact your administrator.", u.status)))
+            Err(AppError::forbidden(format!("This account is {}. Contact your administrator.", u.status.label())))
         }
         _ => Err(AppError::Validation { field: None, message: BAD_CREDENTIALS.into() }),
     }
 }
 
 /// Replaces the password after checking the current one.
-pub async fn change_password(
-    db: &DatabaseConnection,
-    user: &users::Model,
-    current: &str,
-    new: &str,
-) -> Result<(), AppError> {
+pub async fn change_password(db: &impl Db, user: &users::Model, current: &str, new: &str) -> Result<(), AppError> {
     let new = validate::new_password("new_password", new)?;
     if !password::verify(current.to_owned(), user.password_hash.clone()).await? {
         return Err(AppError::validation("current_password", "Current password is incorrect."));
@@ -162,7 +154,7 @@ pub async fn change_password(
 
 /// Name, time zone and theme.
 pub async fn update_profile(
-    db: &DatabaseConnection,
+    db: &impl Db,
     user: &users::Model,
     name: &str,
     timezone: &str,
@@ -190,7 +182,7 @@ pub fn theme_of(user: &users::Model) -> Theme {
 }
 
 /// The signed-in person with their workspaces, for the app shell.
-pub async fn viewer(db: &DatabaseConnection, user: &users::Model) -> Result<Viewer, AppError> {
+pub async fn viewer(db: &impl Db, user: &users::Model) -> Result<Viewer, AppError> {
     Ok(Viewer {
         id: user.id,
         name: user.name.clone(),
@@ -243,7 +235,7 @@ pub async fn contacts(
 
 /// The account `id`, if it exists and is active (the guard's check of a session).
 pub async fn active_user(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<User>, AppError> {
-    Ok(users::Entity::find_by_id(id).one(db).await?.filter(|u| u.status == "active"))
+    Ok(users::Entity::find_by_id(id).one(db).await?.filter(|u| u.status == users::AccountStatus::Active))
 }
 
 /// Records the workspace `/` opens next time, in the caller's transaction if it has one.

@@ -5,13 +5,14 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder,
 };
 use uuid::Uuid;
 
 use crate::auth;
 use crate::credentials::model::{CredentialView, host_allowed};
+use crate::db::Db;
 use crate::entities::credentials;
 use crate::error::{AppError, OrNotFound};
 use crate::guard::Membership;
@@ -24,7 +25,7 @@ const VALUE_MAX: usize = 8 * 1024;
 const HOSTS_MAX: usize = 20;
 
 /// The workspace's credentials by name.
-pub async fn list(db: &DatabaseConnection, me: &Membership) -> Result<Vec<CredentialView>, AppError> {
+pub async fn list(db: &impl Db, me: &Membership) -> Result<Vec<CredentialView>, AppError> {
     let rows = credentials::Entity::find()
         .filter(credentials::Column::WorkspaceId.eq(me.workspace_id))
         .order_by_asc(credentials::Column::Name)
@@ -92,7 +93,7 @@ fn value(value: &str) -> Result<&str, AppError> {
 
 /// Stores a new credential; its name must be free in the workspace.
 pub async fn create(
-    db: &DatabaseConnection,
+    db: &impl Db,
     sealer: &Sealer,
     me: &Membership,
     name: &str,
@@ -127,7 +128,7 @@ pub async fn create(
     Ok(id)
 }
 
-async fn find(db: &DatabaseConnection, me: &Membership, id: Uuid) -> Result<credentials::Model, AppError> {
+async fn find(db: &impl Db, me: &Membership, id: Uuid) -> Result<credentials::Model, AppError> {
     credentials::Entity::find_by_id(id)
         .filter(credentials::Column::WorkspaceId.eq(me.workspace_id))
         .one(db)
@@ -136,13 +137,7 @@ async fn find(db: &DatabaseConnection, me: &Membership, id: Uuid) -> Result<cred
 }
 
 /// Replaces a credential's value (rotation); steps use the new one from their next run.
-pub async fn replace(
-    db: &DatabaseConnection,
-    sealer: &Sealer,
-    me: &Membership,
-    id: Uuid,
-    secret: &str,
-) -> Result<(), AppError> {
+pub async fn replace(db: &impl Db, sealer: &Sealer, me: &Membership, id: Uuid, secret: &str) -> Result<(), AppError> {
     let secret = value(secret)?;
     let mut row = find(db, me, id).await?.into_active_model();
     row.value = Set(sealer.seal(secret));
@@ -152,7 +147,7 @@ pub async fn replace(
 }
 
 /// Binds a credential to other hosts; steps use them from their next call.
-pub async fn set_hosts(db: &DatabaseConnection, me: &Membership, id: Uuid, bound_to: &str) -> Result<(), AppError> {
+pub async fn set_hosts(db: &impl Db, me: &Membership, id: Uuid, bound_to: &str) -> Result<(), AppError> {
     let hosts = hosts(bound_to)?;
     let mut row = find(db, me, id).await?.into_active_model();
     row.hosts = Set(hosts);
@@ -161,7 +156,7 @@ pub async fn set_hosts(db: &DatabaseConnection, me: &Membership, id: Uuid, bound
     Ok(())
 }
 
-pub async fn delete(db: &DatabaseConnection, me: &Membership, id: Uuid) -> Result<(), AppError> {
+pub async fn delete(db: &impl Db, me: &Membership, id: Uuid) -> Result<(), AppError> {
     let row = find(db, me, id).await?;
     credentials::Entity::delete_by_id(row.id).exec(db).await?;
     Ok(())

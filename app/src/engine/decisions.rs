@@ -3,13 +3,14 @@
 
 use std::collections::HashMap;
 
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use serde_json::Value;
 use uuid::Uuid;
 
 use crate::approvals::model::ApprovalView;
 use crate::approvals::service as approvals;
 use crate::auth;
+use crate::db::Db;
 use crate::engine::model::StepStatus;
 use crate::entities::{execution_steps as steps, workflow_executions as executions};
 use crate::error::{AppError, OrNotFound};
@@ -18,12 +19,12 @@ use crate::hub::{Hub, Signal};
 use crate::workflows;
 
 /// Approvals waiting for `me` in the workspace whose steps still wait, oldest first.
-pub async fn pending(db: &DatabaseConnection, me: &Membership) -> Result<Vec<ApprovalView>, AppError> {
+pub async fn pending(db: &impl Db, me: &Membership) -> Result<Vec<ApprovalView>, AppError> {
     let mine = approvals::undecided(db, me).await?;
     let step_ids: Vec<Uuid> = mine.iter().map(|a| a.step_id).collect();
     let waiting: HashMap<Uuid, steps::Model> = steps::Entity::find()
         .filter(steps::Column::Id.is_in(step_ids.clone()))
-        .filter(steps::Column::Status.eq(StepStatus::Waiting.as_str()))
+        .filter(steps::Column::Status.eq(StepStatus::Waiting))
         .all(db)
         .await?
         .into_iter()
@@ -68,7 +69,7 @@ pub async fn pending(db: &DatabaseConnection, me: &Membership) -> Result<Vec<App
 
 /// Records `me`'s decision on an approval whose step still waits; the engine sees it at once.
 pub async fn decide(
-    db: &DatabaseConnection,
+    db: &impl Db,
     hub: &Hub,
     me: &Membership,
     id: Uuid,
@@ -78,7 +79,7 @@ pub async fn decide(
     let comment = approvals::comment(comment)?;
     let row = approvals::mine(db, me, id).await?;
     let step = steps::Entity::find_by_id(row.step_id).one(db).await?.or_not_found()?;
-    if step.status != StepStatus::Waiting.as_str() {
+    if step.status != StepStatus::Waiting {
         return Err(AppError::conflict("This run no longer waits for approval."));
     }
     // The decision and the wake of the parked run are one transaction: no crash between them

@@ -19,12 +19,13 @@ use axum::{Extension, Router};
 use chrono::Utc;
 use hmac::{Hmac, Mac};
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Map, Value, json};
 use sha2::Sha256;
 use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
+use crate::db::Db;
 use crate::engine::model::{ExecutionStatus, StepStatus, WebhookAddress};
 use crate::engine::runner::{Engine, PAYLOAD_LIMIT};
 use crate::engine::service::{self, NewRun};
@@ -258,15 +259,15 @@ pub(crate) fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, Stri
 }
 
 /// The answer for a run that ended: its status, error, and the output of its last step.
-async fn result(db: &DatabaseConnection, id: Uuid) -> Result<Option<Response>, AppError> {
+async fn result(db: &impl Db, id: Uuid) -> Result<Option<Response>, AppError> {
     let Some(run) = executions::Entity::find_by_id(id).one(db).await? else { return Ok(None) };
-    let status = ExecutionStatus::parse(&run.status).unwrap_or(ExecutionStatus::Pending);
+    let status = run.status;
     if !status.finished() {
         return Ok(None);
     }
     let last = steps::Entity::find()
         .filter(steps::Column::ExecutionId.eq(id))
-        .filter(steps::Column::Status.eq(StepStatus::Completed.as_str()))
+        .filter(steps::Column::Status.eq(StepStatus::Completed))
         .order_by_desc(steps::Column::FinishedAt)
         .one(db)
         .await?;
@@ -282,7 +283,7 @@ async fn result(db: &DatabaseConnection, id: Uuid) -> Result<Option<Response>, A
 
 /// The address of the workflow's webhook node, made on first request. The node must be saved.
 pub async fn address(
-    db: &DatabaseConnection,
+    db: &impl Db,
     sealer: &Sealer,
     me: &Membership,
     workflow_id: Uuid,
@@ -333,7 +334,7 @@ pub async fn address(
 /// Webhook rows written before tokens were stored hashed keep the token itself; this stores its
 /// SHA-256 and a sealed copy instead (each row once, with a conditional update, so instances
 /// starting together do not convert a row twice). Returns how many rows it converted.
-pub async fn seal_tokens(db: &DatabaseConnection, sealer: &Sealer) -> Result<u64, sea_orm::DbErr> {
+pub async fn seal_tokens(db: &impl Db, sealer: &Sealer) -> Result<u64, sea_orm::DbErr> {
     let legacy = webhooks::Entity::find().filter(webhooks::Column::TokenSealed.is_null()).all(db).await?;
     let mut converted = 0;
     for hook in legacy {
@@ -343,7 +344,7 @@ pub async fn seal_tokens(db: &DatabaseConnection, sealer: &Sealer) -> Result<u64
 }
 
 /// Stores the SHA-256 and a sealed copy of a row's token in place of the token itself.
-async fn seal_token(db: &DatabaseConnection, sealer: &Sealer, hook: &webhooks::Model) -> Result<u64, sea_orm::DbErr> {
+async fn seal_token(db: &impl Db, sealer: &Sealer, hook: &webhooks::Model) -> Result<u64, sea_orm::DbErr> {
     let done = webhooks::Entity::update_many()
         .col_expr(webhooks::Column::Token, Expr::value(secrets::digest(&hook.token)))
         .col_expr(webhooks::Column::TokenSealed, Expr::value(sealer.seal(&hook.token)))

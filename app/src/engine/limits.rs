@@ -140,9 +140,7 @@ async fn count_in_flight(db: &impl ConnectionTrait, workspace_id: Uuid, cap: u32
         .select_only()
         .expr(Expr::val(1))
         .filter(executions::Column::WorkspaceId.eq(workspace_id))
-        .filter(
-            executions::Column::Status.is_in([ExecutionStatus::Pending.as_str(), ExecutionStatus::Running.as_str()]),
-        )
+        .filter(executions::Column::Status.is_in([ExecutionStatus::Pending, ExecutionStatus::Running]))
         .limit(u64::from(cap))
         .into_query();
     let count =

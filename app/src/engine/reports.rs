@@ -8,11 +8,11 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use sea_orm::sea_query::{Alias, CaseStatement, Expr, Func};
 use sea_orm::{
-    AccessMode, ColumnTrait, DatabaseBackend, DatabaseConnection, EntityTrait, IsolationLevel, QueryFilter, QueryOrder,
-    QuerySelect, Select, TransactionTrait,
+    AccessMode, ColumnTrait, DatabaseBackend, EntityTrait, IsolationLevel, QueryFilter, QueryOrder, QuerySelect, Select,
 };
 use uuid::Uuid;
 
+use crate::db::Db;
 use crate::engine::model::{ExecutionStatus, Granularity, Report, ReportBucket};
 use crate::entities::workflow_executions as executions;
 use crate::error::AppError;
@@ -134,7 +134,7 @@ fn starts(granularity: Granularity, tz: Tz, now: DateTime<Utc>) -> Vec<NaiveDate
 
 /// The report of the workspace's finished runs, or of one workflow's.
 pub async fn report(
-    db: &DatabaseConnection,
+    db: &impl Db,
     me: &Membership,
     workflow: Option<Uuid>,
     granularity: Granularity,

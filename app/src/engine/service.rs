@@ -6,14 +6,15 @@ use std::collections::HashMap;
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 use serde_json::Value;
 use uuid::Uuid;
 
 use crate::auth;
 use crate::db;
+use crate::db::Db;
 use crate::engine::model::{ExecutionDetail, ExecutionStatus, ExecutionSummary, Period, StepStatus, StepView};
 use crate::engine::plan::step_key;
 use crate::engine::runner::{Engine, PAYLOAD_LIMIT, latest_steps};
@@ -31,7 +32,7 @@ const LIST_LIMIT: u64 = 100;
 /// Starts a run of the workflow's saved graph at its Manual trigger, with `input` as the
 /// trigger's payload; returns the run's id. The engine picks it up at once.
 pub async fn start(
-    db: &DatabaseConnection,
+    db: &impl Db,
     engine: &Engine,
     me: &Membership,
     workflow_id: Uuid,
@@ -186,7 +187,7 @@ pub(crate) async fn refuse_in_chain(
 
 /// Deletes finished runs (their steps and approvals go with them) that ended before `before`,
 /// a batch at a time; returns how many.
-pub async fn prune(db: &DatabaseConnection, before: chrono::DateTime<Utc>) -> Result<u64, sea_orm::DbErr> {
+pub async fn prune(db: &impl Db, before: chrono::DateTime<Utc>) -> Result<u64, sea_orm::DbErr> {
     let finished =
         [ExecutionStatus::Completed, ExecutionStatus::Failed, ExecutionStatus::Cancelled].map(|s| s.as_str());
     db::delete_in_batches(|| async move {
@@ -212,7 +213,7 @@ pub(crate) async fn wake_parked(db: &impl ConnectionTrait, execution_id: Uuid) -
     executions::Entity::update_many()
         .col_expr(executions::Column::WakeAt, Expr::value(Utc::now()))
         .filter(executions::Column::Id.eq(execution_id))
-        .filter(executions::Column::Status.eq(ExecutionStatus::Waiting.as_str()))
+        .filter(executions::Column::Status.eq(ExecutionStatus::Waiting))
         .exec(db)
         .await?;
     Ok(())
@@ -270,7 +271,7 @@ async fn insert(
         id: Set(id),
         workspace_id: Set(run.workspace_id),
         workflow_id: Set(run.workflow_id),
-        status: Set(status.as_str().to_owned()),
+        status: Set(status),
         simulation: Set(run.simulation),
         trigger_node: Set(run.trigger),
         payload: Set(run.payload),
@@ -298,7 +299,7 @@ fn summary(row: &executions::Model, names: &auth::service::Names, workflow: Stri
         id: row.id,
         workflow_id: row.workflow_id,
         workflow_name: workflow,
-        status: ExecutionStatus::parse(&row.status).unwrap_or(ExecutionStatus::Pending),
+        status: row.status,
         simulation: row.simulation,
         started_by: match row.started_by {
             Some(id) => names.of(id),
@@ -316,11 +317,7 @@ fn summary(row: &executions::Model, names: &auth::service::Names, workflow: Stri
 }
 
 /// The workflow's latest runs, newest first.
-pub async fn list(
-    db: &DatabaseConnection,
-    me: &Membership,
-    workflow_id: Uuid,
-) -> Result<Vec<ExecutionSummary>, AppError> {
+pub async fn list(db: &impl Db, me: &Membership, workflow_id: Uuid) -> Result<Vec<ExecutionSummary>, AppError> {
     let name = workflows::service::name(db, me, workflow_id).await?;
     let rows = executions::Entity::find()
         .filter(executions::Column::WorkspaceId.eq(me.workspace_id))
@@ -336,7 +333,7 @@ pub async fn list(
 /// The workspace's latest runs across its workflows, newest first, optionally of one status and
 /// from one period.
 pub async fn list_all(
-    db: &DatabaseConnection,
+    db: &impl Db,
     me: &Membership,
     status: Option<ExecutionStatus>,
     period: Period,
@@ -355,7 +352,7 @@ pub async fn list_all(
     Ok(rows.iter().map(|r| summary(r, &names, titles.get(&r.workflow_id).cloned().unwrap_or_default())).collect())
 }
 
-async fn find(db: &DatabaseConnection, me: &Membership, id: Uuid) -> Result<executions::Model, AppError> {
+async fn find(db: &impl Db, me: &Membership, id: Uuid) -> Result<executions::Model, AppError> {
     executions::Entity::find_by_id(id)
         .filter(executions::Column::WorkspaceId.eq(me.workspace_id))
         .one(db)
@@ -364,7 +361,7 @@ async fn find(db: &DatabaseConnection, me: &Membership, id: Uuid) -> Result<exec
 }
 
 /// A run with its steps.
-pub async fn get(db: &DatabaseConnection, me: &Membership, id: Uuid) -> Result<ExecutionDetail, AppError> {
+pub async fn get(db: &impl Db, me: &Membership, id: Uuid) -> Result<ExecutionDetail, AppError> {
     let row = find(db, me, id).await?;
     let names = auth::service::names(db, row.started_by).await?;
     let workflow = workflows::service::name(db, me, row.workflow_id).await?;
@@ -383,7 +380,7 @@ pub async fn get(db: &DatabaseConnection, me: &Membership, id: Uuid) -> Result<E
                 node_id: s.node_id,
                 node_name: s.node_name,
                 kind: s.kind,
-                status: StepStatus::parse(&s.status).unwrap_or(StepStatus::Running),
+                status: s.status,
                 attempt: s.attempt,
                 input: s.input,
                 output: s.output,
@@ -396,13 +393,13 @@ pub async fn get(db: &DatabaseConnection, me: &Membership, id: Uuid) -> Result<E
 }
 
 /// Cancels a run that has not finished: its open steps fail with "Cancelled by …".
-pub async fn cancel(db: &DatabaseConnection, hub: &Hub, me: &Membership, id: Uuid) -> Result<(), AppError> {
+pub async fn cancel(db: &impl Db, hub: &Hub, me: &Membership, id: Uuid) -> Result<(), AppError> {
     let row = find(db, me, id).await?;
     let now = Utc::now();
     let open = [ExecutionStatus::Pending, ExecutionStatus::Running, ExecutionStatus::Waiting].map(|s| s.as_str());
     let txn = db::begin_write(db).await?;
     let done = executions::Entity::update_many()
-        .col_expr(executions::Column::Status, Expr::value(ExecutionStatus::Cancelled.as_str()))
+        .col_expr(executions::Column::Status, Expr::value(ExecutionStatus::Cancelled))
         .col_expr(executions::Column::Error, Expr::value(format!("Cancelled by {}.", me.user.name)))
         .col_expr(executions::Column::FinishedAt, Expr::value(now))
         .col_expr(executions::Column::DurationMs, Expr::value(row.started_at.map(|at| (now - at).num_milliseconds())))
@@ -414,11 +411,11 @@ pub async fn cancel(db: &DatabaseConnection, hub: &Hub, me: &Membership, id: Uui
         return Err(AppError::conflict("This run has already finished."));
     }
     steps::Entity::update_many()
-        .col_expr(steps::Column::Status, Expr::value(StepStatus::Failed.as_str()))
+        .col_expr(steps::Column::Status, Expr::value(StepStatus::Failed))
         .col_expr(steps::Column::Error, Expr::value(format!("Cancelled by {}.", me.user.name)))
         .col_expr(steps::Column::FinishedAt, Expr::value(now))
         .filter(steps::Column::ExecutionId.eq(id))
-        .filter(steps::Column::Status.is_in([StepStatus::Running.as_str(), StepStatus::Waiting.as_str()]))
+        .filter(steps::Column::Status.is_in([StepStatus::Running, StepStatus::Waiting]))
         .exec(&txn)
         .await?;
     txn.commit().await?;
@@ -433,16 +430,15 @@ pub async fn cancel(db: &DatabaseConnection, hub: &Hub, me: &Membership, id: Uui
 
 /// Starts a new run that continues a failed or cancelled one from where it stopped: same graph
 /// and trigger input, its completed and skipped steps kept as they were, the rest run again.
-pub async fn retry(db: &DatabaseConnection, engine: &Engine, me: &Membership, id: Uuid) -> Result<Uuid, AppError> {
+pub async fn retry(db: &impl Db, engine: &Engine, me: &Membership, id: Uuid) -> Result<Uuid, AppError> {
     let row = find(db, me, id).await?;
-    let status = ExecutionStatus::parse(&row.status);
-    if !matches!(status, Some(ExecutionStatus::Failed | ExecutionStatus::Cancelled)) {
+    if !matches!(row.status, ExecutionStatus::Failed | ExecutionStatus::Cancelled) {
         return Err(AppError::conflict("Only a failed or cancelled run can be retried from where it stopped."));
     }
     let graph: Graph = serde_json::from_value(row.graph.clone()).map_err(AppError::internal)?;
     // Each node's latest try counts; the ones that ended well are kept.
     let latest = latest_steps(db, id).await?;
-    let kept = [StepStatus::Completed.as_str(), StepStatus::Skipped.as_str()];
+    let kept = [StepStatus::Completed, StepStatus::Skipped];
     engine.admission.admit(db, me.workspace_id).await?;
     let txn = db::begin_write(db).await?;
     let run = NewRun {
@@ -460,7 +456,7 @@ pub async fn retry(db: &DatabaseConnection, engine: &Engine, me: &Membership, id
     let new_id = queue(&txn, run).await?;
     let copies: Vec<steps::ActiveModel> = latest
         .into_iter()
-        .filter(|s| kept.contains(&s.status.as_str()))
+        .filter(|s| kept.contains(&s.status))
         .map(|s| steps::Model { id: Uuid::now_v7(), execution_id: new_id, ..s }.into_active_model().reset_all())
         .collect();
     if !copies.is_empty() {

@@ -10,6 +10,7 @@ use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use crate::db::Db;
 use crate::engine::limits::Admission;
 use crate::engine::service::{self, Chain, InChain, NewRun};
 use crate::error::AppError;
@@ -127,7 +128,7 @@ async fn fire_in_chain(
 /// Fires the schedules that are due: each moves its next time on with a conditional update
 /// first, so among several instances one fires it, and a schedule missed while every instance
 /// was down fires once, not once per missed time. Returns how many runs were queued.
-pub async fn fire_due(db: &sea_orm::DatabaseConnection, admission: &Admission) -> Result<usize, AppError> {
+pub async fn fire_due(db: &impl Db, admission: &Admission) -> Result<usize, AppError> {
     let now = Utc::now();
     let due = triggers::due(db, now, DUE_AT_ONCE).await?;
     let mut fired = 0;

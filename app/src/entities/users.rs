@@ -9,8 +9,7 @@ pub struct Model {
     pub email: String,
     pub name: String,
     pub password_hash: String,
-    /// active / inactive / suspended
-    pub status: String,
+    pub status: AccountStatus,
     /// user / admin (instance administrator)
     pub role: String,
     pub timezone: String,
@@ -25,3 +24,25 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// Whether an account may sign in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+pub enum AccountStatus {
+    #[sea_orm(string_value = "active")]
+    Active,
+    #[sea_orm(string_value = "inactive")]
+    Inactive,
+    #[sea_orm(string_value = "suspended")]
+    Suspended,
+}
+
+impl AccountStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            AccountStatus::Active => "active",
+            AccountStatus::Inactive => "inactive",
+            AccountStatus::Suspended => "suspended",
+        }
+    }
+}

@@ -14,8 +14,7 @@ pub struct Model {
     pub can_invite: bool,
     pub can_manage_sync: bool,
     pub can_edit_settings: bool,
-    /// active / pending / removed
-    pub status: String,
+    pub status: MemberStatus,
     pub joined_at: DateTimeUtc,
 }
 
@@ -44,3 +43,16 @@ impl Related<super::workspaces::Entity> for Entity {
 }
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// Whether a member belongs to the workspace: a removed member's row stays (for who did what),
+/// without access.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+pub enum MemberStatus {
+    #[sea_orm(string_value = "active")]
+    Active,
+    #[sea_orm(string_value = "pending")]
+    Pending,
+    #[sea_orm(string_value = "removed")]
+    Removed,
+}

@@ -2,8 +2,9 @@
 
 use chrono::Utc;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Set, SqlErr};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set, SqlErr};
 
+use crate::db::Db;
 use crate::entities::instance_settings;
 use crate::error::AppError;
 
@@ -11,12 +12,12 @@ const OPEN_SIGNUP: &str = "open_signup";
 const SETUP_DONE: &str = "setup_completed";
 
 /// Whether people may sign up without an invitation (off by default).
-pub async fn open_signup(db: &DatabaseConnection) -> Result<bool, AppError> {
+pub async fn open_signup(db: &impl Db) -> Result<bool, AppError> {
     let row = instance_settings::Entity::find_by_id(OPEN_SIGNUP).one(db).await?;
     Ok(row.and_then(|r| r.value.as_bool()).unwrap_or(false))
 }
 
-pub async fn set_open_signup(db: &DatabaseConnection, enabled: bool) -> Result<(), AppError> {
+pub async fn set_open_signup(db: &impl Db, enabled: bool) -> Result<(), AppError> {
     let row = instance_settings::ActiveModel {
         key: Set(OPEN_SIGNUP.into()),
         value: Set(serde_json::Value::Bool(enabled)),

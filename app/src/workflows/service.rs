@@ -4,13 +4,13 @@
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
 };
 use uuid::Uuid;
 
 use crate::auth;
 use crate::db;
+use crate::db::Db;
 use crate::entities::{workflow_steps, workflow_transitions, workflow_versions, workflows};
 use crate::error::{AppError, OrNotFound};
 use crate::guard::Membership;
@@ -27,7 +27,7 @@ use crate::workflows::triggers;
 const NAME_MAX: usize = 80;
 
 /// The workspace's workflows, most recently edited first.
-pub async fn list(db: &DatabaseConnection, workspace_id: Uuid) -> Result<Vec<WorkflowSummary>, AppError> {
+pub async fn list(db: &impl Db, workspace_id: Uuid) -> Result<Vec<WorkflowSummary>, AppError> {
     let rows = workflows::Entity::find()
         .filter(workflows::Column::WorkspaceId.eq(workspace_id))
         .order_by_desc(workflows::Column::UpdatedAt)
@@ -40,7 +40,7 @@ pub async fn list(db: &DatabaseConnection, workspace_id: Uuid) -> Result<Vec<Wor
 fn summary(w: workflows::Model, editors: &auth::service::Names) -> WorkflowSummary {
     WorkflowSummary {
         id: w.id,
-        status: WorkflowStatus::parse(&w.status).unwrap_or(WorkflowStatus::Draft),
+        status: w.status,
         version: w.version,
         updated_at: w.updated_at,
         updated_by: editors.of(w.updated_by),
@@ -87,18 +87,18 @@ pub async fn error_workflow_of(
         .filter(workflows::Column::WorkspaceId.eq(workspace_id))
         .one(db)
         .await?
-        .filter(|w| w.status != WorkflowStatus::Archived.as_str());
+        .filter(|w| w.status != WorkflowStatus::Archived);
     Ok(row.map(|w| w.id))
 }
 
 /// A new, empty draft.
-pub async fn create(db: &DatabaseConnection, me: &Membership, name: &str, description: &str) -> Result<Uuid, AppError> {
+pub async fn create(db: &impl Db, me: &Membership, name: &str, description: &str) -> Result<Uuid, AppError> {
     create_with_graph(db, me, name, description, &Graph::default()).await
 }
 
 /// A new draft holding `graph`, written in one transaction.
 pub async fn create_with_graph(
-    db: &DatabaseConnection,
+    db: &impl Db,
     me: &Membership,
     name: &str,
     description: &str,
@@ -126,7 +126,7 @@ async fn insert(
         workspace_id: Set(me.workspace_id),
         name: Set(name),
         description: Set(description),
-        status: Set(WorkflowStatus::Draft.as_str().into()),
+        status: Set(WorkflowStatus::Draft),
         version: Set(1),
         created_by: Set(me.user.id),
         updated_by: Set(me.user.id),
@@ -140,7 +140,7 @@ async fn insert(
 }
 
 /// Renames a workflow.
-pub async fn rename(db: &DatabaseConnection, me: &Membership, id: Uuid, name: &str) -> Result<(), AppError> {
+pub async fn rename(db: &impl Db, me: &Membership, id: Uuid, name: &str) -> Result<(), AppError> {
     let name = validate::bounded("name", "Workflow name", name, NAME_MAX)?;
     let row = find(db, me, id).await?;
     if !status_of(&row).editable() {
@@ -157,14 +157,14 @@ pub async fn rename(db: &DatabaseConnection, me: &Membership, id: Uuid, name: &s
 }
 
 /// A draft copy named "… (copy)", graph included.
-pub async fn duplicate(db: &DatabaseConnection, me: &Membership, id: Uuid) -> Result<Uuid, AppError> {
+pub async fn duplicate(db: &impl Db, me: &Membership, id: Uuid) -> Result<Uuid, AppError> {
     let original = find(db, me, id).await?;
     let graph = load_graph(db, original.id).await?;
     create_with_graph(db, me, &copy_name(&original.name), &original.description, &graph).await
 }
 
 /// Saves someone's graph as a new draft beside the workflow (the way out of a conflict).
-pub async fn save_as_copy(db: &DatabaseConnection, me: &Membership, id: Uuid, graph: &Graph) -> Result<Uuid, AppError> {
+pub async fn save_as_copy(db: &impl Db, me: &Membership, id: Uuid, graph: &Graph) -> Result<Uuid, AppError> {
     let original = find(db, me, id).await?;
     create_with_graph(db, me, &copy_name(&original.name), &original.description, graph).await
 }
@@ -176,7 +176,7 @@ fn copy_name(name: &str) -> String {
 }
 
 /// A workflow with its graph, for the editor.
-pub async fn get(db: &DatabaseConnection, me: &Membership, id: Uuid) -> Result<WorkflowDoc, AppError> {
+pub async fn get(db: &impl Db, me: &Membership, id: Uuid) -> Result<WorkflowDoc, AppError> {
     let row = find(db, me, id).await?;
     let editors = auth::service::names(db, [row.updated_by]).await?;
     let graph = load_graph(db, row.id).await?;
@@ -185,17 +185,11 @@ pub async fn get(db: &DatabaseConnection, me: &Membership, id: Uuid) -> Result<W
 
 /// Stores `graph` as the workflow's new content if it is still at `version`; otherwise `Conflict`,
 /// naming who saved the newer one. Nodes and edges are replaced in one transaction.
-pub async fn save(
-    db: &DatabaseConnection,
-    me: &Membership,
-    id: Uuid,
-    version: i32,
-    graph: &Graph,
-) -> Result<Saved, AppError> {
+pub async fn save(db: &impl Db, me: &Membership, id: Uuid, version: i32, graph: &Graph) -> Result<Saved, AppError> {
     check::graph(graph)?;
     let txn = db::begin_write(db).await?;
     let bumped = workflows::Entity::update_many()
-        .filter(workflows::Column::Status.ne(WorkflowStatus::Archived.as_str()))
+        .filter(workflows::Column::Status.ne(WorkflowStatus::Archived))
         .col_expr(workflows::Column::Version, Expr::col(workflows::Column::Version).add(1))
         .col_expr(workflows::Column::UpdatedBy, Expr::value(me.user.id))
         .col_expr(workflows::Column::UpdatedAt, Expr::value(Utc::now()))
@@ -312,7 +306,7 @@ pub async fn load_graph(db: &impl ConnectionTrait, workflow_id: Uuid) -> Result<
 }
 
 /// Deletes a workflow.
-pub async fn delete(db: &DatabaseConnection, me: &Membership, id: Uuid) -> Result<(), AppError> {
+pub async fn delete(db: &impl Db, me: &Membership, id: Uuid) -> Result<(), AppError> {
     let row = find(db, me, id).await?;
     let txn = db::begin_write(db).await?;
     // Workflows that started this one when they failed start nothing now.
@@ -327,18 +321,13 @@ pub async fn delete(db: &DatabaseConnection, me: &Membership, id: Uuid) -> Resul
 }
 
 /// The workflow started when a run of `id` fails, if one is set.
-pub async fn error_workflow(db: &DatabaseConnection, me: &Membership, id: Uuid) -> Result<Option<Uuid>, AppError> {
+pub async fn error_workflow(db: &impl Db, me: &Membership, id: Uuid) -> Result<Option<Uuid>, AppError> {
     Ok(find(db, me, id).await?.error_workflow_id)
 }
 
 /// Sets (or with `None` clears) the workflow started from its Manual trigger when a run of `id`
 /// fails. It must be another workflow of the workspace, not archived, with a Manual trigger.
-pub async fn set_error_workflow(
-    db: &DatabaseConnection,
-    me: &Membership,
-    id: Uuid,
-    target: Option<Uuid>,
-) -> Result<(), AppError> {
+pub async fn set_error_workflow(db: &impl Db, me: &Membership, id: Uuid, target: Option<Uuid>) -> Result<(), AppError> {
     let row = find(db, me, id).await?;
     if status_of(&row) == WorkflowStatus::Archived {
         return Err(archived());
@@ -370,7 +359,7 @@ pub async fn set_error_workflow(
 }
 
 fn status_of(row: &workflows::Model) -> WorkflowStatus {
-    WorkflowStatus::parse(&row.status).unwrap_or(WorkflowStatus::Draft)
+    row.status
 }
 
 fn archived() -> AppError {
@@ -380,7 +369,7 @@ fn archived() -> AppError {
 /// Moves a workflow along its lifecycle. Activation checks the stored graph (it must be the one
 /// the person sees: `version`), and snapshots it as the next version with `message`.
 pub async fn change_status(
-    db: &DatabaseConnection,
+    db: &impl Db,
     me: &Membership,
     id: Uuid,
     version: i32,
@@ -443,7 +432,7 @@ pub async fn change_status(
     }
     let to = transition.target();
     let mut active = row.into_active_model();
-    active.status = Set(to.as_str().into());
+    active.status = Set(to);
     active.updated_by = Set(me.user.id);
     active.updated_at = Set(now);
     active.update(&txn).await?;
@@ -452,7 +441,7 @@ pub async fn change_status(
 }
 
 /// A workflow's versions, newest first.
-pub async fn versions(db: &DatabaseConnection, me: &Membership, id: Uuid) -> Result<Vec<VersionSummary>, AppError> {
+pub async fn versions(db: &impl Db, me: &Membership, id: Uuid) -> Result<Vec<VersionSummary>, AppError> {
     let row = find(db, me, id).await?;
     let rows = workflow_versions::Entity::find()
         .filter(workflow_versions::Column::WorkflowId.eq(row.id))
@@ -473,12 +462,7 @@ pub async fn versions(db: &DatabaseConnection, me: &Membership, id: Uuid) -> Res
 }
 
 /// One version's graph.
-pub async fn version_graph(
-    db: &DatabaseConnection,
-    me: &Membership,
-    id: Uuid,
-    version_id: Uuid,
-) -> Result<Graph, AppError> {
+pub async fn version_graph(db: &impl Db, me: &Membership, id: Uuid, version_id: Uuid) -> Result<Graph, AppError> {
     let row = find(db, me, id).await?;
     let version = workflow_versions::Entity::find_by_id(version_id)
         .filter(workflow_versions::Column::WorkflowId.eq(row.id))
@@ -489,14 +473,14 @@ pub async fn version_graph(
 }
 
 /// A workflow as a Flowdeck export file.
-pub async fn export(db: &DatabaseConnection, me: &Membership, id: Uuid) -> Result<Export, AppError> {
+pub async fn export(db: &impl Db, me: &Membership, id: Uuid) -> Result<Export, AppError> {
     let row = find(db, me, id).await?;
     let graph = load_graph(db, row.id).await?;
     Ok(Export::new(row.name, row.description, graph))
 }
 
 /// A new draft from a Flowdeck export or an n8n workflow; nothing is stored unless all of it is valid.
-pub async fn import(db: &DatabaseConnection, me: &Membership, text: &str) -> Result<ImportReport, AppError> {
+pub async fn import(db: &impl Db, me: &Membership, text: &str) -> Result<ImportReport, AppError> {
     let parsed = transfer::parse(text).map_err(|message| AppError::validation("file", message))?;
     let name: String = match parsed.name.trim() {
         "" => "Imported workflow".into(),
@@ -520,7 +504,7 @@ pub async fn import(db: &DatabaseConnection, me: &Membership, text: &str) -> Res
 /// open, on any instance: an arrival or departure is news for live streams, and on
 /// PostgreSQL the other instances are told (again every 10 s while it stays open).
 pub async fn presence(
-    db: &DatabaseConnection,
+    db: &impl Db,
     state: &crate::state::AppState,
     me: &Membership,
     id: Uuid,

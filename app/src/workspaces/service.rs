@@ -4,12 +4,13 @@
 use base64::Engine;
 use chrono::{Duration, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
 };
 use uuid::Uuid;
 
 use crate::auth::service::User;
+use crate::db::Db;
 use crate::entities::{invitations, workspace_members, workspaces};
 use crate::error::{AppError, OrNotFound};
 use crate::guard::Membership;
@@ -25,7 +26,7 @@ fn member_row(workspace_id: Uuid, user_id: Uuid, role: Role) -> workspace_member
         workspace_id: Set(workspace_id),
         user_id: Set(user_id),
         role: Set(role.as_str().into()),
-        status: Set("active".into()),
+        status: Set(workspace_members::MemberStatus::Active),
         joined_at: Set(Utc::now()),
         ..Default::default()
     };
@@ -55,7 +56,7 @@ pub async fn create_workspace(
 }
 
 /// Creates a workspace and makes it the user's current one.
-pub async fn create_for_user(db: &DatabaseConnection, user: &User, name: &str) -> Result<workspaces::Model, AppError> {
+pub async fn create_for_user(db: &impl Db, user: &User, name: &str) -> Result<workspaces::Model, AppError> {
     let txn = crate::db::begin_write(db).await?;
     let workspace = create_workspace(&txn, user.id, name).await?;
     auth::service::remember_workspace(&txn, user, workspace.id).await?;
@@ -64,7 +65,7 @@ pub async fn create_for_user(db: &DatabaseConnection, user: &User, name: &str) -
 }
 
 /// The workspaces a user is an active member of, by name.
-pub async fn list_for_user(db: &DatabaseConnection, user_id: Uuid) -> Result<Vec<WorkspaceSummary>, AppError> {
+pub async fn list_for_user(db: &impl Db, user_id: Uuid) -> Result<Vec<WorkspaceSummary>, AppError> {
     let rows = workspace_members::Entity::find()
         .filter(workspace_members::Column::UserId.eq(user_id))
         .filter(workspace_members::Column::Status.eq("active"))
@@ -122,7 +123,7 @@ fn pending_invitations(workspace_id: Uuid) -> sea_orm::Select<invitations::Entit
 }
 
 /// The workspace as `me` sees it.
-pub async fn view(db: &DatabaseConnection, me: &Membership) -> Result<WorkspaceView, AppError> {
+pub async fn view(db: &impl Db, me: &Membership) -> Result<WorkspaceView, AppError> {
     let w = workspaces::Entity::find_by_id(me.workspace_id).one(db).await?.or_not_found()?;
     Ok(WorkspaceView {
         id: w.id,
@@ -137,7 +138,7 @@ pub async fn view(db: &DatabaseConnection, me: &Membership) -> Result<WorkspaceV
 }
 
 /// Renames the workspace.
-pub async fn rename(db: &DatabaseConnection, me: &Membership, name: &str) -> Result<(), AppError> {
+pub async fn rename(db: &impl Db, me: &Membership, name: &str) -> Result<(), AppError> {
     let name = validate::workspace_name("name", name)?;
     let w = workspaces::Entity::find_by_id(me.workspace_id).one(db).await?.or_not_found()?;
     let mut active = w.into_active_model();
@@ -148,7 +149,7 @@ pub async fn rename(db: &DatabaseConnection, me: &Membership, name: &str) -> Res
 }
 
 /// Active members with their accounts, owners first; a member whose account is gone is left out.
-pub async fn members(db: &DatabaseConnection, workspace_id: Uuid) -> Result<Vec<MemberView>, AppError> {
+pub async fn members(db: &impl Db, workspace_id: Uuid) -> Result<Vec<MemberView>, AppError> {
     let rows = active_members(workspace_id).all(db).await?;
     let people = auth::service::contacts(db, rows.iter().map(|m| m.user_id)).await?;
     let mut list: Vec<MemberView> = rows
@@ -200,7 +201,7 @@ fn set_flags(active: &mut workspace_members::ActiveModel, flags: Flags) {
 /// Opens a write transaction on a workspace's membership: concurrent changes to its members run
 /// one after another (row lock on PostgreSQL, IMMEDIATE transaction on SQLite), and the caller's
 /// role is read again inside it, so two owners demoting each other cannot leave none.
-async fn lock_members(db: &DatabaseConnection, me: &Membership) -> Result<(DatabaseTransaction, Role), AppError> {
+async fn lock_members(db: &impl Db, me: &Membership) -> Result<(DatabaseTransaction, Role), AppError> {
     let txn = crate::db::begin_write(db).await?;
     workspaces::Entity::find_by_id(me.workspace_id).lock_exclusive().one(&txn).await?.or_not_found()?;
     let mine = target_member(&txn, me.workspace_id, me.user.id).await?;
@@ -209,7 +210,7 @@ async fn lock_members(db: &DatabaseConnection, me: &Membership) -> Result<(Datab
 }
 
 /// Gives a member a new role; their flags reset to the role's defaults.
-pub async fn set_role(db: &DatabaseConnection, me: &Membership, user_id: Uuid, role: Role) -> Result<(), AppError> {
+pub async fn set_role(db: &impl Db, me: &Membership, user_id: Uuid, role: Role) -> Result<(), AppError> {
     let (txn, my_role) = lock_members(db, me).await?;
     if !my_role.is_manager() {
         return Err(AppError::forbidden("Only owners and admins can manage members."));
@@ -232,13 +233,7 @@ pub async fn set_role(db: &DatabaseConnection, me: &Membership, user_id: Uuid, r
 }
 
 /// Grants or withdraws one flag. Owners and admins hold every flag; viewers hold no write flag.
-pub async fn set_flag(
-    db: &DatabaseConnection,
-    me: &Membership,
-    user_id: Uuid,
-    flag: Flag,
-    value: bool,
-) -> Result<(), AppError> {
+pub async fn set_flag(db: &impl Db, me: &Membership, user_id: Uuid, flag: Flag, value: bool) -> Result<(), AppError> {
     let (txn, my_role) = lock_members(db, me).await?;
     if !my_role.is_manager() {
         return Err(AppError::forbidden("Only owners and admins can manage members."));
@@ -261,7 +256,7 @@ pub async fn set_flag(
 }
 
 /// Removes a member (or lets a member leave). The last owner can neither be removed nor leave.
-pub async fn remove_member(db: &DatabaseConnection, me: &Membership, user_id: Uuid) -> Result<(), AppError> {
+pub async fn remove_member(db: &impl Db, me: &Membership, user_id: Uuid) -> Result<(), AppError> {
     let leaving = user_id == me.user.id;
     let (txn, my_role) = lock_members(db, me).await?;
     if !leaving && !my_role.is_manager() {
@@ -276,7 +271,7 @@ pub async fn remove_member(db: &DatabaseConnection, me: &Membership, user_id: Uu
         return Err(AppError::conflict("The last owner cannot be removed. Make someone else an owner first."));
     }
     let mut active = target.into_active_model();
-    active.status = Set("removed".into());
+    active.status = Set(workspace_members::MemberStatus::Removed);
     active.update(&txn).await?;
     txn.commit().await?;
     Ok(())
@@ -286,7 +281,7 @@ const MAX_INVITE_DAYS: i64 = 30;
 
 /// Creates a single-use invitation link with a role and an expiry.
 pub async fn invite(
-    db: &DatabaseConnection,
+    db: &impl Db,
     me: &Membership,
     role: Role,
     days: i64,
@@ -332,7 +327,7 @@ pub async fn invite(
 }
 
 /// Pending invitations, newest first: all of them for owners and admins, one's own for others.
-pub async fn invitations(db: &DatabaseConnection, me: &Membership) -> Result<Vec<InvitationView>, AppError> {
+pub async fn invitations(db: &impl Db, me: &Membership) -> Result<Vec<InvitationView>, AppError> {
     let mut query = pending_invitations(me.workspace_id);
     if !me.role.is_manager() {
         query = query.filter(invitations::Column::CreatedBy.eq(me.user.id));
@@ -352,7 +347,7 @@ pub async fn invitations(db: &DatabaseConnection, me: &Membership) -> Result<Vec
 }
 
 /// Withdraws a pending invitation.
-pub async fn revoke_invitation(db: &DatabaseConnection, me: &Membership, id: Uuid) -> Result<(), AppError> {
+pub async fn revoke_invitation(db: &impl Db, me: &Membership, id: Uuid) -> Result<(), AppError> {
     let row = invitations::Entity::find_by_id(id)
         .filter(invitations::Column::WorkspaceId.eq(me.workspace_id))
         .one(db)
@@ -403,7 +398,7 @@ async fn usable_invitation(db: &impl ConnectionTrait, token: &str) -> Result<inv
 }
 
 /// What the invitation offers, for its landing page.
-pub async fn invitation_info(db: &DatabaseConnection, token: &str) -> Result<InvitationInfo, AppError> {
+pub async fn invitation_info(db: &impl Db, token: &str) -> Result<InvitationInfo, AppError> {
     let row = usable_invitation(db, token).await?;
     let workspace = workspaces::Entity::find_by_id(row.workspace_id).one(db).await?.or_not_found()?;
     Ok(InvitationInfo {
@@ -443,7 +438,7 @@ pub async fn accept_invitation(db: &impl ConnectionTrait, token: &str, user: &Us
         .one(db)
         .await?;
     match existing {
-        Some(m) if m.status == "active" => {
+        Some(m) if m.status == workspace_members::MemberStatus::Active => {
             return Err(AppError::conflict("You are already a member of this workspace."));
         }
         Some(m) => {

@@ -393,7 +393,7 @@ async fn a_step_the_server_keeps_stopping_during_is_given_up_after_three_tries(a
             .expect("query")
             .expect("the delay's row");
         let mut done = wait.clone().into_active_model();
-        done.status = Set("COMPLETED".into());
+        done.status = Set(app::engine::model::StepStatus::Completed);
         done.output = Set(Some(json!({ "waited_until": now })));
         done.finished_at = Set(Some(now));
         done.update(&app.db).await.expect("the delay ends");
@@ -402,7 +402,7 @@ async fn a_step_the_server_keeps_stopping_during_is_given_up_after_three_tries(a
             node_id: id(3),
             node_name: "Done".into(),
             kind: "document".into(),
-            status: "RUNNING".into(),
+            status: app::engine::model::StepStatus::Running,
             attempt: tries,
             input: None,
             output: None,
@@ -417,7 +417,7 @@ async fn a_step_the_server_keeps_stopping_during_is_given_up_after_three_tries(a
         steps::Entity::insert(open.reset_all()).exec_without_returning(&app.db).await.expect("the open try");
         let mut died =
             executions::Entity::find_by_id(run).one(&app.db).await.expect("query").expect("run").into_active_model();
-        died.status = Set("RUNNING".into());
+        died.status = Set(app::engine::model::ExecutionStatus::Running);
         died.wake_at = Set(None);
         died.lease_owner = Set(Some("instance-gone".into()));
         died.lease_until = Set(Some(now - chrono::Duration::seconds(1)));
@@ -924,7 +924,7 @@ fn stored_run(
         id: Set(Uuid::now_v7()),
         workspace_id: Set(ws),
         workflow_id: Set(wf),
-        status: Set(status.into()),
+        status: Set(app::engine::model::ExecutionStatus::parse(status).expect("a run status")),
         simulation: Set(false),
         trigger_node: Set(id(1)),
         payload: Set(json!({})),
@@ -1092,7 +1092,7 @@ async fn runs_that_end_together_each_record_their_end_once(mut app: TestApp) {
         id: Set(Uuid::now_v7()),
         workspace_id: Set(ws),
         workflow_id: Set(wf),
-        status: Set("PENDING".into()),
+        status: Set(app::engine::model::ExecutionStatus::Pending),
         simulation: Set(false),
         trigger_node: Set(id(1)),
         payload: Set(json!({ "n": n })),
@@ -1121,7 +1121,7 @@ async fn runs_that_end_together_each_record_their_end_once(mut app: TestApp) {
         node_id: Set(id(1)),
         node_name: Set("Start".into()),
         kind: Set("manual".into()),
-        status: Set("COMPLETED".into()),
+        status: Set(app::engine::model::StepStatus::Completed),
         attempt: Set(1),
         input: Set(None),
         output: Set(None),
@@ -1140,5 +1140,5 @@ async fn runs_that_end_together_each_record_their_end_once(mut app: TestApp) {
     assert_eq!(scalar(&app, "SELECT COUNT(*) FROM activities WHERE name = 'workflow.completed'").await, RUNS);
     assert_eq!(scalar(&app, "SELECT COUNT(*) FROM execution_steps").await, RUNS * 2 + 1, "two steps a run");
     let left = executions::Entity::find_by_id(poisoned).one(&app.db).await.expect("read").expect("the run");
-    assert_eq!(left.status, "RUNNING", "the run whose end failed is left to its lease, unended");
+    assert_eq!(left.status.as_str(), "RUNNING", "the run whose end failed is left to its lease, unended");
 }

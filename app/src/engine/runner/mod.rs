@@ -36,7 +36,15 @@ use crate::hub::{Hub, RunChange, Signal};
 use crate::workflows::graph::{Graph, Node, Policy};
 use crate::workflows::kinds::{ApprovalConfig, EmailConfig, NodeConfig, NodeKind};
 
+mod approval;
 mod ends;
+mod lease;
+mod retry;
+mod rows;
+
+use retry::{NodeAttempts, Tried, retrying};
+pub(crate) use rows::latest_steps;
+use rows::step_row;
 
 /// How often idle engines look for runs whose lease expired (new runs wake them at once).
 const POLL: Duration = Duration::from_secs(1);
@@ -58,87 +66,6 @@ const ERROR_MAX: usize = 4096;
 const DEFER_MAX: usize = 16;
 // Step input and output kept per step; larger values are cut and marked.
 pub use crate::validate::PAYLOAD_LIMIT;
-
-/// How one try of a step went.
-enum Tried<R = Box<steps::Model>> {
-    Done(Value),
-    /// A step that reaches out failed; its row (`R`) is still open.
-    Failed(R, StepError),
-}
-
-/// What the retry loop does with one step: try it, give up on it, book its next try.
-trait Attempts {
-    /// A try's open row.
-    type Row;
-    /// Try number `attempt`, in the row booked for it, if one was.
-    async fn attempt(&mut self, attempt: i32, reserved: Option<Self::Row>) -> Result<Tried<Self::Row>, Stop>;
-    /// The last try failed: the step fails.
-    async fn give_up(&mut self, row: Self::Row, error: String) -> Stop;
-    /// Ends the failed try and books the next one `wait` from now; returns its number and row.
-    async fn again(&mut self, row: Self::Row, error: String, wait: Duration) -> Result<(i32, Self::Row), Stop>;
-    /// Waits `wait` before the booked try (or parks the run for it).
-    async fn wait(&mut self, wait: Duration) -> Result<(), Stop>;
-}
-
-/// Tries a step until it succeeds or `policy.attempts` tries failed, waiting the policy's
-/// backoff (scaled by `jitter()`) between tries.
-async fn retrying<A: Attempts>(
-    policy: &Policy,
-    steps: &mut A,
-    mut attempt: i32,
-    mut reserved: Option<A::Row>,
-    mut jitter: impl FnMut() -> f64,
-) -> Result<Value, Stop> {
-    loop {
-        let (row, error) = match steps.attempt(attempt, reserved.take()).await? {
-            Tried::Done(output) => return Ok(output),
-            Tried::Failed(row, error) => (row, error),
-        };
-        let failed = u32::try_from(attempt).unwrap_or(u32::MAX);
-        // A mistake fails at once; a hiccup waits its backoff (or the other side's Retry-After).
-        let wait = error.wait(policy.backoff(failed, jitter()));
-        let Some(wait) = wait.filter(|_| failed < policy.attempts) else {
-            return Err(steps.give_up(row, error.message).await);
-        };
-        let (next, row) = steps.again(row, error.message, wait).await?;
-        steps.wait(wait).await?;
-        attempt = next;
-        reserved = Some(row);
-    }
-}
-
-/// The engine's side of [`Attempts`]: tries of one node of one run.
-struct NodeAttempts<'a> {
-    engine: &'a Engine,
-    run: &'a executions::Model,
-    node: &'a Node,
-    scope: &'a Value,
-}
-
-impl Attempts for NodeAttempts<'_> {
-    type Row = steps::Model;
-
-    async fn attempt(&mut self, attempt: i32, reserved: Option<steps::Model>) -> Result<Tried<steps::Model>, Stop> {
-        Ok(match self.engine.try_step(self.run, self.node, self.scope, attempt, reserved).await? {
-            Tried::Done(output) => Tried::Done(output),
-            Tried::Failed(row, error) => Tried::Failed(*row, error),
-        })
-    }
-
-    async fn give_up(&mut self, row: steps::Model, error: String) -> Stop {
-        self.engine.fail(&row, error).await
-    }
-
-    async fn again(&mut self, row: steps::Model, error: String, wait: Duration) -> Result<(i32, steps::Model), Stop> {
-        let next = self.engine.retry_later(&row, error, wait).await?;
-        self.engine.touch(self.run);
-        Ok((next.attempt, next))
-    }
-
-    async fn wait(&mut self, wait: Duration) -> Result<(), Stop> {
-        self.engine.pause(self.run, Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default()).await
-    }
-}
 
 /// Why a run stopped before its end.
 enum Stop {
@@ -313,75 +240,6 @@ impl Engine {
         }
     }
 
-    /// Takes up to `max` pending runs (or runs whose lease ran out) for this instance. The update
-    /// re-checks that each is still claimable, so two instances never both get one. Each comes
-    /// with whether it had never been driven (it had no start time).
-    async fn claim(&self, max: usize) -> Result<Vec<(executions::Model, bool)>, sea_orm::DbErr> {
-        use sea_orm::sea_query::ExprTrait as _;
-        let now = Utc::now();
-        let claimable = || {
-            Condition::any()
-                .add(executions::Column::Status.eq(ExecutionStatus::Pending.as_str()))
-                .add(
-                    Condition::all()
-                        .add(executions::Column::Status.eq(ExecutionStatus::Running.as_str()))
-                        .add(Expr::col(executions::Column::LeaseUntil).lt(self.db_now())),
-                )
-                .add(
-                    Condition::all()
-                        .add(executions::Column::Status.eq(ExecutionStatus::Waiting.as_str()))
-                        .add(executions::Column::WakeAt.lte(now)),
-                )
-        };
-        let mut found: Vec<(Uuid, Option<DateTime<Utc>>)> = executions::Entity::find()
-            .select_only()
-            .column(executions::Column::Id)
-            .column(executions::Column::StartedAt)
-            .filter(claimable())
-            .order_by_asc(executions::Column::CreatedAt)
-            .limit(max as u64)
-            .into_tuple()
-            .all(&self.db)
-            .await?;
-        // A run still driven here whose renewal came late is not taken twice.
-        if let Ok(running) = self.running.lock() {
-            found.retain(|(id, _)| !running.contains_key(id));
-        }
-        if found.is_empty() {
-            return Ok(Vec::new());
-        }
-        let candidates: Vec<Uuid> = found.iter().map(|(id, _)| *id).collect();
-        let claimed = executions::Entity::update_many()
-            .col_expr(executions::Column::Status, Expr::value(ExecutionStatus::Running.as_str()))
-            .col_expr(executions::Column::LeaseOwner, Expr::value(self.owner.clone()))
-            .col_expr(executions::Column::LeaseUntil, self.lease_end())
-            .col_expr(executions::Column::WakeAt, Expr::value(None::<DateTime<Utc>>))
-            .col_expr(
-                executions::Column::StartedAt,
-                Func::coalesce([Expr::col(executions::Column::StartedAt), Expr::value(now)]).into(),
-            )
-            .filter(executions::Column::Id.is_in(candidates.clone()))
-            .filter(claimable())
-            .exec(&self.db)
-            .await?;
-        if claimed.rows_affected == 0 {
-            return Ok(Vec::new());
-        }
-        let claimed = executions::Entity::find()
-            .filter(executions::Column::Id.is_in(candidates))
-            .filter(executions::Column::LeaseOwner.eq(self.owner.clone()))
-            .filter(executions::Column::Status.eq(ExecutionStatus::Running.as_str()))
-            .all(&self.db)
-            .await?;
-        Ok(claimed
-            .into_iter()
-            .map(|row| {
-                let first = found.iter().any(|(id, started)| *id == row.id && started.is_none());
-                (row, first)
-            })
-            .collect())
-    }
-
     async fn execute(self: Arc<Self>, row: executions::Model, first: bool) {
         let (switch, stopped) = watch::channel(false);
         if let Ok(mut running) = self.running.lock() {
@@ -441,31 +299,6 @@ impl Engine {
         }
     }
 
-    /// Renews the lease until the run is cancelled or taken over; returns why it stopped. A
-    /// renewal that fails (the database is slow or away) is tried again every second while the
-    /// lease it has still holds.
-    async fn hold_lease(&self, id: Uuid, mut stopped: watch::Receiver<bool>) -> Stop {
-        let mut held_until = tokio::time::Instant::now() + self.lease;
-        let mut wait = self.lease / 3;
-        loop {
-            tokio::select! {
-                () = tokio::time::sleep(wait) => {}
-                _ = stopped.changed() => return Stop::Released,
-            }
-            match self.fence(&self.db, id).await {
-                Ok(()) => {
-                    held_until = tokio::time::Instant::now() + self.lease;
-                    wait = self.lease / 3;
-                }
-                Err(Stop::Db(e)) if tokio::time::Instant::now() + Duration::from_secs(1) < held_until => {
-                    tracing::warn!(error = %e, "engine: could not renew a lease; trying again");
-                    wait = Duration::from_secs(1);
-                }
-                Err(stop) => return stop,
-            }
-        }
-    }
-
     /// Ends a run this instance holds, after writing the rows its steps deferred; `false` when
     /// it no longer held it (cancelled, taken over). A run (not a simulation) that completed or
     /// failed records `workflow.completed` or `workflow.failed` in the same transaction: its
@@ -494,7 +327,7 @@ impl Engine {
             .col_expr(executions::Column::LeaseUntil, Expr::value(None::<DateTime<Utc>>))
             .filter(executions::Column::Id.eq(row.id))
             .filter(executions::Column::LeaseOwner.eq(self.owner.clone()))
-            .filter(executions::Column::Status.eq(ExecutionStatus::Running.as_str()));
+            .filter(executions::Column::Status.eq(ExecutionStatus::Running));
         let activity = ended_activity(row, status, error);
         if self.db.get_database_backend() == DatabaseBackend::Postgres {
             match self.store_rows(row.id, deferred).await {
@@ -532,10 +365,10 @@ impl Engine {
         };
         for step in earlier {
             let node = step.node_id;
-            match StepStatus::parse(&step.status) {
-                Some(StepStatus::Completed) => plan.complete(node, step.output.clone().unwrap_or(Value::Null)),
-                Some(StepStatus::Skipped) => plan.skip(node),
-                Some(StepStatus::Failed) if step.error.as_deref() != Some(INTERRUPTED) => {
+            match step.status {
+                StepStatus::Completed => plan.complete(node, step.output.clone().unwrap_or(Value::Null)),
+                StepStatus::Skipped => plan.skip(node),
+                StepStatus::Failed if step.error.as_deref() != Some(INTERRUPTED) => {
                     // The step failed and the run stopped before it was marked failed.
                     return Err(failed(&step.node_name, step.error.as_deref().unwrap_or_default()));
                 }
@@ -563,78 +396,6 @@ impl Engine {
         }
     }
 
-    async fn record_skipped(&self, run: &executions::Model, graph: &Graph, skipped: &[Uuid]) -> Result<(), Stop> {
-        let mut rows = Vec::new();
-        for node in graph.nodes.iter().filter(|n| skipped.contains(&n.id)) {
-            let mut row = step_row(run, node, StepStatus::Skipped, 1);
-            row.finished_at = Some(row.started_at);
-            row.duration_ms = Some(0);
-            if let Some(row) = self.defer(row) {
-                rows.push(row);
-            }
-        }
-        if rows.is_empty() {
-            return Ok(());
-        }
-        self.store_rows(run.id, rows).await
-    }
-
-    /// Keeps a finished row of a pure step for the run's next write, if the run defers them
-    /// (see [`Engine::deferring`]) and has room; hands it back otherwise.
-    fn defer(&self, row: steps::Model) -> Option<steps::Model> {
-        let pure = NodeKind::parse(&row.kind).is_some_and(actions::pure);
-        let Ok(mut deferring) = self.deferring.lock() else { return Some(row) };
-        match deferring.get_mut(&row.execution_id) {
-            Some(rows) if pure && rows.len() < DEFER_MAX => {
-                rows.push(row);
-                None
-            }
-            _ => Some(row),
-        }
-    }
-
-    /// Whether the run defers its pure steps' rows (it is driven here for the first time).
-    fn defers(&self, execution: Uuid) -> bool {
-        self.deferring.lock().is_ok_and(|d| d.contains_key(&execution))
-    }
-
-    /// The rows the run deferred so far, which the caller writes before its own.
-    fn deferred(&self, execution: Uuid) -> Vec<steps::Model> {
-        self.deferring.lock().ok().and_then(|mut d| d.get_mut(&execution).map(std::mem::take)).unwrap_or_default()
-    }
-
-    /// Writes new step rows, the run's deferred ones first, in a fenced write (see
-    /// [`Engine::holds`]; none is needed while the lease was renewed moments ago).
-    async fn store_rows(&self, execution: Uuid, mut rows: Vec<steps::Model>) -> Result<(), Stop> {
-        let mut all = self.deferred(execution);
-        all.append(&mut rows);
-        if all.is_empty() {
-            return Ok(());
-        }
-        if self.recently_confirmed(execution) {
-            Self::insert_rows(&self.db, all).await?;
-            return Ok(());
-        }
-        let txn = crate::db::begin_write(&self.db).await?;
-        self.holds(&txn, execution).await?;
-        Self::insert_rows(&txn, all).await?;
-        txn.commit().await?;
-        Ok(())
-    }
-
-    /// Inserts new step rows (none: nothing).
-    async fn insert_rows(
-        db: &impl ConnectionTrait,
-        rows: impl IntoIterator<Item = steps::Model>,
-    ) -> Result<(), sea_orm::DbErr> {
-        let mut rows = rows.into_iter().map(|r| r.into_active_model().reset_all()).peekable();
-        if rows.peek().is_none() {
-            return Ok(());
-        }
-        steps::Entity::insert_many(rows).exec_without_returning(db).await?;
-        Ok(())
-    }
-
     /// Runs one node (or resumes it) and returns its output. A step that reaches another system
     /// is tried again after a failure as its node's policy says: the failed try and the next
     /// one's time are stored together, so a restart waits only for what is left.
@@ -649,7 +410,7 @@ impl Engine {
         if let Some(pinned) = node.pinned.as_ref().filter(|_| by_hand(run)) {
             return self.pinned(run, node, pinned.clone(), earlier).await;
         }
-        let waiting = earlier.as_ref().filter(|s| s.status == StepStatus::Waiting.as_str());
+        let waiting = earlier.as_ref().filter(|s| s.status == StepStatus::Waiting);
         // A delay that was waiting goes on waiting for what is left of it.
         if let Some(w) = waiting
             && let Some(until) = w.input.as_ref().and_then(|i| i.get("until")).and_then(until)
@@ -662,7 +423,7 @@ impl Engine {
         }
         let (attempt, reserved) = match earlier {
             // A try that waits for its turn after a failed one.
-            Some(next) if next.status == StepStatus::Waiting.as_str() => {
+            Some(next) if next.status == StepStatus::Waiting => {
                 if let Some(at) = next.input.as_ref().and_then(|i| i.get("retry_at")).and_then(until) {
                     self.pause(run, at).await?;
                 }
@@ -681,195 +442,6 @@ impl Engine {
         };
         let mut tries = NodeAttempts { engine: self, run, node, scope };
         retrying(&node.policy, &mut tries, attempt, reserved, rand::random::<f64>).await
-    }
-
-    /// A step that is not run: its pinned test data is its output.
-    async fn pinned(
-        &self,
-        run: &executions::Model,
-        node: &Node,
-        output: Value,
-        earlier: Option<steps::Model>,
-    ) -> Result<Value, Stop> {
-        let row = steps::Model {
-            input: Some(json!({ "pinned": true })),
-            output: Some(output.clone()),
-            finished_at: Some(Utc::now()),
-            duration_ms: Some(0),
-            ..step_row(run, node, StepStatus::Completed, earlier.map_or(1, |e| e.attempt + 1))
-        };
-        self.store_step(row, false).await?;
-        Ok(output)
-    }
-
-    /// Ends a failed try and stores the next one as WAITING until its time, in one transaction.
-    async fn retry_later(&self, row: &steps::Model, error: String, wait: Duration) -> Result<steps::Model, Stop> {
-        let now = Utc::now();
-        let retry_at = now + chrono::Duration::from_std(wait).unwrap_or_default();
-        let next = steps::Model {
-            id: Uuid::now_v7(),
-            status: StepStatus::Waiting.as_str().to_owned(),
-            attempt: row.attempt + 1,
-            input: Some(json!({ "retry_at": retry_at, "after": clean(&error) })),
-            output: None,
-            error: None,
-            started_at: now,
-            finished_at: None,
-            duration_ms: None,
-            ..row.clone()
-        };
-        let txn = crate::db::begin_write(&self.db).await?;
-        self.holds(&txn, row.execution_id).await?;
-        Self::insert_rows(&txn, self.deferred(row.execution_id)).await?;
-        self.end_step(&txn, row, StepStatus::Failed, None, Some(error)).await?;
-        steps::Entity::insert(next.clone().into_active_model().reset_all()).exec_without_returning(&txn).await?;
-        txn.commit().await?;
-        Ok(next)
-    }
-
-    /// Confirms, and renews, this instance's lease of the run on the database's clock: a driver
-    /// whose lease ran out or was taken over (it was paused past it) stops here, before it
-    /// writes a step or reaches outside, so no step runs twice.
-    async fn fence(&self, db: &impl ConnectionTrait, execution: Uuid) -> Result<(), Stop> {
-        use sea_orm::sea_query::ExprTrait as _;
-        let held = executions::Entity::update_many()
-            .col_expr(executions::Column::LeaseUntil, self.lease_end())
-            .filter(executions::Column::Id.eq(execution))
-            .filter(executions::Column::LeaseOwner.eq(self.owner.clone()))
-            .filter(executions::Column::Status.eq(ExecutionStatus::Running.as_str()))
-            .filter(Expr::col(executions::Column::LeaseUntil).gt(self.db_now()))
-            .exec(db)
-            .await?;
-        if held.rows_affected == 0 {
-            tracing::warn!(%execution, "engine: this instance no longer holds the run; its driver stops");
-            return Err(Stop::Released);
-        }
-        self.confirm(execution);
-        Ok(())
-    }
-
-    /// Notes that the run's lease was just taken or renewed (it holds for `lease` from now).
-    fn confirm(&self, execution: Uuid) {
-        if let Ok(mut confirmed) = self.confirmed.lock() {
-            confirmed.insert(execution, tokio::time::Instant::now());
-        }
-    }
-
-    /// Whether the run's lease was renewed less than a third of a lease ago by this instance's
-    /// monotonic clock, so it surely holds for a while yet (nobody can have taken the run).
-    fn recently_confirmed(&self, execution: Uuid) -> bool {
-        let at = self.confirmed.lock().ok().and_then(|c| c.get(&execution).copied());
-        at.is_some_and(|at| at.elapsed() < self.lease / 3)
-    }
-
-    /// Confirms, without renewing, that this instance holds the run's lease on the database's
-    /// clock, and keeps it so until `db` (the write's transaction) ends: on PostgreSQL the run's
-    /// row is share-locked, so a claim waits for the write; SQLite's write transaction keeps
-    /// every other writer out. Cheaper than [`Engine::fence`]: the run's row is not rewritten.
-    async fn holds(&self, db: &impl ConnectionTrait, execution: Uuid) -> Result<(), Stop> {
-        use sea_orm::sea_query::ExprTrait as _;
-        let held: Option<Uuid> = executions::Entity::find()
-            .select_only()
-            .column(executions::Column::Id)
-            .filter(executions::Column::Id.eq(execution))
-            .filter(executions::Column::LeaseOwner.eq(self.owner.clone()))
-            .filter(executions::Column::Status.eq(ExecutionStatus::Running.as_str()))
-            .filter(Expr::col(executions::Column::LeaseUntil).gt(self.db_now()))
-            .lock_shared()
-            .into_tuple()
-            .one(db)
-            .await?;
-        if held.is_none() {
-            tracing::warn!(%execution, "engine: this instance no longer holds the run; its driver stops");
-            return Err(Stop::Released);
-        }
-        Ok(())
-    }
-
-    /// Now on the database's clock (PostgreSQL's, so instances with skewed clocks agree; a SQLite
-    /// file is shared on one machine only, whose clock it is).
-    fn db_now(&self) -> Expr {
-        match self.db.get_database_backend() {
-            DatabaseBackend::Postgres => Expr::cust("CURRENT_TIMESTAMP"),
-            _ => Expr::value(Utc::now()),
-        }
-    }
-
-    /// When a lease taken or renewed now ends, on the database's clock.
-    fn lease_end(&self) -> Expr {
-        match self.db.get_database_backend() {
-            DatabaseBackend::Postgres => {
-                Expr::cust(format!("CURRENT_TIMESTAMP + INTERVAL '{} milliseconds'", self.lease.as_millis()))
-            }
-            _ => Expr::value(Utc::now() + self.lease),
-        }
-    }
-
-    /// Stores a step row in a fenced write (see [`Engine::holds`]).
-    async fn store_step(&self, row: steps::Model, reserved: bool) -> Result<(), Stop> {
-        self.store_fenced(row, reserved, false).await
-    }
-
-    /// Stores the row of a try that is about to reach out, renewing the lease in the same
-    /// transaction (see [`Engine::fence`]): the call starts on a fresh lease.
-    async fn store_before_call(&self, row: steps::Model, reserved: bool) -> Result<(), Stop> {
-        self.store_fenced(row, reserved, true).await
-    }
-
-    async fn store_fenced(&self, row: steps::Model, reserved: bool, renew: bool) -> Result<(), Stop> {
-        let row = match reserved || renew {
-            true => row,
-            false => match self.defer(row) {
-                None => return Ok(()),
-                Some(row) => row,
-            },
-        };
-        let deferred = self.deferred(row.execution_id);
-        // A write no call follows, while the lease was renewed moments ago, needs no look at the
-        // database: a driver paused since then finds the lease old and looks (`holds`); and two
-        // drivers never both store one try (the unique index on execution, node and attempt).
-        if !renew && self.recently_confirmed(row.execution_id) {
-            Self::insert_rows(&self.db, deferred).await?;
-            Self::write_step(&self.db, row, reserved).await?;
-            return Ok(());
-        }
-        let txn = crate::db::begin_write(&self.db).await?;
-        if renew {
-            self.fence(&txn, row.execution_id).await?;
-        } else {
-            self.holds(&txn, row.execution_id).await?;
-        }
-        Self::insert_rows(&txn, deferred).await?;
-        Self::write_step(&txn, row, reserved).await?;
-        txn.commit().await?;
-        Ok(())
-    }
-
-    /// Ends a step in a fenced write.
-    async fn close_step(
-        &self,
-        row: &steps::Model,
-        status: StepStatus,
-        output: Option<Value>,
-        error: Option<String>,
-    ) -> Result<(), Stop> {
-        let txn = crate::db::begin_write(&self.db).await?;
-        self.holds(&txn, row.execution_id).await?;
-        Self::insert_rows(&txn, self.deferred(row.execution_id)).await?;
-        self.end_step(&txn, row, status, output, error).await?;
-        txn.commit().await?;
-        Ok(())
-    }
-
-    /// Stores a step row: a new one, or the reserved WAITING row of this try.
-    async fn write_step(db: &impl ConnectionTrait, row: steps::Model, reserved: bool) -> Result<(), sea_orm::DbErr> {
-        let active = row.into_active_model().reset_all();
-        if reserved {
-            steps::Entity::update(active).exec(db).await?;
-        } else {
-            steps::Entity::insert(active).exec_without_returning(db).await?;
-        }
-        Ok(())
     }
 
     /// One try of a node. A step that reaches out and fails comes back as `Failed` with its
@@ -958,12 +530,12 @@ impl Engine {
         row.duration_ms = Some((finished - started).num_milliseconds());
         let outcome = match result {
             Ok(output) => {
-                row.status = StepStatus::Completed.as_str().to_owned();
+                row.status = StepStatus::Completed;
                 row.output = Some(output.clone());
                 Ok(Tried::Done(output))
             }
             Err(e) => {
-                row.status = StepStatus::Failed.as_str().to_owned();
+                row.status = StepStatus::Failed;
                 row.error = Some(clean(&e.message));
                 Err(failed(&row.node_name, &e.message))
             }
@@ -971,251 +543,6 @@ impl Engine {
         self.store_step(row, is_reserved).await?;
         outcome
     }
-
-    /// Asks the approvers (a WAITING row, their approval rows and notifications in one
-    /// transaction; then an email each when SMTP is set up) and waits for their decisions.
-    async fn ask_approval(
-        &self,
-        run: &executions::Model,
-        node: &Node,
-        c: &ApprovalConfig,
-        attempt: i32,
-        reserved: Option<steps::Model>,
-    ) -> Result<Value, Stop> {
-        let is_reserved = reserved.is_some();
-        let mut row = steps::Model {
-            id: reserved.map_or_else(Uuid::now_v7, |r| r.id),
-            ..step_row(run, node, StepStatus::Waiting, attempt)
-        };
-        let required = c.required.max(1);
-        let asked = match approvals::approvers(&self.db, run.workspace_id, &c.approvers).await {
-            Ok(found) if found.len() >= required as usize => Ok(found),
-            Ok(found) => Err(format!("{required} approvals are needed but only {} approvers are named.", found.len())),
-            Err(e) => Err(e),
-        };
-        let asked = match asked {
-            Ok(asked) => asked,
-            Err(e) => {
-                row.status = StepStatus::Failed.as_str().to_owned();
-                row.error = Some(clean(&e));
-                row.finished_at = Some(Utc::now());
-                row.duration_ms = Some(0);
-                self.store_step(row, is_reserved).await?;
-                return Err(failed(&node.name, &e));
-            }
-        };
-        let people: Vec<Value> = asked.iter().map(|a| json!({ "name": a.name, "email": a.email })).collect();
-        row.input = Some(json!({ "approvers": people, "required": required, "message": c.message }));
-        let workflow =
-            crate::workflows::service::title(&self.db, run.workflow_id).await.ok().flatten().unwrap_or_default();
-        let title = format!("Approval needed: {workflow} — {}", node.name);
-        let txn = crate::db::begin_write(&self.db).await?;
-        self.fence(&txn, run.id).await?;
-        Self::insert_rows(&txn, self.deferred(run.id)).await?;
-        Self::write_step(&txn, row.clone(), is_reserved).await?;
-        let step = approvals::Step { workspace_id: run.workspace_id, execution_id: run.id, step_id: row.id };
-        approvals::request(&txn, step, &asked, &title, &c.message).await?;
-        txn.commit().await?;
-        self.touch(run);
-        if let Some(mailer) = &self.tools.mailer {
-            let link = format!("{}/w/{}/approvals", self.tools.origin, run.workspace_id);
-            for a in &asked {
-                let email = EmailConfig {
-                    to: vec![a.email.clone()],
-                    subject: title.clone(),
-                    body: format!("{}\n\nApprove or reject it here: {link}", c.message),
-                };
-                if let Err(e) = mailer.send(&email).await {
-                    tracing::warn!(error = %e, "approval email to {} not sent", a.email);
-                }
-            }
-        }
-        self.await_approval(run, &row).await
-    }
-
-    /// Goes on once the approvers of a WAITING approval step have decided it; until then the run
-    /// is parked, and each decision wakes it to count again.
-    async fn await_approval(&self, run: &executions::Model, row: &steps::Model) -> Result<Value, Stop> {
-        let required = row.input.as_ref().and_then(|i| i["required"].as_u64()).unwrap_or(1);
-        let required = usize::try_from(required).unwrap_or(1);
-        let tally = || async {
-            approvals::tally(&self.db, row.id, required)
-                .await
-                .map_err(|e| Stop::Db(sea_orm::DbErr::Custom(e.to_string())))
-        };
-        match tally().await? {
-            Tally::Approved(output) => {
-                self.close_step(row, StepStatus::Completed, Some(output.clone()), None).await?;
-                return Ok(output);
-            }
-            Tally::Rejected(why) => return Err(self.fail(row, why).await),
-            Tally::Waiting => {}
-        }
-        // Parked and counted again in one transaction: a decision committed before it is counted
-        // here (and wakes the run at once), one committed after it finds the run WAITING and
-        // wakes it itself (`decisions::decide`), so none is lost.
-        let txn = crate::db::begin_write(&self.db).await?;
-        Self::insert_rows(&txn, self.deferred(run.id)).await?;
-        if self.park_update(run, None).exec(&txn).await?.rows_affected == 0 {
-            return Err(Stop::Released);
-        }
-        let counted = approvals::tally(&txn, row.id, required).await;
-        let decided = !matches!(counted.map_err(|e| Stop::Db(sea_orm::DbErr::Custom(e.to_string())))?, Tally::Waiting);
-        if decided {
-            service::wake_parked(&txn, run.id).await?;
-        }
-        txn.commit().await?;
-        self.touch(run);
-        if decided {
-            self.wake();
-        }
-        Err(Stop::Parked)
-    }
-
-    /// Waits until `until`: in its slot when that is soon, parked in the database otherwise.
-    async fn pause(&self, run: &executions::Model, until: DateTime<Utc>) -> Result<(), Stop> {
-        let left = (until - Utc::now()).to_std().unwrap_or_default();
-        if left > PARK_AFTER {
-            return Err(self.park(run, Some(until)).await);
-        }
-        tokio::time::sleep(left).await;
-        Ok(())
-    }
-
-    /// Parks the run this instance holds: WAITING, without a lease, due at `wake_at` (or when a
-    /// decision wakes it). Its slot is free as soon as the driver returns.
-    async fn park(&self, run: &executions::Model, wake_at: Option<DateTime<Utc>>) -> Stop {
-        // Parking follows a written step (a delay's, a retry's), so rows are rarely deferred
-        // here; any are written with the park, which checks the lease.
-        let deferred = self.deferred(run.id);
-        if !deferred.is_empty() {
-            let parked = async {
-                let txn = crate::db::begin_write(&self.db).await?;
-                Self::insert_rows(&txn, deferred).await?;
-                let parked = self.park_update(run, wake_at).exec(&txn).await?.rows_affected;
-                if parked == 1 {
-                    txn.commit().await?;
-                }
-                Ok::<_, sea_orm::DbErr>(parked)
-            };
-            return match parked.await {
-                Ok(1) => {
-                    self.touch(run);
-                    Stop::Parked
-                }
-                Ok(_) => Stop::Released,
-                Err(e) => Stop::Db(e),
-            };
-        }
-        match self.park_update(run, wake_at).exec(&self.db).await {
-            Ok(r) if r.rows_affected == 1 => {
-                self.touch(run);
-                Stop::Parked
-            }
-            Ok(_) => Stop::Released,
-            Err(e) => Stop::Db(e),
-        }
-    }
-
-    /// The conditional update that parks a run this instance holds.
-    fn park_update(&self, run: &executions::Model, wake_at: Option<DateTime<Utc>>) -> UpdateMany<executions::Entity> {
-        executions::Entity::update_many()
-            .col_expr(executions::Column::Status, Expr::value(ExecutionStatus::Waiting.as_str()))
-            .col_expr(executions::Column::WakeAt, Expr::value(wake_at))
-            .col_expr(executions::Column::LeaseOwner, Expr::value(None::<String>))
-            .col_expr(executions::Column::LeaseUntil, Expr::value(None::<DateTime<Utc>>))
-            .filter(executions::Column::Id.eq(run.id))
-            .filter(executions::Column::LeaseOwner.eq(self.owner.clone()))
-            .filter(executions::Column::Status.eq(ExecutionStatus::Running.as_str()))
-    }
-
-    async fn wait_until(
-        &self,
-        run: &executions::Model,
-        row: &steps::Model,
-        until: DateTime<Utc>,
-    ) -> Result<Value, Stop> {
-        self.pause(run, until).await?;
-        let output = json!({ "waited_until": until });
-        self.close_step(row, StepStatus::Completed, Some(output.clone()), None).await?;
-        Ok(output)
-    }
-
-    /// Marks the step failed; the run stops with a message naming it.
-    async fn fail(&self, row: &steps::Model, error: String) -> Stop {
-        if let Err(stop) = self.close_step(row, StepStatus::Failed, None, Some(error.clone())).await {
-            return stop;
-        }
-        failed(&row.node_name, &error)
-    }
-
-    async fn end_step(
-        &self,
-        db: &impl ConnectionTrait,
-        row: &steps::Model,
-        status: StepStatus,
-        output: Option<Value>,
-        error: Option<String>,
-    ) -> Result<(), sea_orm::DbErr> {
-        let now = Utc::now();
-        steps::Entity::update_many()
-            .col_expr(steps::Column::Status, Expr::value(status.as_str()))
-            .col_expr(steps::Column::Output, Expr::value(output))
-            .col_expr(steps::Column::Error, Expr::value(error.as_deref().map(clean)))
-            .col_expr(steps::Column::FinishedAt, Expr::value(now))
-            .col_expr(steps::Column::DurationMs, Expr::value((now - row.started_at).num_milliseconds()))
-            .filter(steps::Column::Id.eq(row.id))
-            // A cancelled run's steps were closed by the cancel; they stay as it left them.
-            .filter(steps::Column::Status.is_in([StepStatus::Running.as_str(), StepStatus::Waiting.as_str()]))
-            .exec(db)
-            .await?;
-        Ok(())
-    }
-}
-
-/// A new, open row for try `attempt` of the node in the run, starting now.
-fn step_row(run: &executions::Model, node: &Node, status: StepStatus, attempt: i32) -> steps::Model {
-    steps::Model {
-        id: Uuid::now_v7(),
-        execution_id: run.id,
-        node_id: node.id,
-        node_name: node.name.clone(),
-        kind: node.config.kind().as_str().to_owned(),
-        status: status.as_str().to_owned(),
-        attempt,
-        input: None,
-        output: None,
-        error: None,
-        started_at: Utc::now(),
-        finished_at: None,
-        duration_ms: None,
-    }
-}
-
-/// Each node's latest attempt in a run, in the order the nodes first ran: where a run stands.
-pub(crate) async fn latest_steps(
-    db: &impl ConnectionTrait,
-    execution: Uuid,
-) -> Result<Vec<steps::Model>, sea_orm::DbErr> {
-    let all = steps::Entity::find()
-        .filter(steps::Column::ExecutionId.eq(execution))
-        .order_by_asc(steps::Column::StartedAt)
-        .order_by_asc(steps::Column::Attempt)
-        .all(db)
-        .await?;
-    let mut at: HashMap<Uuid, usize> = HashMap::new();
-    let mut latest: Vec<steps::Model> = Vec::new();
-    for step in all {
-        match at.get(&step.node_id) {
-            None => {
-                at.insert(step.node_id, latest.len());
-                latest.push(step);
-            }
-            Some(&i) if latest[i].attempt <= step.attempt => latest[i] = step,
-            Some(_) => {}
-        }
-    }
-    Ok(latest)
 }
 
 /// Whether a person started the run with the Run button (or retried such a run): pinned test
@@ -1306,8 +633,6 @@ pub fn keep(value: Value, limit: usize) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::failure::Retry;
-    use tokio::time::Instant;
 
     #[test]
     fn stored_data_is_read_for_graphs_that_name_it_anywhere() {
@@ -1324,108 +649,6 @@ mod tests {
         assert_eq!(clip("short".into(), 10), "short");
         assert_eq!(clip("ééé".into(), 3), "é… (cut)", "never inside a character");
         assert!(clip("x".repeat(5000), ERROR_MAX).len() < ERROR_MAX + 16);
-    }
-
-    /// A step that fails its first `fails` tries; notes when (in tokio time) each try started
-    /// and which waits were booked.
-    struct Flaky {
-        fails: i32,
-        /// What each failure says about retrying.
-        retry: Retry,
-        tried_at: Vec<Instant>,
-        booked: Vec<Duration>,
-    }
-
-    impl Flaky {
-        fn new(fails: i32) -> Flaky {
-            Flaky { fails, retry: Retry::Backoff, tried_at: Vec::new(), booked: Vec::new() }
-        }
-
-        fn gaps(&self) -> Vec<Duration> {
-            self.tried_at.windows(2).map(|w| w[1] - w[0]).collect()
-        }
-    }
-
-    impl Attempts for Flaky {
-        type Row = i32;
-
-        async fn attempt(&mut self, attempt: i32, reserved: Option<i32>) -> Result<Tried<i32>, Stop> {
-            assert_eq!(reserved, (attempt > 1).then_some(attempt), "a retry runs in the row booked for it");
-            self.tried_at.push(Instant::now());
-            Ok(if attempt <= self.fails {
-                Tried::Failed(attempt, StepError { message: format!("try {attempt} failed"), retry: self.retry })
-            } else {
-                Tried::Done(json!({ "on_try": attempt }))
-            })
-        }
-
-        async fn give_up(&mut self, row: i32, error: String) -> Stop {
-            Stop::Failed(format!("gave up after try {row}: {error}"))
-        }
-
-        async fn again(&mut self, row: i32, _error: String, wait: Duration) -> Result<(i32, i32), Stop> {
-            self.booked.push(wait);
-            Ok((row + 1, row + 1))
-        }
-
-        async fn wait(&mut self, wait: Duration) -> Result<(), Stop> {
-            tokio::time::sleep(wait).await;
-            Ok(())
-        }
-    }
-
-    fn secs(list: &[u64]) -> Vec<Duration> {
-        list.iter().map(|s| Duration::from_secs(*s)).collect()
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn retries_wait_their_backoff_in_tokio_time() {
-        let policy = Policy { attempts: 4, backoff_secs: 60, max_backoff_secs: 200, timeout_secs: 0 };
-
-        // Two failures, then success: waits of 60 s and 120 s (full jitter), nothing after.
-        let (start, mut flaky) = (Instant::now(), Flaky::new(2));
-        let out = retrying(&policy, &mut flaky, 1, None, || 1.0).await;
-        assert!(matches!(out, Ok(v) if v == json!({ "on_try": 3 })));
-        assert_eq!(flaky.booked, secs(&[60, 120]));
-        assert_eq!(flaky.gaps(), secs(&[60, 120]), "each try starts when its wait is over");
-        assert_eq!(start.elapsed(), Duration::from_secs(180));
-
-        // Every try fails: four tries, waits doubling to the cap (halved by the least jitter),
-        // then the step fails with the last error, without a wait after the last try.
-        let (start, mut hopeless) = (Instant::now(), Flaky::new(10));
-        let out = retrying(&policy, &mut hopeless, 1, None, || 0.0).await;
-        assert!(matches!(&out, Err(Stop::Failed(m)) if m == "gave up after try 4: try 4 failed"));
-        assert_eq!(hopeless.booked, secs(&[30, 60, 100]));
-        assert_eq!(hopeless.tried_at.len(), 4);
-        assert_eq!(start.elapsed(), Duration::from_secs(190));
-
-        // A step resumed at its booked third try (after a restart) has one try left after it.
-        let (start, mut resumed) = (Instant::now(), Flaky::new(10));
-        let out = retrying(&policy, &mut resumed, 3, Some(3), || 1.0).await;
-        assert!(matches!(&out, Err(Stop::Failed(m)) if m == "gave up after try 4: try 4 failed"));
-        assert_eq!(resumed.booked, secs(&[200]), "the third wait, 240 s, is capped at 200 s");
-        assert_eq!(start.elapsed(), Duration::from_secs(200));
-
-        // A failure no retry can mend (a 4xx, a blocked address) fails at its first try.
-        let (start, mut mistake) = (Instant::now(), Flaky { retry: Retry::Never, ..Flaky::new(10) });
-        let out = retrying(&policy, &mut mistake, 1, None, || 1.0).await;
-        assert!(matches!(&out, Err(Stop::Failed(m)) if m == "gave up after try 1: try 1 failed"));
-        assert!(mistake.booked.is_empty());
-        assert_eq!(start.elapsed(), Duration::ZERO);
-
-        // A 429 with Retry-After: 300 waits 300 s, not the 60 s backoff; then it passes.
-        let asked = Retry::After(Duration::from_secs(300));
-        let (start, mut busy) = (Instant::now(), Flaky { retry: asked, ..Flaky::new(1) });
-        let out = retrying(&policy, &mut busy, 1, None, || 1.0).await;
-        assert!(matches!(out, Ok(v) if v == json!({ "on_try": 2 })));
-        assert_eq!(busy.booked, secs(&[300]));
-        assert_eq!(start.elapsed(), Duration::from_secs(300));
-
-        // One try only: no retry at all.
-        let once = Policy { attempts: 1, ..policy };
-        let mut single = Flaky::new(1);
-        assert!(retrying(&once, &mut single, 1, None, || 1.0).await.is_err());
-        assert!(single.booked.is_empty());
     }
 
     #[test]
