@@ -136,8 +136,13 @@ fn row(activity: Activity, at: DateTime<Utc>) -> activities::ActiveModel {
 /// when a row changed. `change` must name one row by its key: on PostgreSQL an update of
 /// several would record an activity for each (and answer `false`). On PostgreSQL it is one statement (the update
 /// in a CTE, then the ordering lock, then the insert), so the commonest write with an activity
-/// costs one round trip; elsewhere a transaction.
-pub async fn record_if_changed(db: &impl Db, change: UpdateStatement, activity: Activity) -> Result<bool, DbErr> {
+/// costs one round trip; elsewhere a transaction. It takes the connection, not `impl Db`: inside
+/// a caller's transaction the ordering lock would be held until that commits.
+pub async fn record_if_changed(
+    db: &DatabaseConnection,
+    change: UpdateStatement,
+    activity: Activity,
+) -> Result<bool, DbErr> {
     let backend = db.get_database_backend();
     if backend == DatabaseBackend::Postgres {
         let (update, mut values) = change.build(PostgresQueryBuilder);

@@ -18,6 +18,7 @@ pub mod hub;
 mod no_panic;
 pub mod notifications;
 pub mod settings;
+pub mod statuses;
 pub mod stream;
 pub mod ui;
 #[cfg(feature = "ssr")]

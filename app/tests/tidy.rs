@@ -19,6 +19,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("db", 0),
     ("ui", 0),
     ("state", 0),
+    ("statuses", 0),
     // Who is asking, and where.
     ("auth", 1),
     ("workspaces", 1),
@@ -144,9 +145,6 @@ fn violations(src: &Path) -> Vec<Violation> {
     for path in files {
         let file = path.strip_prefix(src).expect("under src").to_path_buf();
         let module = module_of(&file);
-        if module == "entities" {
-            continue;
-        }
         let here =
             layer(&module).unwrap_or_else(|| panic!("{}: module `{module}` has no layer in LAYERS", file.display()));
         let text = std::fs::read_to_string(&path).expect("read a source file");
@@ -162,6 +160,10 @@ fn violations(src: &Path) -> Vec<Violation> {
                     });
                 }
             }
+        }
+        // Entity files name each other's tables (relations); they own none.
+        if module == "entities" {
+            continue;
         }
         for (line, tables) in mentions(&text, "entities::") {
             for table in tables {

@@ -59,7 +59,7 @@ pub async fn insert_user(
         email: Set(new.email),
         name: Set(new.name),
         password_hash: Set(password_hash),
-        status: Set(users::AccountStatus::Active),
+        status: Set("active".into()),
         role: Set(if new.admin { "admin" } else { "user" }.into()),
         timezone: Set("UTC".into()),
         preferences: Set(serde_json::json!({ "theme": Theme::System.as_str() })),
@@ -126,13 +126,13 @@ pub async fn authenticate(state: &AppState, email: &str, password: &str) -> Resu
     };
     let matches = password::verify(password.to_owned(), phc).await?;
     match user {
-        Some(u) if matches && u.status == users::AccountStatus::Active => {
+        Some(u) if matches && u.status == "active" => {
             let mut active = u.into_active_model();
             active.last_login_at = Set(Some(Utc::now()));
             Ok(active.update(&state.db).await?)
         }
         Some(u) if matches => {
-            Err(AppError::forbidden(format!("This account is {}. Contact your administrator.", u.status.label())))
+            Err(AppError::forbidden(format!("This account is {}. Contact your administrator.", u.status)))
         }
         _ => Err(AppError::Validation { field: None, message: BAD_CREDENTIALS.into() }),
     }
@@ -235,7 +235,7 @@ pub async fn contacts(
 
 /// The account `id`, if it exists and is active (the guard's check of a session).
 pub async fn active_user(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<User>, AppError> {
-    Ok(users::Entity::find_by_id(id).one(db).await?.filter(|u| u.status == users::AccountStatus::Active))
+    Ok(users::Entity::find_by_id(id).one(db).await?.filter(|u| u.status == "active"))
 }
 
 /// Records the workspace `/` opens next time, in the caller's transaction if it has one.

@@ -4,27 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// Where a run is (seed 001).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash)]
-// Stored as its name (the column is text): the entity's field is this enum, not a string.
-#[cfg_attr(feature = "ssr", derive(sea_orm::DeriveActiveEnum, sea_orm::EnumIter))]
-#[cfg_attr(feature = "ssr", sea_orm(rs_type = "String", db_type = "Text"))]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ExecutionStatus {
-    #[cfg_attr(feature = "ssr", sea_orm(string_value = "PENDING"))]
-    Pending,
-    #[cfg_attr(feature = "ssr", sea_orm(string_value = "RUNNING"))]
-    Running,
-    /// Parked until its time comes or a decision is made: it holds no slot and no lease.
-    #[cfg_attr(feature = "ssr", sea_orm(string_value = "WAITING"))]
-    Waiting,
-    #[cfg_attr(feature = "ssr", sea_orm(string_value = "COMPLETED"))]
-    Completed,
-    #[cfg_attr(feature = "ssr", sea_orm(string_value = "FAILED"))]
-    Failed,
-    #[cfg_attr(feature = "ssr", sea_orm(string_value = "CANCELLED"))]
-    Cancelled,
-}
+pub use crate::statuses::{ExecutionStatus, StepStatus};
 
 impl ExecutionStatus {
     pub const ALL: [ExecutionStatus; 6] = [
@@ -66,27 +46,6 @@ impl ExecutionStatus {
             ExecutionStatus::Cancelled => "Cancelled",
         }
     }
-}
-
-/// Where one node of a run is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash)]
-// Stored as its name (the column is text): the entity's field is this enum, not a string.
-#[cfg_attr(feature = "ssr", derive(sea_orm::DeriveActiveEnum, sea_orm::EnumIter))]
-#[cfg_attr(feature = "ssr", sea_orm(rs_type = "String", db_type = "Text"))]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum StepStatus {
-    #[cfg_attr(feature = "ssr", sea_orm(string_value = "RUNNING"))]
-    Running,
-    /// Paused: a delay or an approval.
-    #[cfg_attr(feature = "ssr", sea_orm(string_value = "WAITING"))]
-    Waiting,
-    #[cfg_attr(feature = "ssr", sea_orm(string_value = "COMPLETED"))]
-    Completed,
-    #[cfg_attr(feature = "ssr", sea_orm(string_value = "FAILED"))]
-    Failed,
-    /// On a branch the run did not take.
-    #[cfg_attr(feature = "ssr", sea_orm(string_value = "SKIPPED"))]
-    Skipped,
 }
 
 impl StepStatus {

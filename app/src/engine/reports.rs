@@ -8,11 +8,11 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use sea_orm::sea_query::{Alias, CaseStatement, Expr, Func};
 use sea_orm::{
-    AccessMode, ColumnTrait, DatabaseBackend, EntityTrait, IsolationLevel, QueryFilter, QueryOrder, QuerySelect, Select,
+    AccessMode, ColumnTrait, DatabaseBackend, DatabaseConnection, EntityTrait, IsolationLevel, QueryFilter, QueryOrder,
+    QuerySelect, Select, TransactionTrait,
 };
 use uuid::Uuid;
 
-use crate::db::Db;
 use crate::engine::model::{ExecutionStatus, Granularity, Report, ReportBucket};
 use crate::entities::workflow_executions as executions;
 use crate::error::AppError;
@@ -133,8 +133,10 @@ fn starts(granularity: Granularity, tz: Tz, now: DateTime<Utc>) -> Vec<NaiveDate
 }
 
 /// The report of the workspace's finished runs, or of one workflow's.
+// The connection, not `impl Db`: its read-only, repeatable-read snapshot needs a top-level
+// transaction.
 pub async fn report(
-    db: &impl Db,
+    db: &DatabaseConnection,
     me: &Membership,
     workflow: Option<Uuid>,
     granularity: Granularity,

@@ -11,7 +11,7 @@ pub struct Model {
     pub node_name: String,
     pub kind: String,
     /// RUNNING, WAITING, COMPLETED, FAILED or SKIPPED.
-    pub status: crate::engine::model::StepStatus,
+    pub status: crate::statuses::StepStatus,
     /// 1 for the first try.
     pub attempt: i32,
     /// The node's configuration with its templates filled in.

@@ -9,7 +9,10 @@ pub struct Model {
     pub email: String,
     pub name: String,
     pub password_hash: String,
-    pub status: AccountStatus,
+    /// active / inactive / suspended. Text, not an enum like the other statuses: operators set it
+    /// by hand, and a value the code doesn't know must read as "not active", not fail every read
+    /// of the account (its name in other members' lists included).
+    pub status: String,
     /// user / admin (instance administrator)
     pub role: String,
     pub timezone: String,
@@ -24,25 +27,3 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
-
-/// Whether an account may sign in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
-#[sea_orm(rs_type = "String", db_type = "Text")]
-pub enum AccountStatus {
-    #[sea_orm(string_value = "active")]
-    Active,
-    #[sea_orm(string_value = "inactive")]
-    Inactive,
-    #[sea_orm(string_value = "suspended")]
-    Suspended,
-}
-
-impl AccountStatus {
-    pub fn label(self) -> &'static str {
-        match self {
-            AccountStatus::Active => "active",
-            AccountStatus::Inactive => "inactive",
-            AccountStatus::Suspended => "suspended",
-        }
-    }
-}

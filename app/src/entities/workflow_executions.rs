@@ -9,7 +9,7 @@ pub struct Model {
     pub workspace_id: Uuid,
     pub workflow_id: Uuid,
     /// PENDING, RUNNING, WAITING (parked), COMPLETED, FAILED or CANCELLED.
-    pub status: crate::engine::model::ExecutionStatus,
+    pub status: crate::statuses::ExecutionStatus,
     /// A dry run: side-effecting steps record what they would do.
     pub simulation: bool,
     /// The trigger node the run starts at.

@@ -10,7 +10,7 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub description: String,
     /// DRAFT / ACTIVE / INACTIVE / ARCHIVED
-    pub status: crate::workflows::model::WorkflowStatus,
+    pub status: crate::statuses::WorkflowStatus,
     /// Bumped by every change; a save carrying an older one is a conflict.
     pub version: i32,
     pub created_by: Uuid,

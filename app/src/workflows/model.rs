@@ -4,24 +4,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::workflows::graph::Graph;
+pub use crate::statuses::WorkflowStatus;
 
-/// Lifecycle of a workflow (seed 001): drafts are edited, active ones run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash)]
-// Stored as its name (the column is text): the entity's field is this enum, not a string.
-#[cfg_attr(feature = "ssr", derive(sea_orm::DeriveActiveEnum, sea_orm::EnumIter))]
-#[cfg_attr(feature = "ssr", sea_orm(rs_type = "String", db_type = "Text"))]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum WorkflowStatus {
-    #[cfg_attr(feature = "ssr", sea_orm(string_value = "DRAFT"))]
-    Draft,
-    #[cfg_attr(feature = "ssr", sea_orm(string_value = "ACTIVE"))]
-    Active,
-    #[cfg_attr(feature = "ssr", sea_orm(string_value = "INACTIVE"))]
-    Inactive,
-    #[cfg_attr(feature = "ssr", sea_orm(string_value = "ARCHIVED"))]
-    Archived,
-}
+use crate::workflows::graph::Graph;
 
 impl WorkflowStatus {
     pub const ALL: [WorkflowStatus; 4] =

@@ -68,7 +68,7 @@ pub async fn create_for_user(db: &impl Db, user: &User, name: &str) -> Result<wo
 pub async fn list_for_user(db: &impl Db, user_id: Uuid) -> Result<Vec<WorkspaceSummary>, AppError> {
     let rows = workspace_members::Entity::find()
         .filter(workspace_members::Column::UserId.eq(user_id))
-        .filter(workspace_members::Column::Status.eq("active"))
+        .filter(workspace_members::Column::Status.eq(workspace_members::MemberStatus::Active))
         .find_also_related(workspaces::Entity)
         .all(db)
         .await?;
@@ -86,7 +86,7 @@ pub async fn list_for_user(db: &impl Db, user_id: Uuid) -> Result<Vec<WorkspaceS
 fn active_members(workspace_id: Uuid) -> sea_orm::Select<workspace_members::Entity> {
     workspace_members::Entity::find()
         .filter(workspace_members::Column::WorkspaceId.eq(workspace_id))
-        .filter(workspace_members::Column::Status.eq("active"))
+        .filter(workspace_members::Column::Status.eq(workspace_members::MemberStatus::Active))
 }
 
 /// The flags stored on a member row.
@@ -382,7 +382,7 @@ async fn usable_invitation(db: &impl ConnectionTrait, token: &str) -> Result<inv
     let sender = workspace_members::Entity::find()
         .filter(workspace_members::Column::WorkspaceId.eq(row.workspace_id))
         .filter(workspace_members::Column::UserId.eq(row.created_by))
-        .filter(workspace_members::Column::Status.eq("active"))
+        .filter(workspace_members::Column::Status.eq(workspace_members::MemberStatus::Active))
         .one(db)
         .await?;
     let still_allowed = sender.is_some_and(|m| {
