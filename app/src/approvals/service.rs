@@ -4,7 +4,7 @@
 
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -23,6 +23,8 @@ pub type Approval = approvals::Model;
 const APPROVED: &str = "APPROVED";
 const REJECTED: &str = "REJECTED";
 const COMMENT_MAX: usize = 1000;
+/// Undecided approvals read for one member at most.
+const UNDECIDED_MAX: u64 = 500;
 
 /// An approver: a member of the run's workspace.
 #[derive(Debug, Clone, PartialEq)]
@@ -117,13 +119,18 @@ pub async fn tally(db: &impl ConnectionTrait, step: Uuid, required: usize) -> Re
 
 /// The approvals waiting for `me` in the workspace, oldest first (their steps may be over).
 pub async fn undecided(db: &impl ConnectionTrait, me: &Membership) -> Result<Vec<Approval>, sea_orm::DbErr> {
-    approvals::Entity::find()
+    // The newest ones, a bounded number: requests of runs that ended without the member's
+    // decision stay undecided, and would otherwise grow the list (and the reads after it) forever.
+    let mut newest = approvals::Entity::find()
         .filter(approvals::Column::WorkspaceId.eq(me.workspace_id))
         .filter(approvals::Column::ApproverId.eq(me.user.id))
         .filter(approvals::Column::Decision.is_null())
-        .order_by_asc(approvals::Column::CreatedAt)
+        .order_by_desc(approvals::Column::CreatedAt)
+        .limit(UNDECIDED_MAX)
         .all(db)
-        .await
+        .await?;
+    newest.reverse();
+    Ok(newest)
 }
 
 /// Every approval asked on `steps`.
