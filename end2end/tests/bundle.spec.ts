@@ -109,6 +109,20 @@ test('every lazy page opens from the shell and directly', async ({ page }) => {
   expect(seen.errors).toEqual([]);
 });
 
+test('the overview, itself a lazy page, opens by navigation from another page', async ({ page }) => {
+  const seen = watch(page);
+  const overview = (name: string | undefined) => !!name?.startsWith('split___overview_route_view_');
+  const url = await openOwnerWorkspace(page);
+  seen.wasm.length = 0;
+  await page.goto(`${url}/members`);
+  await hydrated(page);
+  expect(seen.names().filter(overview), 'the members page does not load the overview').toEqual([]);
+  await page.getByRole('navigation', { name: 'Workspace' }).getByRole('link', { name: 'Overview' }).click();
+  await expect(page.getByTestId('workspace-name')).toBeVisible();
+  await expect.poll(() => seen.names().filter(overview).length).toBe(1);
+  expect(seen.errors).toEqual([]);
+});
+
 test('a page whose chunk fails to load says so, and a reload brings the app back', async ({ page }) => {
   await openOwnerWorkspace(page);
   await page.route(/\/pkg\/[0-9a-f]+\/(?!flowdeck\.wasm)[^/]+\.wasm$/, (route) => route.abort());
