@@ -290,5 +290,10 @@ async fn sign_in_limits_hold_behind_a_proxy_on_ipv6_and_per_account(mut app: Tes
             break;
         }
     }
-    assert_eq!(limited, Some(13), "the account's 20 attempts were spent across addresses");
+    // 13 more, or a few more if the limiter refilled meanwhile (one attempt per 3 s) on a slow
+    // machine; without a limit per account all 20 addresses would get through.
+    assert!(
+        limited.is_some_and(|n| (13..17).contains(&n)),
+        "the account's 20 attempts were spent across addresses: limited at {limited:?}"
+    );
 }

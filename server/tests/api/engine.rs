@@ -594,7 +594,8 @@ async fn a_killed_server_leaves_no_run_behind_and_repeats_no_completed_step(mut 
     let first = app.start_binary().await;
     let owner = browser();
     let ws = app.setup_owner(&owner).await;
-    let wf = workflow(&app, &owner, ws, &delayed(6)).await;
+    // Long enough that starting 200 runs on a loaded machine doesn't outlast it.
+    let wf = workflow(&app, &owner, ws, &delayed(15)).await;
     for i in 0..RUNS {
         started(&app, &owner, ws, wf, json!({ "who": format!("run {i}") })).await;
     }
