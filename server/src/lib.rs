@@ -242,7 +242,9 @@ async fn bundle_cache(request: Request, next: axum::middleware::Next) -> axum::r
     use axum::http::header::{CACHE_CONTROL, VARY};
     let versioned = request.uri().path().trim_start_matches('/').split('/').next().is_some_and(is_bundle_version);
     let mut response = next.run(request).await;
-    let cache = match (response.status().is_success(), versioned) {
+    // A 304 answers for the file the browser holds: it keeps that file's caching.
+    let found = response.status().is_success() || response.status() == StatusCode::NOT_MODIFIED;
+    let cache = match (found, versioned) {
         (true, true) => "public, max-age=31536000, immutable",
         (true, false) => "no-cache",
         (false, _) => "no-store",

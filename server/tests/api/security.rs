@@ -176,6 +176,12 @@ async fn the_bundle_is_served_precompressed_and_cached_for_good(mut app: TestApp
         assert_eq!(header(&res, "vary"), "accept-encoding", "caches keep one body per encoding");
         assert_eq!(res.text().await.expect("body"), body, "{accept}");
     }
+    // Revalidated (a reload may ask), the answer keeps the file's caching.
+    let modified = header(&get(js.clone(), "br").await, "last-modified");
+    assert!(!modified.is_empty(), "files carry their time");
+    let again = client.get(format!("{base}{js}")).header("if-modified-since", modified).send().await.expect("request");
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(header(&again, "cache-control"), "public, max-age=31536000, immutable", "a 304 is cached like its file");
     let old = get("/pkg/fedcba9876543210/chunk_1.wasm".into(), "").await;
     assert_eq!(old.status(), StatusCode::OK, "an earlier version is still there for tabs that use it");
     assert_eq!(header(&old, "cache-control"), "public, max-age=31536000, immutable");
