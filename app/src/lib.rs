@@ -150,6 +150,7 @@ lazy_page! {
     WorkflowsRoute => workflows::WorkflowsPage,
     HomeRoute => workspaces::Home,
     OverviewRoute => workspaces::Overview,
+    LoginRoute => auth::LoginPage,
 }
 
 /// `/w/:ws/settings`: the workspace's general settings, then its credentials. Composed here, at
@@ -259,6 +260,7 @@ mod frame {
     fn TopBar(viewer: Viewer) -> impl IntoView {
         let location = use_location();
         let logout = ServerAction::<Logout>::new();
+        let logout_url = <Logout as leptos::server_fn::ServerFn>::url();
         let workspaces = viewer.workspaces.clone();
         let current = {
             let workspaces = workspaces.clone();
@@ -323,9 +325,18 @@ mod frame {
                         <a role="menuitem" href="/profile">"Profile and password"</a>
                         {is_admin.then(|| view! { <a role="menuitem" href="/admin">"Instance settings"</a> })}
                         <hr/>
-                        <ActionForm action=logout>
+                        // A plain form rather than `ActionForm`, whose form-data decoding would then be
+                        // in every page's bundle: without script it posts to the same endpoint.
+                        <form
+                            method="post"
+                            action=logout_url
+                            on:submit=move |ev| {
+                                ev.prevent_default();
+                                logout.dispatch(Logout {});
+                            }
+                        >
                             <button type="submit" role="menuitem" class="menu-button">"Log out"</button>
-                        </ActionForm>
+                        </form>
                     </div>
                 </details>
             </header>
@@ -344,7 +355,7 @@ pub fn App() -> impl IntoView {
         <Router>
             <stream::LiveStream/>
             <Routes fallback=NotFound>
-                <Route path=path!("/login") view=auth::LoginPage ssr=SsrMode::Async/>
+                <Route path=path!("/login") view={Lazy::<LoginRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/setup") view={Lazy::<SetupRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/signup") view={Lazy::<SignupRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/invite/:token") view={Lazy::<InviteRoute>::new()} ssr=SsrMode::Async/>

@@ -5,7 +5,7 @@
  */
 import { expect, test } from '@playwright/test';
 
-import { OWNER, shot } from '../support/app';
+import { hydrated, OWNER, shot } from '../support/app';
 import { newWorkflow } from '../support/designer';
 
 test('a run waits for approval, and the approver approves it from the Approvals page', async ({ page }) => {
@@ -45,6 +45,7 @@ test('a run waits for approval, and the approver approves it from the Approvals 
 
   // Back in the designer the run has finished.
   await page.goto(designer);
+  await hydrated(page);
   await page.getByRole('button', { name: 'Runs' }).click();
   await panel.getByTestId('runs').locator('li').first().getByRole('button').click();
   await expect(panel.getByTestId('run').locator('.badge').first()).toHaveText('Completed');

@@ -5,7 +5,7 @@
  */
 import { expect, test } from '@playwright/test';
 
-import { shot } from '../support/app';
+import { hydrated, shot } from '../support/app';
 import { newWorkflow } from '../support/designer';
 
 test('pinned test data stands in for a step in runs started from the designer', async ({ page }) => {
@@ -90,6 +90,7 @@ test('a failing run starts the error workflow chosen in the settings', async ({ 
 
   // The error workflow ran with the failure.
   await page.goto(alertUrl);
+  await hydrated(page);
   await page.getByRole('button', { name: 'Runs', exact: true }).click();
   const runs = panel.getByTestId('runs').locator('li');
   await expect(runs).toHaveCount(1);
@@ -103,6 +104,7 @@ test('a failing run starts the error workflow chosen in the settings', async ({ 
 
   // The setting stays, and can be cleared.
   await page.goto(nightlyUrl);
+  await hydrated(page);
   await page.getByRole('button', { name: 'Settings' }).click();
   await expect(select).toHaveValue(/[0-9a-f-]{36}/);
   await expect(select.locator('option:checked')).toHaveText('Alert on failure');

@@ -23,6 +23,8 @@ const OUT_NAME: &str = "flowdeck";
 /// The loader leptos' `<HydrationScripts>` imports; the name is fixed by leptos.
 const SPLIT_LINK: &str = "__wasm_split.______________________.js";
 const SPLIT_MANIFEST: &str = "__wasm_split_manifest.json";
+/// The main module's budget, gzip (issue 13): every page downloads it, so a build over it fails.
+const MAIN_GZIP_MAX: u64 = 350_000;
 
 fn main() -> anyhow::Result<()> {
     let task = std::env::args().nth(1).unwrap_or_default();
@@ -179,6 +181,11 @@ fn report(target_dir: &Path, dir: &Path) -> anyhow::Result<()> {
     text.push_str(&format!("{all:<56} {:>10} {:>10} {:>10}\n", total[0], total[1], total[2]));
     print!("{text}");
     std::fs::write(target_dir.join("bundle-sizes.txt"), text)?;
+    if let Some((_, _, sizes)) = rows.iter().find(|(_, name, _)| *name == main)
+        && sizes[1] > MAIN_GZIP_MAX
+    {
+        bail!("the main module is {} bytes gzip, over its budget of {MAIN_GZIP_MAX}: make a page lazy", sizes[1]);
+    }
     Ok(())
 }
 
