@@ -251,13 +251,19 @@ async fn other_workspaces_are_not_found(app: TestApp) {
     let (a, b) = (a.to_string(), b.to_string());
     let alice_id = app.viewer(&alice).await["id"].as_str().expect("id").to_owned();
 
-    let calls: [(&str, Vec<(&str, &str)>); 6] = [
+    let someone_elses = Uuid::now_v7().to_string();
+    let calls: [(&str, Vec<(&str, &str)>); 8] = [
         ("workspaces/get", vec![("workspace_id", &b)]),
         ("workspaces/members", vec![("workspace_id", &b)]),
         ("workspaces/rename", vec![("workspace_id", &b), ("name", "Pwned")]),
         ("workspaces/invite", vec![("workspace_id", &b), ("role", "viewer"), ("days", "1")]),
         ("workspaces/invitations", vec![("workspace_id", &b)]),
         ("workspaces/remove_member", vec![("workspace_id", &b), ("user_id", &alice_id)]),
+        ("approvals/mine", vec![("workspace_id", &b)]),
+        (
+            "approvals/decide",
+            vec![("workspace_id", &b), ("approval_id", &someone_elses), ("approve", "true"), ("comment", "")],
+        ),
     ];
     for (endpoint, form) in &calls {
         let res = app.call(&alice, endpoint, form).await;
