@@ -5,6 +5,7 @@
 
 pub mod approvals;
 pub mod auth;
+pub mod boards;
 pub mod credentials;
 #[cfg(feature = "ssr")]
 pub mod db;
@@ -148,6 +149,8 @@ lazy_page! {
     NewWorkspaceRoute => workspaces::NewWorkspacePage,
     MembersRoute => workspaces::MembersPage,
     WorkflowsRoute => workflows::WorkflowsPage,
+    ProjectsRoute => boards::ProjectsPage,
+    BoardRoute => boards::BoardPage,
     HomeRoute => workspaces::Home,
     OverviewRoute => workspaces::Overview,
     LoginRoute => auth::LoginPage,
@@ -369,6 +372,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/members") view={Lazy::<MembersRoute>::new()} ssr=SsrMode::Async/>
                         <Route path=path!("/workflows") view={Lazy::<WorkflowsRoute>::new()} ssr=SsrMode::Async/>
                         <Route path=path!("/workflows/:wf") view={Lazy::<DesignerRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/projects") view={Lazy::<ProjectsRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/projects/:project") view={Lazy::<BoardRoute>::new()} ssr=SsrMode::Async/>
                         <Route path=path!("/runs") view={Lazy::<RunsRoute>::new()} ssr=SsrMode::Async/>
                         <Route path=path!("/approvals") view={Lazy::<ApprovalsRoute>::new()} ssr=SsrMode::Async/>
                         <Route path=path!("/reports") view={Lazy::<ReportsRoute>::new()} ssr=SsrMode::Async/>

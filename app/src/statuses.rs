@@ -60,3 +60,54 @@ pub enum WorkflowStatus {
     #[cfg_attr(feature = "ssr", sea_orm(string_value = "ARCHIVED"))]
     Archived,
 }
+
+/// Where a project is (seed 003); archiving is its own flag (`archived_at`), so a project
+/// keeps its status while archived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash)]
+#[cfg_attr(feature = "ssr", derive(sea_orm::DeriveActiveEnum, sea_orm::EnumIter))]
+#[cfg_attr(feature = "ssr", sea_orm(rs_type = "String", db_type = "Text"))]
+#[serde(rename_all = "snake_case")]
+pub enum ProjectStatus {
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "active"))]
+    Active,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "on_hold"))]
+    OnHold,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "completed"))]
+    Completed,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "archived"))]
+    Archived,
+}
+
+/// A task's column on the board (seed 003).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "ssr", derive(sea_orm::DeriveActiveEnum, sea_orm::EnumIter))]
+#[cfg_attr(feature = "ssr", sea_orm(rs_type = "String", db_type = "Text"))]
+#[serde(rename_all = "snake_case")]
+pub enum TaskStatus {
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "todo"))]
+    Todo,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "in_progress"))]
+    InProgress,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "in_review"))]
+    InReview,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "done"))]
+    Done,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "blocked"))]
+    Blocked,
+}
+
+/// How urgent a task is (seed 003).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "ssr", derive(sea_orm::DeriveActiveEnum, sea_orm::EnumIter))]
+#[cfg_attr(feature = "ssr", sea_orm(rs_type = "String", db_type = "Text"))]
+#[serde(rename_all = "snake_case")]
+pub enum TaskPriority {
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "low"))]
+    Low,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "medium"))]
+    Medium,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "high"))]
+    High,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "urgent"))]
+    Urgent,
+}

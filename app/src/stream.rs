@@ -112,6 +112,24 @@ impl Feed {
         }
         self.items.iter().skip((seen - first) as usize).any(|h| *h == Heard::Reload || wanted(h))
     }
+
+    /// The activities since number `seen` that are `wanted`, in order; `None` when views must
+    /// read everything again (a reload, or some of it is no longer kept).
+    pub fn activities_since(&self, seen: u64, wanted: impl Fn(&Change) -> bool) -> Option<Vec<Change>> {
+        let first = self.next - self.items.len() as u64;
+        if seen < first {
+            return None;
+        }
+        let mut found = Vec::new();
+        for heard in self.items.iter().skip((seen - first) as usize) {
+            match heard {
+                Heard::Reload => return None,
+                Heard::Activity(c) if wanted(c) => found.push(c.clone()),
+                _ => {}
+            }
+        }
+        Some(found)
+    }
 }
 
 /// The tab's live news at the app's root (its signal is never disposed while the app runs).
@@ -150,6 +168,23 @@ pub fn on_runs(concerns: impl Fn(&RunChanged) -> bool + 'static, on: impl Fn() +
 /// [`on_heard`] for activities `wanted` names.
 pub fn on_activity(wanted: impl Fn(&Change) -> bool + 'static, on: impl Fn() + 'static) {
     on_heard(move |h| matches!(h, Heard::Activity(c) if wanted(c)), on);
+}
+
+/// Calls `on` (untracked) with the activities `wanted` that arrived since the last look, or with
+/// `None` when the view must read what it shows again, while the calling component lives: a
+/// view that applies each change itself (a board moving a card) instead of reading all again.
+pub fn on_activities(wanted: impl Fn(&Change) -> bool + 'static, on: impl Fn(Option<Vec<Change>>) + 'static) {
+    use leptos::prelude::*;
+    let Some(live) = use_context::<Live>() else { return };
+    Effect::new(move |seen: Option<u64>| {
+        let (next, news) = live.feed.with(|f| (f.next(), seen.map(|seen| f.activities_since(seen, &wanted))));
+        match news {
+            Some(Some(changes)) if changes.is_empty() => {}
+            Some(news) => untrack(|| on(news)),
+            None => {}
+        }
+        next
+    });
 }
 
 /// Counts "read again" for a view (`changed`): at once, or — within `every` of the last time

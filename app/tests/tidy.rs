@@ -62,6 +62,10 @@ const OWNERS: &[(&str, &str)] = &[
     ("workflow_triggers", "workflows"),
     ("webhooks", "engine"),
     ("workflow_data", "engine"),
+    ("projects", "boards"),
+    ("project_members", "boards"),
+    ("project_favorites", "boards"),
+    ("tasks", "boards"),
     ("activities", "events"),
     ("activity_cursors", "events"),
 ];

@@ -19,6 +19,7 @@ mod m20261201_000013_credential_hosts;
 mod m20261201_000014_hashed_sessions;
 mod m20261201_000015_activities;
 mod m20261201_000016_activity_audience;
+mod m20261204_000017_boards;
 
 /// Every migration, in the order it is applied.
 pub struct Migrator;
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000014_hashed_sessions::Migration),
             Box::new(m20261201_000015_activities::Migration),
             Box::new(m20261201_000016_activity_audience::Migration),
+            Box::new(m20261204_000017_boards::Migration),
         ]
     }
 }

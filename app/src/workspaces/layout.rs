@@ -55,6 +55,7 @@ pub fn WorkspaceLayout() -> impl IntoView {
                                 view! {
                                     <p class="sidenav-title">{w.name.clone()}</p>
                                     <A href=href("") exact=true>"Overview"</A>
+                                    <A href=href("/projects")>"Projects"</A>
                                     <A href=href("/workflows")>"Workflows"</A>
                                     <A href=href("/runs")>"Runs"</A>
                                     <A href=href("/reports")>"Reports"</A>

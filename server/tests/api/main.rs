@@ -6,6 +6,7 @@ mod helpers;
 mod actions;
 mod approvals;
 mod auth;
+mod boards;
 mod designer;
 mod engine;
 mod security;

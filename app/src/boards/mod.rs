@@ -1,0 +1,11 @@
+//! Task boards (seed 003): projects and their tasks on a kanban board, live for every viewer.
+
+pub mod api;
+mod board;
+pub mod model;
+mod projects;
+#[cfg(feature = "ssr")]
+pub mod service;
+
+pub use board::BoardPage;
+pub use projects::ProjectsPage;

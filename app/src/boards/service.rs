@@ -1,0 +1,575 @@
+//! Boards' business logic: projects (list, create, archive, delete, favourites) and their tasks
+//! (the board, create, move). A task's place is a fractional key (`rank`), unique in its column:
+//! a move reads its neighbours' keys and writes one row — the key between them — with its
+//! `task.moved` activity in that transaction. Moves and creations of one project take its row
+//! lock first, so two never pick the same key (the unique index on column and key backs that).
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, Query};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::boards::model::{
+    Board, Card, ProjectStatus, ProjectSummary, TASK_CREATED, TASK_MOVED, TaskPriority, TaskStatus, rank_between,
+};
+use crate::db::{Db, begin_write};
+use crate::entities::{project_favorites, projects, tasks};
+use crate::error::{AppError, OrNotFound};
+use crate::events::{self, Activity};
+use crate::guard::Membership;
+use crate::validate;
+
+/// Projects of one workspace, archived ones included.
+pub const PROJECTS_MAX: u64 = 1_000;
+/// Tasks of one project, the trash included.
+pub const TASKS_MAX: u64 = 10_000;
+const PROJECT_TITLE_MAX: usize = 100;
+const TASK_TITLE_MAX: usize = 200;
+const DESCRIPTION_MAX: usize = 10_000;
+/// A key longer than this (hex digits; ~1,800 moves into one spot) has its column renumbered.
+const RANK_MAX: usize = 512;
+
+fn stale() -> AppError {
+    AppError::conflict("The board changed while you moved this card: it shows the current order now. Try again.")
+}
+
+fn read_only(project: &projects::Model) -> Result<(), AppError> {
+    match project.archived_at {
+        Some(_) => Err(AppError::conflict("This project is archived: restore it to change its tasks.")),
+        None => Ok(()),
+    }
+}
+
+/// A project of the member's workspace.
+async fn project_of(db: &impl Db, me: &Membership, id: Uuid) -> Result<projects::Model, AppError> {
+    projects::Entity::find_by_id(id)
+        .filter(projects::Column::WorkspaceId.eq(me.workspace_id))
+        .one(db)
+        .await?
+        .or_not_found()
+}
+
+/// Done and total tasks (not in the trash) of each of `ids`.
+async fn progress(db: &impl Db, workspace_id: Uuid, ids: &[Uuid]) -> Result<HashMap<Uuid, (u32, u32)>, AppError> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let done = Expr::cust("SUM(CASE WHEN status = 'done' THEN 1 ELSE 0 END)");
+    let rows: Vec<(Uuid, i64, Option<i64>)> = tasks::Entity::find()
+        .select_only()
+        .column(tasks::Column::ProjectId)
+        .column_as(tasks::Column::Id.count(), "total")
+        .column_as(done, "done")
+        .filter(tasks::Column::WorkspaceId.eq(workspace_id))
+        .filter(tasks::Column::DeletedAt.is_null())
+        .filter(tasks::Column::ProjectId.is_in(ids.iter().copied()))
+        .group_by(tasks::Column::ProjectId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|(id, total, done)| (id, (done.unwrap_or(0) as u32, total as u32))).collect())
+}
+
+fn summary(p: projects::Model, favorite: bool, (done, total): (u32, u32)) -> ProjectSummary {
+    ProjectSummary {
+        id: p.id,
+        title: p.title,
+        description: p.description.unwrap_or_default(),
+        emoji: p.emoji,
+        color: p.color,
+        status: p.status,
+        archived: p.archived_at.is_some(),
+        favorite,
+        done,
+        total,
+        updated_at: p.updated_at,
+    }
+}
+
+async fn favorites(db: &impl Db, me: &Membership, ids: &[Uuid]) -> Result<HashSet<Uuid>, AppError> {
+    if ids.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let rows: Vec<Uuid> = project_favorites::Entity::find()
+        .select_only()
+        .column(project_favorites::Column::ProjectId)
+        .filter(project_favorites::Column::UserId.eq(me.user.id))
+        .filter(project_favorites::Column::ProjectId.is_in(ids.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// The workspace's projects, the reader's favourites first, then by title; archived ones only
+/// when asked.
+pub async fn projects(db: &impl Db, me: &Membership, archived: bool) -> Result<Vec<ProjectSummary>, AppError> {
+    let mut query = projects::Entity::find().filter(projects::Column::WorkspaceId.eq(me.workspace_id));
+    if !archived {
+        query = query.filter(projects::Column::ArchivedAt.is_null());
+    }
+    let rows = query.order_by_asc(projects::Column::Title).limit(PROJECTS_MAX).all(db).await?;
+    let ids: Vec<Uuid> = rows.iter().map(|p| p.id).collect();
+    let counts = progress(db, me.workspace_id, &ids).await?;
+    let starred = favorites(db, me, &ids).await?;
+    let mut list: Vec<ProjectSummary> = rows
+        .into_iter()
+        .map(|p| {
+            let (id, favorite) = (p.id, starred.contains(&p.id));
+            summary(p, favorite, counts.get(&id).copied().unwrap_or_default())
+        })
+        .collect();
+    list.sort_by_key(|p| !p.favorite);
+    Ok(list)
+}
+
+/// `#rrggbb`, or nothing.
+fn color(text: &str) -> Result<Option<String>, AppError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let hex = text.strip_prefix('#').unwrap_or(text);
+    if hex.len() != 6 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(AppError::validation("color", "A colour is written #rrggbb, like #3b82f6."));
+    }
+    Ok(Some(format!("#{}", hex.to_ascii_lowercase())))
+}
+
+/// One emoji (a few code points at most: flags and skin tones are several), or nothing.
+fn emoji(text: &str) -> Result<Option<String>, AppError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    if text.chars().count() > 8 || text.chars().any(|c| c.is_alphanumeric() || c.is_control() || c.is_whitespace()) {
+        return Err(AppError::validation("emoji", "Pick one emoji (or leave it empty)."));
+    }
+    Ok(Some(text.to_owned()))
+}
+
+/// A new, blank project; the creator owns it.
+pub async fn create_project(
+    db: &impl Db,
+    me: &Membership,
+    title: &str,
+    description: &str,
+    emoji_text: &str,
+    color_text: &str,
+) -> Result<Uuid, AppError> {
+    let title = validate::bounded("title", "Title", title, PROJECT_TITLE_MAX)?;
+    let description = validate::optional_text("description", "Description", description, DESCRIPTION_MAX)?;
+    let (emoji, color) = (emoji(emoji_text)?, color(color_text)?);
+    let count = projects::Entity::find().filter(projects::Column::WorkspaceId.eq(me.workspace_id)).count(db).await?;
+    if count >= PROJECTS_MAX {
+        return Err(AppError::validation(
+            "title",
+            format!("A workspace holds at most {PROJECTS_MAX} projects: delete some you no longer need."),
+        ));
+    }
+    let (id, now) = (Uuid::now_v7(), Utc::now());
+    let txn = begin_write(db).await?;
+    projects::Entity::insert(projects::ActiveModel {
+        id: Set(id),
+        workspace_id: Set(me.workspace_id),
+        title: Set(title.clone()),
+        description: Set(Some(description).filter(|d| !d.is_empty())),
+        main_prompt: Set(None),
+        status: Set(ProjectStatus::Active),
+        ai_provider: Set(None),
+        template_id: Set(None),
+        cover_image: Set(None),
+        color: Set(color),
+        emoji: Set(emoji),
+        estimated_hours: Set(None),
+        total_cost_micros: Set(0),
+        git_repository: Set(None),
+        owner_id: Set(me.user.id),
+        archived_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .exec_without_returning(&txn)
+    .await?;
+    let activity = Activity::new(
+        me.workspace_id,
+        Some(me.user.id),
+        "project.created",
+        events::subject("project", id),
+        json!({ "title": title }),
+    );
+    events::record(&txn, activity).await?;
+    txn.commit().await?;
+    Ok(id)
+}
+
+/// Archives (hides from the list, freezes its tasks) or restores a project.
+pub async fn set_archived(db: &impl Db, me: &Membership, project_id: Uuid, archived: bool) -> Result<(), AppError> {
+    let project = project_of(db, me, project_id).await?;
+    let now = Utc::now();
+    let txn = begin_write(db).await?;
+    projects::Entity::update_many()
+        .col_expr(projects::Column::ArchivedAt, Expr::value(archived.then_some(now)))
+        .col_expr(projects::Column::UpdatedAt, Expr::value(now))
+        .filter(projects::Column::Id.eq(project.id))
+        .exec(&txn)
+        .await?;
+    let name = if archived { "project.archived" } else { "project.restored" };
+    let activity =
+        Activity::new(me.workspace_id, Some(me.user.id), name, events::subject("project", project.id), json!({}));
+    events::record(&txn, activity).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Deletes a project with all its tasks; owners and admins only.
+pub async fn delete_project(db: &impl Db, me: &Membership, project_id: Uuid) -> Result<(), AppError> {
+    if !me.role.is_manager() {
+        return Err(AppError::forbidden("Only owners and admins can delete projects."));
+    }
+    let project = project_of(db, me, project_id).await?;
+    let txn = begin_write(db).await?;
+    projects::Entity::delete_by_id(project.id).exec(&txn).await?;
+    let activity = Activity::new(
+        me.workspace_id,
+        Some(me.user.id),
+        "project.deleted",
+        events::subject("project", project.id),
+        json!({ "title": project.title }),
+    );
+    events::record(&txn, activity).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Stars or unstars a project for the reader.
+pub async fn set_favorite(db: &impl Db, me: &Membership, project_id: Uuid, favorite: bool) -> Result<(), AppError> {
+    let project = project_of(db, me, project_id).await?;
+    let key = (project_favorites::Column::ProjectId.eq(project.id), project_favorites::Column::UserId.eq(me.user.id));
+    if favorite {
+        let row = project_favorites::ActiveModel {
+            project_id: Set(project.id),
+            user_id: Set(me.user.id),
+            created_at: Set(Utc::now()),
+        };
+        let insert = project_favorites::Entity::insert(row).on_conflict_do_nothing().exec_without_returning(db).await;
+        insert?;
+    } else {
+        project_favorites::Entity::delete_many().filter(key.0).filter(key.1).exec(db).await?;
+    }
+    Ok(())
+}
+
+type CardRow =
+    (Uuid, Uuid, String, TaskStatus, TaskPriority, String, Option<Uuid>, Option<DateTime<Utc>>, DateTime<Utc>);
+
+fn card_of(t: &tasks::Model) -> Card {
+    Card {
+        id: t.id,
+        project_id: t.project_id,
+        title: t.title.clone(),
+        status: t.status,
+        priority: t.priority,
+        rank: t.rank.clone(),
+        assignee_id: t.assignee_id,
+        due_at: t.due_at,
+        updated_at: t.updated_at,
+    }
+}
+
+/// A project's board: its tasks not in the trash, by rank (the columns keep that order).
+pub async fn board(db: &impl Db, me: &Membership, project_id: Uuid) -> Result<Board, AppError> {
+    let project = project_of(db, me, project_id).await?;
+    use tasks::Column as C;
+    let rows: Vec<CardRow> = tasks::Entity::find()
+        .select_only()
+        .columns([
+            C::Id,
+            C::ProjectId,
+            C::Title,
+            C::Status,
+            C::Priority,
+            C::Rank,
+            C::AssigneeId,
+            C::DueAt,
+            C::UpdatedAt,
+        ])
+        .filter(C::WorkspaceId.eq(me.workspace_id))
+        .filter(C::ProjectId.eq(project.id))
+        .filter(C::DeletedAt.is_null())
+        .order_by_asc(C::Rank)
+        .limit(TASKS_MAX)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let cards: Vec<Card> = rows
+        .into_iter()
+        .map(|(id, project_id, title, status, priority, rank, assignee_id, due_at, updated_at)| Card {
+            id,
+            project_id,
+            title,
+            status,
+            priority,
+            rank,
+            assignee_id,
+            due_at,
+            updated_at,
+        })
+        .collect();
+    let done = cards.iter().filter(|c| c.status == TaskStatus::Done).count() as u32;
+    let total = cards.len() as u32;
+    let favorite = favorites(db, me, &[project.id]).await?.contains(&project.id);
+    Ok(Board { project: summary(project, favorite, (done, total)), cards })
+}
+
+fn column(project_id: Uuid, status: TaskStatus) -> sea_orm::Select<tasks::Entity> {
+    tasks::Entity::find().filter(tasks::Column::ProjectId.eq(project_id)).filter(tasks::Column::Status.eq(status))
+}
+
+/// The last key of a column (the trash included) but `except`'s.
+async fn last_rank(
+    db: &impl Db,
+    project_id: Uuid,
+    status: TaskStatus,
+    except: Option<Uuid>,
+) -> Result<Option<String>, DbErr> {
+    let mut query = column(project_id, status).select_only().column_as(tasks::Column::Rank.max(), "rank");
+    if let Some(id) = except {
+        query = query.filter(tasks::Column::Id.ne(id));
+    }
+    Ok(query.into_tuple::<Option<String>>().one(db).await?.flatten())
+}
+
+/// The nearest key to `rank` in a column (the trash included) but `except`'s, above or below it.
+async fn nearest(
+    db: &impl Db,
+    project_id: Uuid,
+    status: TaskStatus,
+    rank: &str,
+    above: bool,
+    except: Uuid,
+) -> Result<Option<String>, DbErr> {
+    let query = column(project_id, status).select_only().filter(tasks::Column::Id.ne(except));
+    let query = if above {
+        query.column_as(tasks::Column::Rank.min(), "rank").filter(tasks::Column::Rank.gt(rank))
+    } else {
+        query.column_as(tasks::Column::Rank.max(), "rank").filter(tasks::Column::Rank.lt(rank))
+    };
+    Ok(query.into_tuple::<Option<String>>().one(db).await?.flatten())
+}
+
+/// The gap a card moved after `lo` (or else before `hi`, or else to the end) goes into: `lo`
+/// and the key right above it, or the key right below `hi` and `hi`, so that no key of the
+/// column — the trash's included — lies between.
+async fn gap(
+    txn: &DatabaseTransaction,
+    task: &tasks::Model,
+    status: TaskStatus,
+    lo: Option<String>,
+    hi: Option<String>,
+) -> Result<(Option<String>, Option<String>), AppError> {
+    if let (Some(l), Some(h)) = (&lo, &hi)
+        && l >= h
+    {
+        return Err(stale());
+    }
+    Ok(match (lo, hi) {
+        (Some(lo), _) => {
+            let above = nearest(txn, task.project_id, status, &lo, true, task.id).await?;
+            (Some(lo), above)
+        }
+        (None, Some(hi)) => (nearest(txn, task.project_id, status, &hi, false, task.id).await?, Some(hi)),
+        (None, None) => (last_rank(txn, task.project_id, status, Some(task.id)).await?, None),
+    })
+}
+
+/// Locks the project for a change of its tasks' order (on PostgreSQL; SQLite's write
+/// transaction holds the whole database), so ranks are read and written by one at a time.
+async fn lock(
+    txn: &DatabaseTransaction,
+    me: &Membership,
+    project: Select<projects::Entity>,
+) -> Result<projects::Model, AppError> {
+    let project = project.filter(projects::Column::WorkspaceId.eq(me.workspace_id)).lock_exclusive().one(txn).await?;
+    let project = project.or_not_found()?;
+    read_only(&project)?;
+    Ok(project)
+}
+
+/// A new task at the end of a column.
+pub async fn create_task(
+    db: &impl Db,
+    me: &Membership,
+    project_id: Uuid,
+    title: &str,
+    status: TaskStatus,
+) -> Result<Card, AppError> {
+    let title = validate::bounded("title", "Title", title, TASK_TITLE_MAX)?;
+    let txn = begin_write(db).await?;
+    let project = lock(&txn, me, projects::Entity::find_by_id(project_id)).await?;
+    let count = tasks::Entity::find().filter(tasks::Column::ProjectId.eq(project.id)).count(&txn).await?;
+    if count >= TASKS_MAX {
+        return Err(AppError::validation(
+            "title",
+            format!(
+                "A project holds at most {TASKS_MAX} tasks (the trash included): empty the trash or split the project."
+            ),
+        ));
+    }
+    let mut last = last_rank(&txn, project.id, status, None).await?;
+    if last.as_ref().is_some_and(|r| r.len() > RANK_MAX) {
+        last = renumber(&txn, project.id, status).await?;
+    }
+    let rank = rank_between(last.as_deref(), None).ok_or_else(|| AppError::internal("a column's last key"))?;
+    let now = Utc::now();
+    let row = tasks::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        workspace_id: Set(me.workspace_id),
+        project_id: Set(project.id),
+        parent_id: Set(None),
+        title: Set(title),
+        description: Set(None),
+        generated_prompt: Set(None),
+        status: Set(status),
+        priority: Set(TaskPriority::Medium),
+        execution_type: Set("serial".into()),
+        ai_provider: Set(None),
+        mcp_config: Set(None),
+        rank: Set(rank),
+        assignee_id: Set(None),
+        reporter_id: Set(me.user.id),
+        estimate_minutes: Set(None),
+        actual_minutes: Set(None),
+        token_usage: Set(None),
+        estimated_cost_micros: Set(None),
+        actual_cost_micros: Set(0),
+        start_at: Set(None),
+        due_at: Set(None),
+        started_at: Set((status == TaskStatus::InProgress).then_some(now)),
+        completed_at: Set((status == TaskStatus::Done).then_some(now)),
+        blocked_reason: Set(None),
+        git_commits: Set(json!([])),
+        version: Set(1),
+        deleted_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    let task = tasks::Entity::insert(row).exec_with_returning(&txn).await?;
+    let card = card_of(&task);
+    record_card(&txn, me, TASK_CREATED, &card, None).await?;
+    txn.commit().await?;
+    Ok(card)
+}
+
+async fn record_card(
+    txn: &DatabaseTransaction,
+    me: &Membership,
+    name: &str,
+    card: &Card,
+    from: Option<TaskStatus>,
+) -> Result<(), DbErr> {
+    let payload = json!({ "project_id": card.project_id, "card": card, "from": from });
+    let activity = Activity::new(me.workspace_id, Some(me.user.id), name, events::subject("task", card.id), payload);
+    events::record(txn, activity).await.map(|_| ())
+}
+
+/// Moves a task to `status`, right after the card `after` of that column (or right before
+/// `before`; neither: to the end). One row is written, in
+/// one transaction with its activity, under the project's lock: the project (found through the
+/// task), then the task and its neighbours, then the update. Neighbours that are gone, in
+/// another column or project, or no longer in that order, are a conflict (the board reads
+/// itself again).
+pub async fn move_task(
+    db: &impl Db,
+    me: &Membership,
+    task_id: Uuid,
+    status: TaskStatus,
+    after: Option<Uuid>,
+    before: Option<Uuid>,
+) -> Result<Card, AppError> {
+    let txn = begin_write(db).await?;
+    let of_task = Query::select()
+        .column(tasks::Column::ProjectId)
+        .from(tasks::Entity)
+        .and_where(tasks::Column::Id.eq(task_id))
+        .and_where(tasks::Column::WorkspaceId.eq(me.workspace_id))
+        .to_owned();
+    let project = lock(&txn, me, projects::Entity::find().filter(projects::Column::Id.in_subquery(of_task))).await?;
+    let ids: Vec<Uuid> = [Some(task_id), after, before].into_iter().flatten().collect();
+    let rows = tasks::Entity::find()
+        .filter(tasks::Column::ProjectId.eq(project.id))
+        .filter(tasks::Column::Id.is_in(ids))
+        .all(&txn)
+        .await?;
+    let find = |id: Uuid| rows.iter().find(|t| t.id == id);
+    let task = find(task_id).filter(|t| t.deleted_at.is_none()).or_not_found()?;
+    let neighbour = |id: Option<Uuid>| -> Result<Option<String>, AppError> {
+        let Some(id) = id else { return Ok(None) };
+        match find(id) {
+            Some(t) if t.id != task.id && t.deleted_at.is_none() && t.status == status => Ok(Some(t.rank.clone())),
+            _ => Err(stale()),
+        }
+    };
+    let (lo, hi) = gap(&txn, task, status, neighbour(after)?, neighbour(before)?).await?;
+    let mut rank = rank_between(lo.as_deref(), hi.as_deref()).ok_or_else(stale)?;
+    if rank.len() > RANK_MAX {
+        renumber(&txn, project.id, status).await?;
+        let fresh = tasks::Entity::find().filter(tasks::Column::Id.is_in([after, before].into_iter().flatten()));
+        let fresh = fresh.all(&txn).await?;
+        let key = |id: Option<Uuid>| id.and_then(|id| fresh.iter().find(|t| t.id == id).map(|t| t.rank.clone()));
+        let (lo, hi) = gap(&txn, task, status, key(after), key(before)).await?;
+        rank = rank_between(lo.as_deref(), hi.as_deref()).ok_or_else(stale)?;
+    }
+    let now = Utc::now();
+    let completed_at = (status == TaskStatus::Done).then(|| task.completed_at.unwrap_or(now));
+    let started_at = match status {
+        TaskStatus::InProgress => task.started_at.or(Some(now)),
+        _ => task.started_at,
+    };
+    let updated = tasks::Entity::update_many()
+        .col_expr(tasks::Column::Status, Expr::value(status))
+        .col_expr(tasks::Column::Rank, Expr::value(rank))
+        .col_expr(tasks::Column::CompletedAt, Expr::value(completed_at))
+        .col_expr(tasks::Column::StartedAt, Expr::value(started_at))
+        .col_expr(tasks::Column::UpdatedAt, Expr::value(now))
+        .filter(tasks::Column::Id.eq(task.id))
+        .exec_with_returning(&txn)
+        .await?;
+    let card = card_of(updated.first().or_not_found()?);
+    record_card(&txn, me, TASK_MOVED, &card, Some(task.status)).await?;
+    txn.commit().await?;
+    Ok(card)
+}
+
+/// Gives a column's tasks fresh, short keys in their order and returns the last (rare: when a
+/// key grew past [`RANK_MAX`], some 1,800 moves into one spot). In the caller's transaction:
+/// first each to a key no other can hold, then to its new key.
+async fn renumber(txn: &DatabaseTransaction, project_id: Uuid, status: TaskStatus) -> Result<Option<String>, AppError> {
+    let ids: Vec<Uuid> = column(project_id, status)
+        .select_only()
+        .column(tasks::Column::Id)
+        .order_by_asc(tasks::Column::Rank)
+        .into_tuple()
+        .all(txn)
+        .await?;
+    let set = |id: Uuid, rank: String| {
+        tasks::Entity::update_many().col_expr(tasks::Column::Rank, Expr::value(rank)).filter(tasks::Column::Id.eq(id))
+    };
+    // Not hex, so never a key.
+    for id in &ids {
+        set(*id, format!("~{id}")).exec(txn).await?;
+    }
+    let mut rank: Option<String> = None;
+    for id in &ids {
+        let next = rank_between(rank.as_deref(), None).ok_or_else(|| AppError::internal("renumbering ranks"))?;
+        set(*id, next.clone()).exec(txn).await?;
+        rank = Some(next);
+    }
+    Ok(rank)
+}
