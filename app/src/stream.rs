@@ -170,13 +170,27 @@ pub fn on_activity(wanted: impl Fn(&Change) -> bool + 'static, on: impl Fn() + '
     on_heard(move |h| matches!(h, Heard::Activity(c) if wanted(c)), on);
 }
 
+/// Where the tab's feed is now (`None` on the server): what a view passes to [`on_activities`]
+/// when it starts reading.
+pub fn feed_position() -> Option<u64> {
+    use leptos::prelude::*;
+    use_context::<Live>().and_then(|live| live.feed.try_with_untracked(Feed::next))
+}
+
 /// Calls `on` (untracked) with the activities `wanted` that arrived since the last look, or with
 /// `None` when the view must read what it shows again, while the calling component lives: a
 /// view that applies each change itself (a board moving a card) instead of reading all again.
-pub fn on_activities(wanted: impl Fn(&Change) -> bool + 'static, on: impl Fn(Option<Vec<Change>>) + 'static) {
+/// `from`: the feed's position (see [`feed_position`]) when the view read what it shows, so
+/// what arrived while it was reading is handed over too; `None`: from now.
+pub fn on_activities(
+    from: Option<u64>,
+    wanted: impl Fn(&Change) -> bool + 'static,
+    on: impl Fn(Option<Vec<Change>>) + 'static,
+) {
     use leptos::prelude::*;
     let Some(live) = use_context::<Live>() else { return };
     Effect::new(move |seen: Option<u64>| {
+        let seen = seen.or(from);
         let (next, news) = live.feed.with(|f| (f.next(), seen.map(|seen| f.activities_since(seen, &wanted))));
         match news {
             Some(Some(changes)) if changes.is_empty() => {}

@@ -15,9 +15,9 @@ use leptos_router::hooks::use_params_map;
 use uuid::Uuid;
 
 use crate::boards::api::{create_task, load_board, move_task};
-use crate::boards::model::{Board, Card, TaskStatus, rank_between};
+use crate::boards::model::{Board, Card, TASK_RENUMBERED, TaskStatus, rank_between};
 use crate::error::AppError;
-use crate::stream::on_activities;
+use crate::stream::{feed_position, on_activities};
 use crate::ui::form::{loaded, short_date};
 use crate::ui::toast::report;
 use crate::workspaces::layout::use_workspace;
@@ -39,16 +39,19 @@ fn BoardLoader(w: WorkspaceView, project: Memo<Option<Uuid>>) -> impl IntoView {
     let workspace_id = w.id;
     let can_edit = w.can(Permission::Edit);
     let reload = RwSignal::new(0u32);
+    // Where the tab's stream was when the board was read: what it heard since is applied on top.
+    let since = StoredValue::new(None::<u64>);
     let board = Resource::new(
         move || (project.get(), reload.get()),
         move |(project, _)| async move {
+            since.set_value(feed_position());
             match project {
                 Some(project) => load_board(workspace_id, project).await,
                 None => Err(AppError::NotFound),
             }
         },
     );
-    loaded(board, move |board| view! { <BoardView workspace_id can_edit board reload/> })
+    loaded(board, move |board| view! { <BoardView workspace_id can_edit board reload since=since.get_value()/> })
 }
 
 /// Where a moved card would go: into `status`, before the card `before` (`None`: the end).
@@ -190,6 +193,8 @@ struct Moves {
     workspace_id: Uuid,
     reload: RwSignal<u32>,
     can_edit: bool,
+    /// Moves of each card the server has not answered yet: live news of those cards waits.
+    pending: StoredValue<std::collections::HashMap<Uuid, u32>>,
 }
 
 impl Moves {
@@ -216,12 +221,27 @@ impl Moves {
         let moved = Card { status: target.status, rank, ..card.clone() };
         self.cards.update(|all| upsert(all, moved.clone()));
         let (after, before) = (after.map(|c| c.id), before.map(|c| c.id));
-        let Moves { cards, reload, workspace_id, .. } = self;
+        let Moves { cards, reload, workspace_id, pending, .. } = self;
+        pending.update_value(|p| *p.entry(id).or_default() += 1);
         spawn_local(async move {
-            match move_task(workspace_id, id, target.status, after, before).await {
-                Ok(saved) => {
+            let result = move_task(workspace_id, id, target.status, after, before).await;
+            let last = pending
+                .try_update_value(|p| {
+                    let left = p.get(&id).map_or(0, |n| n.saturating_sub(1));
+                    if left == 0 {
+                        p.remove(&id);
+                    } else {
+                        p.insert(id, left);
+                    }
+                    left == 0
+                })
+                .unwrap_or(false);
+            match result {
+                // A later move of the card, still on its way, has the last word.
+                Ok(saved) if last => {
                     cards.try_update(|all| upsert(all, saved));
                 }
+                Ok(_) => {}
                 Err(error) => {
                     // Undo, unless something newer (a live update) replaced the card meanwhile.
                     cards.try_update(|all| {
@@ -246,6 +266,14 @@ impl Moves {
             if d.keyboard {
                 focus_handle(d.id);
             }
+        }
+    }
+
+    /// Ends a keyboard pick-up without moving the card (focus left it, or a pointer took over).
+    fn drop_keyboard_pick(self) {
+        if let Some(d) = self.drag.get_untracked().filter(|d| d.keyboard) {
+            self.drag.set(None);
+            self.announce.set(format!("Move of “{}” cancelled.", d.title));
         }
     }
 
@@ -284,7 +312,13 @@ impl Moves {
 }
 
 #[component]
-fn BoardView(workspace_id: Uuid, can_edit: bool, board: Board, reload: RwSignal<u32>) -> impl IntoView {
+fn BoardView(
+    workspace_id: Uuid,
+    can_edit: bool,
+    board: Board,
+    reload: RwSignal<u32>,
+    since: Option<u64>,
+) -> impl IntoView {
     let project = board.project.clone();
     let project_id = project.id;
     let can_edit = can_edit && !project.archived;
@@ -296,33 +330,47 @@ fn BoardView(workspace_id: Uuid, can_edit: bool, board: Board, reload: RwSignal<
         workspace_id,
         reload,
         can_edit,
+        pending: StoredValue::new(Default::default()),
     };
     let cards = moves.cards;
     let drag = moves.drag;
     let ghost = RwSignal::new((0, 0));
     let board_ref = NodeRef::<html::Div>::new();
     let this_project = project_id.to_string();
+    let pending = moves.pending;
     on_activities(
+        since,
         move |c| {
             c.name.starts_with("task.") && c.payload.get("project_id").and_then(|v| v.as_str()) == Some(&this_project)
         },
         move |news| match news {
-            None => reload.update(|n| *n += 1),
-            Some(changes) => cards.update(|all| {
+            Some(changes) if !changes.iter().any(|c| c.name == TASK_RENUMBERED) => cards.update(|all| {
                 for change in changes {
-                    if let Some(card) =
-                        change.payload.get("card").and_then(|v| serde_json::from_value::<Card>(v.clone()).ok())
-                    {
+                    let card = change.payload.get("card").and_then(|v| serde_json::from_value::<Card>(v.clone()).ok());
+                    let Some(card) = card else { continue };
+                    // A move of mine still on its way has the last word; older news is dropped.
+                    let waiting = pending.with_value(|p| p.contains_key(&card.id));
+                    let older = all.iter().any(|c| c.id == card.id && c.updated_at > card.updated_at);
+                    if !waiting && !older {
                         upsert(all, card);
                     }
                 }
             }),
+            _ => reload.update(|n| *n += 1),
         },
     );
     if can_edit {
         let pointer_move = window_event_listener(ev::pointermove, move |ev| {
             let Some(press) = moves.press.get_value() else { return };
+            if ev.buttons() & 1 == 0 {
+                // The button went up where this window did not hear it.
+                moves.cancel();
+                return;
+            }
             let (x, y) = (ev.client_x(), ev.client_y());
+            if drag.with_untracked(|d| d.as_ref().is_some_and(|d| d.keyboard || d.id != press.id)) {
+                return;
+            }
             if drag.with_untracked(Option::is_none) {
                 if (x - press.x).abs() + (y - press.y).abs() < 6 {
                     return;
@@ -365,6 +413,12 @@ fn BoardView(workspace_id: Uuid, can_edit: bool, board: Board, reload: RwSignal<
             }
             moves.press.set_value(None);
         });
+        let blur = window_event_listener(ev::blur, move |_| {
+            if drag.get_untracked().is_some_and(|d| !d.keyboard) {
+                moves.cancel();
+            }
+            moves.press.set_value(None);
+        });
         let escape = window_event_listener(ev::keydown, move |ev| {
             if ev.key() == "Escape" && drag.get_untracked().is_some() {
                 ev.prevent_default();
@@ -376,6 +430,7 @@ fn BoardView(workspace_id: Uuid, can_edit: bool, board: Board, reload: RwSignal<
             pointer_up.remove();
             pointer_cancel.remove();
             escape.remove();
+            blur.remove();
         });
     }
     let done = move || cards.with(|all| all.iter().filter(|c| c.status == TaskStatus::Done).count());
@@ -432,7 +487,7 @@ fn Column(status: TaskStatus, moves: Moves, project_id: Uuid) -> impl IntoView {
         <section class="column" data-status=status.as_str() aria-labelledby=labelled_by data-testid="column">
             <header class="column-header">
                 <h2 id=heading>{status.label()}</h2>
-                <span class="count" aria-label=move || format!("{} tasks", shown.with(Vec::len))>{move || shown.with(Vec::len)}</span>
+                <span class="count">{move || shown.with(Vec::len)}<span class="sr-only">" tasks"</span></span>
             </header>
             <ol class="cards">
                 <For each=move || shown.get() key=|c| (c.id, c.title.clone(), c.priority, c.due_at) let:card>
@@ -465,6 +520,9 @@ fn CardItem(card: Card, moves: Moves) -> impl IntoView {
             class:picked=picked
             on:pointerdown=move |ev: ev::PointerEvent| {
                 if moves.can_edit && ev.button() == 0 && ev.is_primary() {
+                    if moves.drag.get_untracked().is_some_and(|d| d.keyboard) {
+                        moves.drop_keyboard_pick();
+                    }
                     moves.press.set_value(Some(Press { id, x: ev.client_x(), y: ev.client_y() }));
                 }
             }
@@ -490,6 +548,12 @@ fn CardItem(card: Card, moves: Moves) -> impl IntoView {
                         on:keydown=move |ev: ev::KeyboardEvent| {
                             if moves.arrow(id, &ev.key()) {
                                 ev.prevent_default();
+                            }
+                        }
+                        on:blur=move |_| {
+                            // Focus went elsewhere (a click, Tab): the pick-up ends where it was.
+                            if moves.drag.get_untracked().is_some_and(|d| d.keyboard && d.id == id) {
+                                moves.drop_keyboard_pick();
                             }
                         }
                     >

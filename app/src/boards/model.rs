@@ -9,6 +9,8 @@ pub use crate::statuses::{ProjectStatus, TaskPriority, TaskStatus};
 /// The activities boards record; a board listens for them (`project_id` in the payload).
 pub const TASK_CREATED: &str = "task.created";
 pub const TASK_MOVED: &str = "task.moved";
+/// A column's keys were all replaced (see `service::renumber`): boards read it again.
+pub const TASK_RENUMBERED: &str = "task.renumbered";
 
 impl TaskStatus {
     /// The board's columns, in order.
@@ -151,14 +153,35 @@ pub struct Board {
 }
 
 /// The key between `after` and `before` (either may be missing: the column's end): the rank a
-/// card moved there gets. `None` if they are not in order.
+/// card moved there gets. `None` if they are not in order (or not keys).
+///
+/// `fractional_index` 2.0.2's `new_between` subtracts one from a byte of the upper key where
+/// both keys share a 0x00 byte (an overflow: a panic, or in release a wrong key), which ~128
+/// moves to the top of a column reach; so the common prefix is set aside first, and the result
+/// is checked to lie strictly between.
 pub fn rank_between(after: Option<&str>, before: Option<&str>) -> Option<String> {
     use fractional_index::FractionalIndex;
     let parse = |s: Option<&str>| s.map(FractionalIndex::from_string).transpose().ok();
     let (lo, hi) = (parse(after)?, parse(before)?);
-    FractionalIndex::new(lo.as_ref(), hi.as_ref()).map(|k| k.to_string())
+    let key = match (&lo, &hi) {
+        (Some(lo), Some(hi)) => {
+            if lo >= hi {
+                return None;
+            }
+            let (l, h) = (lo.as_bytes(), hi.as_bytes());
+            // Both keys end in the terminator, so each keeps at least its last byte.
+            let shared = l.iter().zip(h).take(l.len().min(h.len()) - 1).take_while(|(a, b)| a == b).count();
+            let tail = |b: &[u8]| FractionalIndex::from_bytes(b[shared..].to_vec()).ok();
+            let middle = FractionalIndex::new_between(&tail(l)?, &tail(h)?)?;
+            let mut bytes = l[..shared].to_vec();
+            bytes.extend_from_slice(middle.as_bytes());
+            FractionalIndex::from_bytes(bytes).ok()?
+        }
+        _ => FractionalIndex::new(lo.as_ref(), hi.as_ref())?,
+    };
+    let inside = lo.as_ref().is_none_or(|lo| *lo < key) && hi.as_ref().is_none_or(|hi| key < *hi);
+    inside.then(|| key.to_string())
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,5 +204,23 @@ mod tests {
         assert!(top < first);
         assert_eq!(rank_between(Some(&first), Some(&first)), None);
         assert_eq!(rank_between(Some("zz"), None), None);
+    }
+
+    #[test]
+    fn moves_to_the_top_of_a_column_keep_their_order() {
+        // Each card goes above the top one: keys run down through 0x00 bytes, where the crate's
+        // `new_between` alone would overflow.
+        let mut column = vec![rank_between(None, None).expect("first")];
+        for _ in 0..400 {
+            let top = rank_between(None, Some(&column[0])).expect("a key above the top");
+            column.insert(0, top);
+        }
+        for pair in column.windows(2) {
+            assert!(pair[0] < pair[1]);
+            let between = rank_between(Some(&pair[0]), Some(&pair[1])).expect("a key between");
+            assert!(pair[0] < between && between < pair[1], "{} < {between} < {}", pair[0], pair[1]);
+        }
+        let squeezed = rank_between(Some("007f80"), Some("0080")).expect("a key");
+        assert!("007f80" < squeezed.as_str() && squeezed.as_str() < "0080", "{squeezed}");
     }
 }

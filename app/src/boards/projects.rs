@@ -83,8 +83,10 @@ fn Projects(w: WorkspaceView) -> impl IntoView {
                         on:change=move |ev| status.set(ProjectStatus::parse(&event_target_value(&ev)))
                     >
                         <option value="">"All statuses"</option>
+                        // Archiving is its own switch ("Show archived"), not a status one picks.
                         {ProjectStatus::ALL
                             .into_iter()
+                            .filter(|s| *s != ProjectStatus::Archived)
                             .map(|s| view! { <option value=s.as_str()>{s.label()}</option> })
                             .collect_view()}
                     </select>
@@ -199,7 +201,7 @@ fn ProjectRow(
     let archived = project.archived;
     let percent = (project.done * 100).checked_div(project.total).unwrap_or(0);
     let title = project.title.clone();
-    let star_label = format!("{} “{}”", if favorite { "Unstar" } else { "Star" }, project.title);
+    let star_label = format!("Star “{}”", project.title);
     let swatch = project.color.clone().map(|c| format!("background:{c}"));
     view! {
         <li class="project" class:archived=archived data-testid="project">

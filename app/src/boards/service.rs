@@ -7,7 +7,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, Query};
+use sea_orm::sea_query::{CaseStatement, Expr, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, Select,
@@ -16,7 +16,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::boards::model::{
-    Board, Card, ProjectStatus, ProjectSummary, TASK_CREATED, TASK_MOVED, TaskPriority, TaskStatus, rank_between,
+    Board, Card, ProjectStatus, ProjectSummary, TASK_CREATED, TASK_MOVED, TASK_RENUMBERED, TaskPriority, TaskStatus,
+    rank_between,
 };
 use crate::db::{Db, begin_write};
 use crate::entities::{project_favorites, projects, tasks};
@@ -32,6 +33,8 @@ pub const TASKS_MAX: u64 = 10_000;
 const PROJECT_TITLE_MAX: usize = 100;
 const TASK_TITLE_MAX: usize = 200;
 const DESCRIPTION_MAX: usize = 10_000;
+/// Characters of a description the projects list carries.
+const LISTED_DESCRIPTION: usize = 200;
 /// A key longer than this (hex digits; ~1,800 moves into one spot) has its column renumbered.
 const RANK_MAX: usize = 512;
 
@@ -122,7 +125,13 @@ pub async fn projects(db: &impl Db, me: &Membership, archived: bool) -> Result<V
         .into_iter()
         .map(|p| {
             let (id, favorite) = (p.id, starred.contains(&p.id));
-            summary(p, favorite, counts.get(&id).copied().unwrap_or_default())
+            let mut project = summary(p, favorite, counts.get(&id).copied().unwrap_or_default());
+            // The list shows one line of it.
+            if let Some((cut, _)) = project.description.char_indices().nth(LISTED_DESCRIPTION) {
+                project.description.truncate(cut);
+                project.description.push('…');
+            }
+            project
         })
         .collect();
     list.sort_by_key(|p| !p.favorite);
@@ -148,7 +157,12 @@ fn emoji(text: &str) -> Result<Option<String>, AppError> {
     if text.is_empty() {
         return Ok(None);
     }
-    if text.chars().count() > 8 || text.chars().any(|c| c.is_alphanumeric() || c.is_control() || c.is_whitespace()) {
+    // Direction overrides, isolates and other invisible format characters would turn the title
+    // around; joiners and variation selectors are part of emoji.
+    let invisible = |c: char| matches!(c, '\u{200B}'..='\u{200C}' | '\u{200E}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}');
+    if text.chars().count() > 8
+        || text.chars().any(|c| c.is_alphanumeric() || c.is_control() || c.is_whitespace() || invisible(c))
+    {
         return Err(AppError::validation("emoji", "Pick one emoji (or leave it empty)."));
     }
     Ok(Some(text.to_owned()))
@@ -166,7 +180,8 @@ pub async fn create_project(
     let title = validate::bounded("title", "Title", title, PROJECT_TITLE_MAX)?;
     let description = validate::optional_text("description", "Description", description, DESCRIPTION_MAX)?;
     let (emoji, color) = (emoji(emoji_text)?, color(color_text)?);
-    let count = projects::Entity::find().filter(projects::Column::WorkspaceId.eq(me.workspace_id)).count(db).await?;
+    let txn = begin_write(db).await?;
+    let count = projects::Entity::find().filter(projects::Column::WorkspaceId.eq(me.workspace_id)).count(&txn).await?;
     if count >= PROJECTS_MAX {
         return Err(AppError::validation(
             "title",
@@ -174,7 +189,6 @@ pub async fn create_project(
         ));
     }
     let (id, now) = (Uuid::now_v7(), Utc::now());
-    let txn = begin_write(db).await?;
     projects::Entity::insert(projects::ActiveModel {
         id: Set(id),
         workspace_id: Set(me.workspace_id),
@@ -424,7 +438,7 @@ pub async fn create_task(
     }
     let mut last = last_rank(&txn, project.id, status, None).await?;
     if last.as_ref().is_some_and(|r| r.len() > RANK_MAX) {
-        last = renumber(&txn, project.id, status).await?;
+        last = renumber(&txn, me, project.id, status).await?;
     }
     let rank = rank_between(last.as_deref(), None).ok_or_else(|| AppError::internal("a column's last key"))?;
     let now = Utc::now();
@@ -480,7 +494,7 @@ async fn record_card(
 }
 
 /// Moves a task to `status`, right after the card `after` of that column (or right before
-/// `before`; neither: to the end). One row is written, in
+/// `before`; neither: to the end); `before`, when given with `after`, must lie above it. One row is written, in
 /// one transaction with its activity, under the project's lock: the project (found through the
 /// task), then the task and its neighbours, then the update. Neighbours that are gone, in
 /// another column or project, or no longer in that order, are a conflict (the board reads
@@ -519,7 +533,7 @@ pub async fn move_task(
     let (lo, hi) = gap(&txn, task, status, neighbour(after)?, neighbour(before)?).await?;
     let mut rank = rank_between(lo.as_deref(), hi.as_deref()).ok_or_else(stale)?;
     if rank.len() > RANK_MAX {
-        renumber(&txn, project.id, status).await?;
+        renumber(&txn, me, project.id, status).await?;
         let fresh = tasks::Entity::find().filter(tasks::Column::Id.is_in([after, before].into_iter().flatten()));
         let fresh = fresh.all(&txn).await?;
         let key = |id: Option<Uuid>| id.and_then(|id| fresh.iter().find(|t| t.id == id).map(|t| t.rank.clone()));
@@ -547,10 +561,32 @@ pub async fn move_task(
     Ok(card)
 }
 
+/// Sets tasks' keys, 500 a statement.
+async fn set_ranks(txn: &DatabaseTransaction, keys: &[(Uuid, String)]) -> Result<(), DbErr> {
+    for chunk in keys.chunks(500) {
+        let mut case = CaseStatement::new();
+        for (id, rank) in chunk {
+            case = case.case(tasks::Column::Id.eq(*id), Expr::val(rank.clone()));
+        }
+        tasks::Entity::update_many()
+            .col_expr(tasks::Column::Rank, case.into())
+            .filter(tasks::Column::Id.is_in(chunk.iter().map(|(id, _)| *id)))
+            .exec(txn)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Gives a column's tasks fresh, short keys in their order and returns the last (rare: when a
-/// key grew past [`RANK_MAX`], some 1,800 moves into one spot). In the caller's transaction:
-/// first each to a key no other can hold, then to its new key.
-async fn renumber(txn: &DatabaseTransaction, project_id: Uuid, status: TaskStatus) -> Result<Option<String>, AppError> {
+/// key grew past [`RANK_MAX`], some 1,800 moves into one spot). In the caller's transaction,
+/// set-based: every key to one no other can hold (`~` and the id: not hex), then the new keys
+/// in statements of 500; a `task.renumbered` activity tells open boards to read the column again.
+async fn renumber(
+    txn: &DatabaseTransaction,
+    me: &Membership,
+    project_id: Uuid,
+    status: TaskStatus,
+) -> Result<Option<String>, AppError> {
     let ids: Vec<Uuid> = column(project_id, status)
         .select_only()
         .column(tasks::Column::Id)
@@ -558,18 +594,25 @@ async fn renumber(txn: &DatabaseTransaction, project_id: Uuid, status: TaskStatu
         .into_tuple()
         .all(txn)
         .await?;
-    let set = |id: Uuid, rank: String| {
-        tasks::Entity::update_many().col_expr(tasks::Column::Rank, Expr::value(rank)).filter(tasks::Column::Id.eq(id))
-    };
-    // Not hex, so never a key.
-    for id in &ids {
-        set(*id, format!("~{id}")).exec(txn).await?;
-    }
+    // Aside first: `~` is not a hex digit, so no key is one of these.
+    let aside: Vec<(Uuid, String)> = ids.iter().map(|id| (*id, format!("~{id}"))).collect();
+    set_ranks(txn, &aside).await?;
+    let mut keys = Vec::with_capacity(ids.len());
     let mut rank: Option<String> = None;
     for id in &ids {
         let next = rank_between(rank.as_deref(), None).ok_or_else(|| AppError::internal("renumbering ranks"))?;
-        set(*id, next.clone()).exec(txn).await?;
+        keys.push((*id, next.clone()));
         rank = Some(next);
     }
+    set_ranks(txn, &keys).await?;
+    let payload = json!({ "project_id": project_id, "status": status });
+    let activity = Activity::new(
+        me.workspace_id,
+        Some(me.user.id),
+        TASK_RENUMBERED,
+        events::subject("project", project_id),
+        payload,
+    );
+    events::record(txn, activity).await?;
     Ok(rank)
 }

@@ -16,6 +16,7 @@ db_tests!(
     cards_move_between_and_across_columns,
     a_move_writes_one_row,
     concurrent_moves_lose_no_card_and_share_no_rank,
+    a_column_whose_keys_grew_long_is_renumbered,
     viewers_see_the_board_but_cannot_change_it,
     other_workspaces_boards_are_not_found,
 );
@@ -344,4 +345,38 @@ async fn other_workspaces_boards_are_not_found(app: TestApp) {
     assert_eq!(column(&board(&app, &bob, b, theirs).await, "todo"), ["Hidden"]);
     let secret = projects(&app, &bob, b, false).await;
     assert!(secret[0]["favorite"] == false && secret[0]["archived"] == false, "untouched");
+}
+
+/// A key grown past its bound (~1,800 moves into one spot; written directly here) makes the
+/// next move there renumber its column, in order, and open boards are told to read it again.
+async fn a_column_whose_keys_grew_long_is_renumbered(app: TestApp) {
+    use sea_orm::ConnectionTrait;
+    let owner = browser();
+    let ws = app.setup_owner(&owner).await;
+    let project = new_project(&app, &owner, ws, "Long").await;
+    let a = new_task(&app, &owner, ws, project, "A", "todo").await;
+    let b = new_task(&app, &owner, ws, project, "B", "todo").await;
+    let c = new_task(&app, &owner, ws, project, "C", "todo").await;
+    let ranks = board(&app, &owner, ws, project).await;
+    let c_rank =
+        ranks["cards"].as_array().expect("cards").iter().find(|x| x["id"] == c.to_string()).expect("C")["rank"]
+            .as_str()
+            .expect("rank")
+            .to_owned();
+    // A and B share 300 bytes, so the key between them is over 600 hex digits; both stay below C.
+    let prefix = "7f".repeat(300);
+    let (long_a, long_b) = (format!("{prefix}80"), format!("{prefix}8180"));
+    assert!(long_a < long_b && long_b < c_rank);
+    for (title, rank) in [("A", &long_a), ("B", &long_b)] {
+        let set = format!("UPDATE tasks SET rank = '{rank}' WHERE title = '{title}'");
+        app.db.execute_unprepared(&set).await.expect("lengthen a key");
+    }
+
+    assert_eq!(move_to(&app, &owner, ws, c, "todo", Some(a), Some(b)).await.status(), StatusCode::OK);
+    let now = board(&app, &owner, ws, project).await;
+    assert_eq!(column(&now, "todo"), ["A", "C", "B"]);
+    let longest = now["cards"].as_array().expect("cards").iter().map(|c| c["rank"].as_str().expect("r").len()).max();
+    assert!(longest.expect("cards") < 16, "short keys again: {now}");
+    let told = crate::helpers::count(&app.db, "activities WHERE name = 'task.renumbered'").await;
+    assert_eq!(told, 1);
 }
