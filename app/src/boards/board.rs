@@ -245,7 +245,7 @@ impl Moves {
                 Err(error) => {
                     // Undo, unless something newer (a live update) replaced the card meanwhile.
                     cards.try_update(|all| {
-                        if all.iter().any(|c| *c == moved) {
+                        if all.contains(&moved) {
                             upsert(all, card);
                         }
                     });
@@ -487,7 +487,10 @@ fn Column(status: TaskStatus, moves: Moves, project_id: Uuid) -> impl IntoView {
         <section class="column" data-status=status.as_str() aria-labelledby=labelled_by data-testid="column">
             <header class="column-header">
                 <h2 id=heading>{status.label()}</h2>
-                <span class="count">{move || shown.with(Vec::len)}<span class="sr-only">" tasks"</span></span>
+                <span class="count">
+                    {move || shown.with(Vec::len)}
+                    <span class="sr-only">{move || if shown.with(Vec::len) == 1 { " task" } else { " tasks" }}</span>
+                </span>
             </header>
             <ol class="cards">
                 <For each=move || shown.get() key=|c| (c.id, c.title.clone(), c.priority, c.due_at) let:card>
@@ -535,19 +538,19 @@ fn CardItem(card: Card, moves: Moves) -> impl IntoView {
                         class="handle"
                         aria-label=format!("Move “{title}”")
                         aria-describedby="board-help"
-                        on:click={
+                        on:keydown={
                             let title = title.clone();
-                            move |ev: ev::MouseEvent| {
-                                // Space and Enter (a click of detail 0) pick the card up or drop it;
-                                // pointers drag instead.
-                                if ev.detail() == 0 {
-                                    moves.toggle(id, &title);
+                            move |ev: ev::KeyboardEvent| {
+                                // Space and Enter pick the card up or drop it (pointers drag instead).
+                                let key = ev.key();
+                                if key == " " || key == "Enter" {
+                                    ev.prevent_default();
+                                    if !ev.repeat() {
+                                        moves.toggle(id, &title);
+                                    }
+                                } else if moves.arrow(id, &key) {
+                                    ev.prevent_default();
                                 }
-                            }
-                        }
-                        on:keydown=move |ev: ev::KeyboardEvent| {
-                            if moves.arrow(id, &ev.key()) {
-                                ev.prevent_default();
                             }
                         }
                         on:blur=move |_| {
