@@ -113,6 +113,27 @@ test('cards move on the board, live in a second browser, and stay moved', async 
     await expect(titles(page, 'in_review')).toHaveText(['Design the banner']);
     await expect(page.getByTestId('board-progress')).toHaveText('0 of 3 done');
 
+    await test.step('a card opens its details: fields, markdown description, and the other browser sees the change', async () => {
+      await column(page, 'todo').getByRole('link', { name: 'Book the venue' }).click();
+      const panel = page.getByTestId('task-panel');
+      await expect(panel.getByRole('textbox', { name: 'Title' })).toHaveValue('Book the venue');
+      await panel.getByRole('combobox', { name: 'Priority' }).selectOption('urgent');
+      await expect(column(other, 'todo').locator('.priority')).toHaveText('Urgent');
+      await panel.getByRole('button', { name: 'Edit' }).click();
+      await panel.getByRole('textbox', { name: 'Description (markdown)' }).fill('Call **three** venues\n\n- Hall A\n- Hall B');
+      await panel.getByRole('button', { name: 'Save' }).click();
+      await expect(panel.getByTestId('description').locator('strong')).toHaveText('three');
+      await expect(panel.getByTestId('description').locator('li')).toHaveCount(2);
+      await shot(page, 'task-detail');
+      await page.setViewportSize({ width: 375, height: 800 });
+      await shot(page, 'task-detail-375');
+      await page.setViewportSize({ width: 1280, height: 800 });
+      await panel.getByRole('textbox', { name: 'Title' }).focus();
+      await page.keyboard.press('Escape');
+      await expect(panel).toHaveCount(0);
+      await expect(column(page, 'todo').getByRole('link', { name: 'Book the venue' })).toBeFocused();
+    });
+
     await page.setViewportSize({ width: 375, height: 800 });
     await shot(page, 'board-375');
     await page.setViewportSize({ width: 1280, height: 800 });

@@ -6,14 +6,12 @@
 //!               — target < 100 ms (≤ 1 ms engine overhead a step)
 //! Usage: cargo bench -p server --bench engine
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use app::entities::workflow_executions as executions;
 use chrono::Utc;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, Database, DatabaseConnection, EntityTrait};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
 use serde_json::{Value, json};
-use server::Config;
 use uuid::Uuid;
 
 const TRIVIAL_RUNS: usize = 2000;
@@ -35,62 +33,11 @@ fn chain(steps: usize) -> Value {
     json!({ "nodes": nodes, "edges": edges })
 }
 
-struct Bench {
-    base: String,
-    client: reqwest::Client,
-    db: DatabaseConnection,
-    workspace: Uuid,
-}
+mod support;
+
+use support::{App as Bench, pct};
 
 impl Bench {
-    async fn start(database_url: String, dir: &std::path::Path) -> Bench {
-        let config = Config {
-            addr: "127.0.0.1:0".parse().expect("addr"),
-            database_url: database_url.clone(),
-            secret_key_file: dir.join("secret.key"),
-            encryption_key_file: dir.join("encryption.key"),
-            encryption_key: None,
-            smtp_url: None,
-            smtp_from: "Flowdeck <bench@example.com>".into(),
-            log: "warn".into(),
-            site_root: PathBuf::from("target/site"),
-            secure_cookies: false,
-            public_origin: None,
-            engine_lease_secs: 30,
-            http_allow: String::new(),
-            runs_per_minute: 1_000_000,
-            runs_in_flight: 1_000_000,
-            chain_runs: 100,
-            hook_calls_per_minute: 1_000_000,
-            retention_days: 0,
-            trusted_proxies: String::new(),
-        };
-        let instance = server::app(&config).await.expect("app");
-        let listener = tokio::net::TcpListener::bind(config.addr).await.expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
-        tokio::spawn(async move { server::serve(instance, listener).await });
-        let client = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client");
-        let res = client
-            .post(format!("{base}/api/auth/setup"))
-            .form(&[
-                ("name", "Bench"),
-                ("email", "bench@example.com"),
-                ("password", "benchmark password"),
-                ("workspace_name", "Bench"),
-            ])
-            .send()
-            .await
-            .expect("setup");
-        let location = res.headers().get("location").and_then(|l| l.to_str().ok()).expect("location").to_owned();
-        let workspace = location.trim_start_matches("/w/").parse().expect("workspace id");
-        let db = server::connect(&database_url).await.expect("db");
-        Bench { base, client, db, workspace }
-    }
-
     async fn workflow(&self, graph: &Value) -> Uuid {
         let ws = self.workspace.to_string();
         let res = self
@@ -174,11 +121,6 @@ impl Bench {
     }
 }
 
-fn pct(xs: &mut [f64], p: f64) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs[((p / 100.0) * xs.len() as f64).floor().min(xs.len() as f64 - 1.0) as usize]
-}
-
 async fn bench(label: &str, database_url: String, dir: &std::path::Path) {
     let b = Bench::start(database_url, dir).await;
 
@@ -212,13 +154,8 @@ async fn bench(label: &str, database_url: String, dir: &std::path::Path) {
 #[tokio::main]
 async fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
-    bench("sqlite", format!("sqlite://{}?mode=rwc", dir.path().join("bench.db").display()), dir.path()).await;
-    if let Ok(admin) = std::env::var("TEST_DATABASE_URL") {
-        let name = format!("flowdeck_bench_{}", Uuid::now_v7().simple());
-        let db = Database::connect(&admin).await.expect("postgres");
-        db.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create database");
-        let url = format!("{}/{name}", admin.rsplit_once('/').map_or(admin.as_str(), |(base, _)| base));
-        bench("postgres", url, dir.path()).await;
-        let _ = db.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
+    for backend in support::backends(dir.path()).await {
+        bench(backend.label, backend.url.clone(), dir.path()).await;
+        backend.drop().await;
     }
 }

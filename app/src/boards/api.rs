@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use uuid::Uuid;
 
-use crate::boards::model::{Board, Card, ProjectSummary, TaskStatus};
+use crate::boards::model::{Board, Card, Described, ProjectSummary, TaskDetail, TaskEdit, TaskStatus};
 use crate::error::AppError;
 #[cfg(feature = "ssr")]
 use crate::{boards::service, guard::Ctx, workspaces::model::Permission};
@@ -85,4 +85,42 @@ pub async fn move_task(
     let ctx = Ctx::load().await?;
     let me = ctx.require(workspace_id, Permission::Edit).await?;
     service::move_task(ctx.db(), &me, task_id, status, after, before).await
+}
+
+#[server(endpoint = "boards/task")]
+pub async fn load_task(workspace_id: Uuid, task_id: Uuid) -> Result<TaskDetail, AppError> {
+    let ctx = Ctx::load().await?;
+    let me = ctx.require(workspace_id, Permission::View).await?;
+    service::task(ctx.db(), &me, task_id).await
+}
+
+/// Changes one field of a task.
+#[server(endpoint = "boards/update_task", input = Json)]
+pub async fn update_task(workspace_id: Uuid, task_id: Uuid, edit: TaskEdit) -> Result<Card, AppError> {
+    let ctx = Ctx::load().await?;
+    let me = ctx.require(workspace_id, Permission::Edit).await?;
+    service::update_task(ctx.db(), &me, task_id, edit).await
+}
+
+/// Saves a description written on `version` (409 if someone saved a newer one).
+#[server(endpoint = "boards/describe")]
+pub async fn describe_task(workspace_id: Uuid, task_id: Uuid, text: String, version: i32) -> Result<Described, AppError> {
+    let ctx = Ctx::load().await?;
+    let me = ctx.require(workspace_id, Permission::Edit).await?;
+    service::describe(ctx.db(), &me, task_id, &text, version).await
+}
+
+/// Puts a task in the trash, or (`deleted = false`) restores it.
+#[server(endpoint = "boards/delete_task")]
+pub async fn delete_task(workspace_id: Uuid, task_id: Uuid, deleted: bool) -> Result<Card, AppError> {
+    let ctx = Ctx::load().await?;
+    let me = ctx.require(workspace_id, Permission::Edit).await?;
+    service::set_deleted(ctx.db(), &me, task_id, deleted).await
+}
+
+#[server(endpoint = "boards/trash")]
+pub async fn list_trash(workspace_id: Uuid, project_id: Uuid) -> Result<Vec<Card>, AppError> {
+    let ctx = Ctx::load().await?;
+    let me = ctx.require(workspace_id, Permission::View).await?;
+    service::trash(ctx.db(), &me, project_id).await
 }

@@ -11,14 +11,15 @@ use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use uuid::Uuid;
 
 use crate::boards::api::{create_task, load_board, move_task};
-use crate::boards::model::{Board, Card, TASK_RENUMBERED, TaskStatus, rank_between};
+use crate::boards::detail::{PanelLinks, TaskPanel};
+use crate::boards::model::{Board, Card, Person, TASK_DELETED, TASK_RENUMBERED, TaskStatus, rank_between};
 use crate::error::AppError;
 use crate::stream::{feed_position, on_activities};
-use crate::ui::form::{loaded, short_date};
+use crate::ui::form::{initials, loaded, short_date};
 use crate::ui::toast::report;
 use crate::workspaces::layout::use_workspace;
 use crate::workspaces::model::{Permission, WorkspaceView};
@@ -171,16 +172,21 @@ fn autoscroll(board: &web_sys::Element, x: i32, y: i32) {
     }
 }
 
-fn focus_handle(id: Uuid) {
+/// Focuses the `part` (a selector) of card `id` once the page has drawn it.
+fn focus_card(id: Uuid, part: &'static str) {
     request_animation_frame(move || {
         use wasm_bindgen::JsCast;
-        let handle = document()
-            .and_then(|d| d.query_selector(&format!(".task-card[data-id=\"{id}\"] .handle")).ok().flatten())
+        let element = document()
+            .and_then(|d| d.query_selector(&format!(".task-card[data-id=\"{id}\"] {part}")).ok().flatten())
             .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
-        if let Some(handle) = handle {
-            let _ = handle.focus();
+        if let Some(element) = element {
+            let _ = element.focus();
         }
     });
+}
+
+fn focus_handle(id: Uuid) {
+    focus_card(id, ".card-handle");
 }
 
 /// What the cards of the board share: the cards, the move under way, and how to commit one.
@@ -195,6 +201,9 @@ struct Moves {
     can_edit: bool,
     /// Moves of each card the server has not answered yet: live news of those cards waits.
     pending: StoredValue<std::collections::HashMap<Uuid, u32>>,
+    /// A drag just ended: the click it ends with does not open the card.
+    dragged: StoredValue<bool>,
+    people: StoredValue<Vec<Person>>,
 }
 
 impl Moves {
@@ -331,6 +340,8 @@ fn BoardView(
         reload,
         can_edit,
         pending: StoredValue::new(Default::default()),
+        dragged: StoredValue::new(false),
+        people: StoredValue::new(board.people),
     };
     let cards = moves.cards;
     let drag = moves.drag;
@@ -349,6 +360,10 @@ fn BoardView(
                     let card = change.payload.get("card").and_then(|v| serde_json::from_value::<Card>(v.clone()).ok());
                     let Some(card) = card else { continue };
                     // A move of mine still on its way has the last word; older news is dropped.
+                    if change.name == TASK_DELETED {
+                        all.retain(|c| c.id != card.id);
+                        continue;
+                    }
                     let waiting = pending.with_value(|p| p.contains_key(&card.id));
                     let older = all.iter().any(|c| c.id == card.id && c.updated_at > card.updated_at);
                     if !waiting && !older {
@@ -404,6 +419,7 @@ fn BoardView(
             moves.press.set_value(None);
             if let Some(d) = drag.get_untracked().filter(|d| !d.keyboard) {
                 drag.set(None);
+                moves.dragged.set_value(true);
                 moves.commit(d.id, d.target);
             }
         });
@@ -433,6 +449,24 @@ fn BoardView(
             blur.remove();
         });
     }
+    let query = use_query_map();
+    let open_task = Memo::new(move |_| query.read().get("task").and_then(|t| t.parse::<Uuid>().ok()));
+    let navigate = use_navigate();
+    let board_path = format!("/w/{workspace_id}/projects/{project_id}");
+    let links = PanelLinks {
+        workspace_id,
+        can_edit,
+        changed: Callback::new(move |card: Card| cards.update(|all| upsert(all, card))),
+        removed: Callback::new(move |id: Uuid| cards.update(|all| all.retain(|c| c.id != id))),
+        close: Callback::new(move |()| {
+            let shown = open_task.get_untracked();
+            navigate(&board_path, Default::default());
+            if let Some(id) = shown {
+                focus_card(id, ".card-title");
+            }
+        }),
+    };
+    let people = moves.people;
     let done = move || cards.with(|all| all.iter().filter(|c| c.status == TaskStatus::Done).count());
     let total = move || cards.with(Vec::len);
     let heading = match &project.emoji {
@@ -462,6 +496,7 @@ fn BoardView(
                 .map(|status| view! { <Column status moves project_id/> })
                 .collect_view()}
         </div>
+        {move || open_task.get().map(|task_id| view! { <TaskPanel task_id people links/> })}
         {move || {
             drag.get().filter(|d| !d.keyboard).map(|d| {
                 view! {
@@ -493,7 +528,7 @@ fn Column(status: TaskStatus, moves: Moves, project_id: Uuid) -> impl IntoView {
                 </span>
             </header>
             <ol class="cards">
-                <For each=move || shown.get() key=|c| (c.id, c.title.clone(), c.priority, c.due_at) let:card>
+                <For each=move || shown.get() key=|c| (c.id, c.title.clone(), c.priority, c.due_at, c.assignee_id) let:card>
                     <CardItem card moves/>
                 </For>
                 {move || drop_at_end().then(|| view! { <li class="placeholder" aria-hidden="true"></li> })}
@@ -513,6 +548,9 @@ fn CardItem(card: Card, moves: Moves) -> impl IntoView {
     let moving = move || moves.drag.with(|d| d.as_ref().is_some_and(|d| d.id == id));
     let picked = move || moves.drag.with(|d| d.as_ref().is_some_and(|d| d.id == id && d.keyboard));
     let priority = card.priority;
+    let assignee = card
+        .assignee_id
+        .and_then(|a| moves.people.with_value(|people| people.iter().find(|p| p.id == a).map(|p| p.name.clone())));
     view! {
         {move || drop_before().then(|| view! { <li class="placeholder" aria-hidden="true"></li> })}
         <li
@@ -522,6 +560,7 @@ fn CardItem(card: Card, moves: Moves) -> impl IntoView {
             class:moving=moving
             class:picked=picked
             on:pointerdown=move |ev: ev::PointerEvent| {
+                moves.dragged.set_value(false);
                 if moves.can_edit && ev.button() == 0 && ev.is_primary() {
                     if moves.drag.get_untracked().is_some_and(|d| d.keyboard) {
                         moves.drop_keyboard_pick();
@@ -535,7 +574,7 @@ fn CardItem(card: Card, moves: Moves) -> impl IntoView {
                 view! {
                     <button
                         type="button"
-                        class="handle"
+                        class="card-handle"
                         aria-label=format!("Move “{title}”")
                         aria-describedby="board-help"
                         on:keydown={
@@ -565,10 +604,28 @@ fn CardItem(card: Card, moves: Moves) -> impl IntoView {
                 }
             })}
             <div class="card-body">
-                <span class="card-title">{card.title.clone()}</span>
+                <a
+                    class="card-title"
+                    href=format!("?task={id}")
+                    draggable="false"
+                    on:click=move |ev: ev::MouseEvent| {
+                        if moves.dragged.get_value() {
+                            moves.dragged.set_value(false);
+                            ev.prevent_default();
+                        }
+                    }
+                >
+                    {card.title.clone()}
+                </a>
                 <span class="card-meta">
                     <span class=format!("priority priority-{}", priority.as_str())>{priority.label()}</span>
                     {card.due_at.map(|d| view! { <span class="due">"Due " {short_date(&d)}</span> })}
+                    {assignee.map(|name| view! {
+                        <span class="avatar small" title=name.clone()>
+                            <span aria-hidden="true">{initials(&name)}</span>
+                            <span class="sr-only">{format!("Assigned to {name}")}</span>
+                        </span>
+                    })}
                 </span>
             </div>
         </li>

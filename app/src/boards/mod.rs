@@ -2,6 +2,9 @@
 
 pub mod api;
 mod board;
+mod detail;
+#[cfg(feature = "ssr")]
+pub mod markdown;
 pub mod model;
 mod projects;
 #[cfg(feature = "ssr")]

@@ -1,6 +1,6 @@
 //! What the browser sees of boards: projects, cards and their statuses (never entities).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -9,6 +9,10 @@ pub use crate::statuses::{ProjectStatus, TaskPriority, TaskStatus};
 /// The activities boards record; a board listens for them (`project_id` in the payload).
 pub const TASK_CREATED: &str = "task.created";
 pub const TASK_MOVED: &str = "task.moved";
+pub const TASK_UPDATED: &str = "task.updated";
+/// Into the trash (the card leaves the board) and back.
+pub const TASK_DELETED: &str = "task.deleted";
+pub const TASK_RESTORED: &str = "task.restored";
 /// A column's keys were all replaced (see `service::renumber`): boards read it again.
 pub const TASK_RENUMBERED: &str = "task.renumbered";
 
@@ -145,11 +149,62 @@ pub struct Card {
     pub updated_at: DateTime<Utc>,
 }
 
-/// A project's board: the project and its tasks (not in the trash), by column and rank.
+/// Someone a task can be assigned to: a member of the workspace.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Person {
+    pub id: Uuid,
+    pub name: String,
+}
+
+/// A project's board: the project and its tasks (not in the trash), by column and rank, and the
+/// workspace's members (for names on cards and the assignee choice).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Board {
     pub project: ProjectSummary,
     pub cards: Vec<Card>,
+    pub people: Vec<Person>,
+}
+
+/// A task as its detail panel shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskDetail {
+    pub card: Card,
+    /// Markdown, as written.
+    pub description: String,
+    /// The description rendered and sanitised on the server (no raw HTML gets through).
+    pub description_html: String,
+    /// The description's version: an edit based on an older one is a conflict.
+    pub version: i32,
+    pub start_at: Option<DateTime<Utc>>,
+    pub estimate_minutes: Option<i32>,
+    pub actual_minutes: Option<i32>,
+    pub reporter: String,
+    pub created_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+    /// In the trash since then.
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+/// One change of a task's fields (the status is a move; the description has its own call, with
+/// its version).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "field", content = "value", rename_all = "snake_case")]
+pub enum TaskEdit {
+    Title(String),
+    Priority(TaskPriority),
+    Assignee(Option<Uuid>),
+    /// A day (kept as its first instant in UTC).
+    Due(Option<NaiveDate>),
+    Start(Option<NaiveDate>),
+    /// Minutes.
+    Estimate(Option<u32>),
+}
+
+/// A description saved: its new version and how it reads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Described {
+    pub version: i32,
+    pub html: String,
 }
 
 /// The key between `after` and `before` (either may be missing: the column's end): the rank a

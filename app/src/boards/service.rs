@@ -15,9 +15,10 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::boards::markdown;
 use crate::boards::model::{
-    Board, Card, ProjectStatus, ProjectSummary, TASK_CREATED, TASK_MOVED, TASK_RENUMBERED, TaskPriority, TaskStatus,
-    rank_between,
+    Board, Card, Described, Person, ProjectStatus, ProjectSummary, TASK_CREATED, TASK_DELETED, TASK_MOVED,
+    TASK_RENUMBERED, TASK_RESTORED, TASK_UPDATED, TaskDetail, TaskEdit, TaskPriority, TaskStatus, rank_between,
 };
 use crate::db::{Db, begin_write};
 use crate::entities::{project_favorites, projects, tasks};
@@ -25,6 +26,7 @@ use crate::error::{AppError, OrNotFound};
 use crate::events::{self, Activity};
 use crate::guard::Membership;
 use crate::validate;
+use crate::{auth, workspaces};
 
 /// Projects of one workspace, archived ones included.
 pub const PROJECTS_MAX: u64 = 1_000;
@@ -33,6 +35,12 @@ pub const TASKS_MAX: u64 = 10_000;
 const PROJECT_TITLE_MAX: usize = 100;
 const TASK_TITLE_MAX: usize = 200;
 const DESCRIPTION_MAX: usize = 10_000;
+/// A task's description (markdown), in characters.
+const TASK_DESCRIPTION_MAX: usize = 50_000;
+/// A task's estimate: a year of minutes.
+const ESTIMATE_MAX: u32 = 525_600;
+/// Tasks the trash lists (the newest first).
+const TRASH_LISTED: u64 = 200;
 /// Characters of a description the projects list carries.
 const LISTED_DESCRIPTION: usize = 200;
 /// A key longer than this (hex digits; ~1,800 moves into one spot) has its column renumbered.
@@ -339,7 +347,9 @@ pub async fn board(db: &impl Db, me: &Membership, project_id: Uuid) -> Result<Bo
     let done = cards.iter().filter(|c| c.status == TaskStatus::Done).count() as u32;
     let total = cards.len() as u32;
     let favorite = favorites(db, me, &[project.id]).await?.contains(&project.id);
-    Ok(Board { project: summary(project, favorite, (done, total)), cards })
+    let people = workspaces::service::members(db, me.workspace_id).await?;
+    let people = people.into_iter().map(|m| Person { id: m.user_id, name: m.name }).collect();
+    Ok(Board { project: summary(project, favorite, (done, total)), cards, people })
 }
 
 fn column(project_id: Uuid, status: TaskStatus) -> sea_orm::Select<tasks::Entity> {
@@ -615,4 +625,154 @@ async fn renumber(
     );
     events::record(txn, activity).await?;
     Ok(rank)
+}
+
+/// A task of the member's workspace (in the trash too), with its project.
+async fn task_of(db: &impl Db, me: &Membership, id: Uuid) -> Result<tasks::Model, AppError> {
+    tasks::Entity::find_by_id(id)
+        .filter(tasks::Column::WorkspaceId.eq(me.workspace_id))
+        .one(db)
+        .await?
+        .or_not_found()
+}
+
+/// A task as its detail panel shows it.
+pub async fn task(db: &impl Db, me: &Membership, task_id: Uuid) -> Result<TaskDetail, AppError> {
+    let task = task_of(db, me, task_id).await?;
+    let reporter = auth::service::names(db, [task.reporter_id]).await?.of(task.reporter_id);
+    let description = task.description.clone().unwrap_or_default();
+    Ok(TaskDetail {
+        card: card_of(&task),
+        description_html: markdown::render(&description),
+        description,
+        version: task.version,
+        start_at: task.start_at,
+        estimate_minutes: task.estimate_minutes,
+        actual_minutes: task.actual_minutes,
+        reporter,
+        created_at: task.created_at,
+        completed_at: task.completed_at,
+        deleted_at: task.deleted_at,
+    })
+}
+
+/// A day as the instant it begins (UTC).
+fn day(date: Option<chrono::NaiveDate>) -> Option<DateTime<Utc>> {
+    date.and_then(|d| d.and_hms_opt(0, 0, 0)).map(|t| t.and_utc())
+}
+
+/// Changes one field of a task (not in the trash, in a project that is not archived).
+pub async fn update_task(db: &impl Db, me: &Membership, task_id: Uuid, edit: TaskEdit) -> Result<Card, AppError> {
+    use tasks::Column as C;
+    let (column, value): (C, sea_orm::Value) = match edit {
+        TaskEdit::Title(title) => (C::Title, validate::bounded("title", "Title", &title, TASK_TITLE_MAX)?.into()),
+        TaskEdit::Priority(priority) => (C::Priority, priority.as_str().into()),
+        TaskEdit::Assignee(person) => {
+            if let Some(person) = person
+                && workspaces::service::active_membership(db, me.workspace_id, person).await?.is_none()
+            {
+                return Err(AppError::validation("assignee", "Tasks can be assigned to members of this workspace only."));
+            }
+            (C::AssigneeId, person.into())
+        }
+        TaskEdit::Due(date) => (C::DueAt, day(date).into()),
+        TaskEdit::Start(date) => (C::StartAt, day(date).into()),
+        TaskEdit::Estimate(minutes) => {
+            if minutes.is_some_and(|m| m > ESTIMATE_MAX) {
+                return Err(AppError::validation("estimate", "An estimate is at most a year (525,600 minutes)."));
+            }
+            (C::EstimateMinutes, minutes.map(|m| m as i32).into())
+        }
+    };
+    let txn = begin_write(db).await?;
+    let task = task_of(&txn, me, task_id).await?;
+    if task.deleted_at.is_some() {
+        return Err(AppError::conflict("This task is in the trash: restore it to change it."));
+    }
+    read_only(&project_of(&txn, me, task.project_id).await?)?;
+    let updated = tasks::Entity::update_many()
+        .col_expr(column, Expr::value(value))
+        .col_expr(C::UpdatedAt, Expr::value(Utc::now()))
+        .filter(C::Id.eq(task.id))
+        .exec_with_returning(&txn)
+        .await?;
+    let card = card_of(updated.first().or_not_found()?);
+    record_card(&txn, me, TASK_UPDATED, &card, None).await?;
+    txn.commit().await?;
+    Ok(card)
+}
+
+/// Saves a description written on `version`; a newer one saved meanwhile is a conflict (the
+/// panel then shows both texts), never overwritten.
+pub async fn describe(
+    db: &impl Db,
+    me: &Membership,
+    task_id: Uuid,
+    text: &str,
+    version: i32,
+) -> Result<Described, AppError> {
+    let text = validate::optional_text("description", "The description", text, TASK_DESCRIPTION_MAX)?;
+    let html = markdown::render(&text);
+    let txn = begin_write(db).await?;
+    let task = task_of(&txn, me, task_id).await?;
+    if task.deleted_at.is_some() {
+        return Err(AppError::conflict("This task is in the trash: restore it to change it."));
+    }
+    read_only(&project_of(&txn, me, task.project_id).await?)?;
+    let saved = tasks::Entity::update_many()
+        .col_expr(tasks::Column::Description, Expr::value(Some(text).filter(|t| !t.is_empty())))
+        .col_expr(tasks::Column::Version, Expr::col(tasks::Column::Version).add(1))
+        .col_expr(tasks::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(tasks::Column::Id.eq(task.id))
+        .filter(tasks::Column::Version.eq(version))
+        .exec_with_returning(&txn)
+        .await?;
+    let Some(saved) = saved.first() else {
+        return Err(AppError::conflict(
+            "Someone saved a newer description while you were writing: compare the two and choose.",
+        ));
+    };
+    let card = card_of(saved);
+    let payload = json!({ "project_id": card.project_id, "card": card, "version": saved.version });
+    let activity =
+        Activity::new(me.workspace_id, Some(me.user.id), "task.described", events::subject("task", card.id), payload);
+    events::record(&txn, activity).await?;
+    txn.commit().await?;
+    Ok(Described { version: saved.version, html })
+}
+
+/// Puts a task in the trash (`true`) or takes it out; it keeps its place in its column.
+pub async fn set_deleted(db: &impl Db, me: &Membership, task_id: Uuid, deleted: bool) -> Result<Card, AppError> {
+    let txn = begin_write(db).await?;
+    let task = task_of(&txn, me, task_id).await?;
+    read_only(&project_of(&txn, me, task.project_id).await?)?;
+    if task.deleted_at.is_some() == deleted {
+        let card = card_of(&task);
+        txn.commit().await?;
+        return Ok(card);
+    }
+    let now = Utc::now();
+    let updated = tasks::Entity::update_many()
+        .col_expr(tasks::Column::DeletedAt, Expr::value(deleted.then_some(now)))
+        .col_expr(tasks::Column::UpdatedAt, Expr::value(now))
+        .filter(tasks::Column::Id.eq(task.id))
+        .exec_with_returning(&txn)
+        .await?;
+    let card = card_of(updated.first().or_not_found()?);
+    record_card(&txn, me, if deleted { TASK_DELETED } else { TASK_RESTORED }, &card, None).await?;
+    txn.commit().await?;
+    Ok(card)
+}
+
+/// A project's trash, the newest first.
+pub async fn trash(db: &impl Db, me: &Membership, project_id: Uuid) -> Result<Vec<Card>, AppError> {
+    let project = project_of(db, me, project_id).await?;
+    let rows = tasks::Entity::find()
+        .filter(tasks::Column::ProjectId.eq(project.id))
+        .filter(tasks::Column::DeletedAt.is_not_null())
+        .order_by_desc(tasks::Column::DeletedAt)
+        .limit(TRASH_LISTED)
+        .all(db)
+        .await?;
+    Ok(rows.iter().map(card_of).collect())
 }

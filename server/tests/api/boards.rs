@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use app::boards::model::TaskStatus;
 use reqwest::{Client, StatusCode};
-use serde_json::Value;
+use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::db_tests;
@@ -17,6 +17,8 @@ db_tests!(
     a_move_writes_one_row,
     concurrent_moves_lose_no_card_and_share_no_rank,
     a_column_whose_keys_grew_long_is_renumbered,
+    task_details_are_edited_and_descriptions_never_overwritten,
+    tasks_go_to_the_trash_and_come_back,
     viewers_see_the_board_but_cannot_change_it,
     other_workspaces_boards_are_not_found,
 );
@@ -317,7 +319,7 @@ async fn other_workspaces_boards_are_not_found(app: TestApp) {
     let my_task = new_task(&app, &alice, a, mine, "Mine", "todo").await;
     let (p, t, mt) = (theirs.to_string(), their_task.to_string(), my_task.to_string());
     for ws in [a.to_string(), b.to_string()] {
-        let calls: [(&str, Vec<(&str, &str)>); 8] = [
+        let calls: [(&str, Vec<(&str, &str)>); 12] = [
             ("boards/board", vec![("workspace_id", &ws), ("project_id", &p)]),
             ("boards/create_task", vec![("workspace_id", &ws), ("project_id", &p), ("title", "x"), ("status", "todo")]),
             ("boards/move_task", vec![("workspace_id", &ws), ("task_id", &t), ("status", "done")]),
@@ -326,6 +328,10 @@ async fn other_workspaces_boards_are_not_found(app: TestApp) {
             ("boards/delete_project", vec![("workspace_id", &ws), ("project_id", &p)]),
             ("boards/favorite", vec![("workspace_id", &ws), ("project_id", &p), ("favorite", "true")]),
             ("boards/projects", vec![("workspace_id", &ws), ("archived", "true")]),
+            ("boards/task", vec![("workspace_id", &ws), ("task_id", &t)]),
+            ("boards/describe", vec![("workspace_id", &ws), ("task_id", &t), ("text", "x"), ("version", "1")]),
+            ("boards/delete_task", vec![("workspace_id", &ws), ("task_id", &t), ("deleted", "true")]),
+            ("boards/trash", vec![("workspace_id", &ws), ("project_id", &p)]),
         ];
         for (endpoint, form) in &calls {
             let res = app.call(&alice, endpoint, form).await;
@@ -341,6 +347,10 @@ async fn other_workspaces_boards_are_not_found(app: TestApp) {
             };
             assert_eq!(res.status(), expected, "{endpoint} in {ws}");
         }
+    }
+    for ws in [a, b] {
+        let res = edit(&app, &alice, ws, their_task, "title", json!("Pwned")).await;
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "boards/update_task in {ws}");
     }
     assert_eq!(column(&board(&app, &bob, b, theirs).await, "todo"), ["Hidden"]);
     let secret = projects(&app, &bob, b, false).await;
@@ -379,4 +389,113 @@ async fn a_column_whose_keys_grew_long_is_renumbered(app: TestApp) {
     assert!(longest.expect("cards") < 16, "short keys again: {now}");
     let told = crate::helpers::count(&app.db, "activities WHERE name = 'task.renumbered'").await;
     assert_eq!(told, 1);
+}
+
+async fn edit(app: &TestApp, client: &Client, ws: Uuid, task: Uuid, field: &str, value: Value) -> reqwest::Response {
+    let body = json!({ "workspace_id": ws, "task_id": task, "edit": { "field": field, "value": value } });
+    app.call_json(client, "boards/update_task", &body).await
+}
+
+async fn detail(app: &TestApp, client: &Client, ws: Uuid, task: Uuid) -> Value {
+    let res = app.call(client, "boards/task", &[("workspace_id", &ws.to_string()), ("task_id", &task.to_string())]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    res.json().await.expect("task")
+}
+
+async fn describe(app: &TestApp, client: &Client, ws: Uuid, task: Uuid, text: &str, version: i64) -> reqwest::Response {
+    let (w, t, v) = (ws.to_string(), task.to_string(), version.to_string());
+    app.call(client, "boards/describe", &[("workspace_id", &w), ("task_id", &t), ("text", text), ("version", &v)]).await
+}
+
+async fn task_details_are_edited_and_descriptions_never_overwritten(app: TestApp) {
+    let owner = browser();
+    let ws = app.setup_owner(&owner).await;
+    let me: Uuid = app.viewer(&owner).await["id"].as_str().expect("id").parse().expect("uuid");
+    let project = new_project(&app, &owner, ws, "Details").await;
+    let task = new_task(&app, &owner, ws, project, "Draft", "todo").await;
+
+    for (field, value) in [
+        ("title", json!("Write the launch post")),
+        ("priority", json!("urgent")),
+        ("assignee", json!(me)),
+        ("due", json!("2027-03-01")),
+        ("start", json!("2027-02-20")),
+        ("estimate", json!(90)),
+    ] {
+        let res = edit(&app, &owner, ws, task, field, value).await;
+        assert_eq!(res.status(), StatusCode::OK, "{field}: {}", res.text().await.unwrap_or_default());
+    }
+    let now = detail(&app, &owner, ws, task).await;
+    assert_eq!(now["card"]["title"], "Write the launch post");
+    assert_eq!(now["card"]["priority"], "urgent");
+    assert_eq!(now["card"]["assignee_id"], me.to_string());
+    assert!(now["card"]["due_at"].as_str().expect("due").starts_with("2027-03-01"));
+    assert!(now["start_at"].as_str().expect("start").starts_with("2027-02-20"));
+    assert_eq!(now["estimate_minutes"], 90);
+    assert_eq!(now["reporter"], "Olivia Owner");
+
+    let stranger = edit(&app, &owner, ws, task, "assignee", json!(Uuid::now_v7())).await;
+    assert_eq!(expect_error(stranger, StatusCode::BAD_REQUEST).await["field"], "assignee");
+    let forever = edit(&app, &owner, ws, task, "estimate", json!(10_000_000)).await;
+    assert_eq!(expect_error(forever, StatusCode::BAD_REQUEST).await["field"], "estimate");
+    let blank = edit(&app, &owner, ws, task, "title", json!("  ")).await;
+    assert_eq!(expect_error(blank, StatusCode::BAD_REQUEST).await["field"], "title");
+    let unknown_field = edit(&app, &owner, ws, task, "owner", json!("x")).await;
+    assert_eq!(unknown_field.status(), StatusCode::BAD_REQUEST);
+
+    // Two people edit the description from version 1: the second is refused, nothing is lost.
+    let version = now["version"].as_i64().expect("version");
+    let first = describe(&app, &owner, ws, task, "**Bold** plan\n\n<script>alert(1)</script>", version).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let saved: Value = first.json().await.expect("saved");
+    assert!(saved["html"].as_str().expect("html").contains("<strong>Bold</strong>"));
+    assert!(!saved["html"].as_str().expect("html").contains("<script"), "{saved}");
+    let second = describe(&app, &owner, ws, task, "My other plan", version).await;
+    assert_eq!(expect_error(second, StatusCode::CONFLICT).await["kind"], "conflict");
+    let now = detail(&app, &owner, ws, task).await;
+    assert!(now["description"].as_str().expect("text").starts_with("**Bold** plan"));
+    assert_eq!(now["version"], version + 1);
+    let huge = "x".repeat(50_001);
+    let res = describe(&app, &owner, ws, task, &huge, version + 1).await;
+    assert_eq!(expect_error(res, StatusCode::BAD_REQUEST).await["field"], "description");
+
+    let (viewer, _) = app.join_as(&owner, ws, "viewer", "vic@example.com").await;
+    assert_eq!(edit(&app, &viewer, ws, task, "title", json!("Mine")).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(describe(&app, &viewer, ws, task, "Mine", version + 1).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(detail(&app, &viewer, ws, task).await["card"]["title"], "Write the launch post");
+    let people = board(&app, &viewer, ws, project).await["people"].as_array().expect("people").len();
+    assert_eq!(people, 2, "the board names the workspace's members");
+}
+
+async fn tasks_go_to_the_trash_and_come_back(app: TestApp) {
+    let owner = browser();
+    let ws = app.setup_owner(&owner).await;
+    let project = new_project(&app, &owner, ws, "Trash").await;
+    let a = new_task(&app, &owner, ws, project, "Keep", "todo").await;
+    let b = new_task(&app, &owner, ws, project, "Toss", "todo").await;
+    let c = new_task(&app, &owner, ws, project, "Also keep", "todo").await;
+    let (w, p) = (ws.to_string(), project.to_string());
+    let trash = |deleted: bool, id: Uuid| {
+        let (app, owner, w) = (&app, &owner, w.clone());
+        async move {
+            let form = [("workspace_id", w.as_str()), ("task_id", &id.to_string()), ("deleted", &deleted.to_string())];
+            app.call(owner, "boards/delete_task", &form).await.status()
+        }
+    };
+    assert_eq!(trash(true, b).await, StatusCode::OK);
+    assert_eq!(column(&board(&app, &owner, ws, project).await, "todo"), ["Keep", "Also keep"]);
+    let listed: Vec<Value> =
+        app.call(&owner, "boards/trash", &[("workspace_id", &w), ("project_id", &p)]).await.json().await.expect("trash");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["title"], "Toss");
+    assert_eq!(edit(&app, &owner, ws, b, "title", json!("Edited")).await.status(), StatusCode::CONFLICT);
+    assert_eq!(move_to(&app, &owner, ws, b, "done", None, None).await.status(), StatusCode::NOT_FOUND);
+    // A move next to a card in the trash is stale; moving into its old gap does not collide.
+    assert_eq!(move_to(&app, &owner, ws, c, "todo", Some(b), None).await.status(), StatusCode::CONFLICT);
+    assert_eq!(move_to(&app, &owner, ws, c, "todo", Some(a), None).await.status(), StatusCode::OK);
+
+    assert_eq!(trash(false, b).await, StatusCode::OK);
+    assert_eq!(column(&board(&app, &owner, ws, project).await, "todo").len(), 3);
+    let deleted = crate::helpers::count(&app.db, "activities WHERE name IN ('task.deleted', 'task.restored')").await;
+    assert_eq!(deleted, 2);
 }
