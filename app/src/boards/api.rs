@@ -1,6 +1,7 @@
 //! Boards' server functions: thin — session → guard → service.
 
 use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
 use uuid::Uuid;
 
 use crate::boards::model::{Board, Card, Described, ProjectSummary, TaskDetail, TaskEdit, TaskStatus};
@@ -104,7 +105,12 @@ pub async fn update_task(workspace_id: Uuid, task_id: Uuid, edit: TaskEdit) -> R
 
 /// Saves a description written on `version` (409 if someone saved a newer one).
 #[server(endpoint = "boards/describe")]
-pub async fn describe_task(workspace_id: Uuid, task_id: Uuid, text: String, version: i32) -> Result<Described, AppError> {
+pub async fn describe_task(
+    workspace_id: Uuid,
+    task_id: Uuid,
+    text: String,
+    version: i32,
+) -> Result<Described, AppError> {
     let ctx = Ctx::load().await?;
     let me = ctx.require(workspace_id, Permission::Edit).await?;
     service::describe(ctx.db(), &me, task_id, &text, version).await

@@ -75,7 +75,12 @@ fn date_value(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
 }
 
 #[component]
-fn Detail(task: TaskDetail, people: StoredValue<Vec<Person>>, links: PanelLinks, refresh: RwSignal<u32>) -> impl IntoView {
+fn Detail(
+    task: TaskDetail,
+    people: StoredValue<Vec<Person>>,
+    links: PanelLinks,
+    refresh: RwSignal<u32>,
+) -> impl IntoView {
     let id = task.card.id;
     let editable = links.can_edit && task.deleted_at.is_none();
     let card = task.card.clone();
@@ -235,7 +240,11 @@ enum Editing {
     No,
     Yes,
     /// Someone saved a newer version meanwhile: theirs (rendered, and its version) beside mine.
-    Conflict { theirs: String, rendered: String, version: i32 },
+    Conflict {
+        theirs: String,
+        rendered: String,
+        version: i32,
+    },
 }
 
 #[component]

@@ -7,7 +7,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{CaseStatement, Expr, Query};
+use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait as _, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, Select,
@@ -629,11 +629,7 @@ async fn renumber(
 
 /// A task of the member's workspace (in the trash too), with its project.
 async fn task_of(db: &impl Db, me: &Membership, id: Uuid) -> Result<tasks::Model, AppError> {
-    tasks::Entity::find_by_id(id)
-        .filter(tasks::Column::WorkspaceId.eq(me.workspace_id))
-        .one(db)
-        .await?
-        .or_not_found()
+    tasks::Entity::find_by_id(id).filter(tasks::Column::WorkspaceId.eq(me.workspace_id)).one(db).await?.or_not_found()
 }
 
 /// A task as its detail panel shows it.
@@ -671,7 +667,10 @@ pub async fn update_task(db: &impl Db, me: &Membership, task_id: Uuid, edit: Tas
             if let Some(person) = person
                 && workspaces::service::active_membership(db, me.workspace_id, person).await?.is_none()
             {
-                return Err(AppError::validation("assignee", "Tasks can be assigned to members of this workspace only."));
+                return Err(AppError::validation(
+                    "assignee",
+                    "Tasks can be assigned to members of this workspace only.",
+                ));
             }
             (C::AssigneeId, person.into())
         }

@@ -397,7 +397,8 @@ async fn edit(app: &TestApp, client: &Client, ws: Uuid, task: Uuid, field: &str,
 }
 
 async fn detail(app: &TestApp, client: &Client, ws: Uuid, task: Uuid) -> Value {
-    let res = app.call(client, "boards/task", &[("workspace_id", &ws.to_string()), ("task_id", &task.to_string())]).await;
+    let res =
+        app.call(client, "boards/task", &[("workspace_id", &ws.to_string()), ("task_id", &task.to_string())]).await;
     assert_eq!(res.status(), StatusCode::OK);
     res.json().await.expect("task")
 }
@@ -484,8 +485,12 @@ async fn tasks_go_to_the_trash_and_come_back(app: TestApp) {
     };
     assert_eq!(trash(true, b).await, StatusCode::OK);
     assert_eq!(column(&board(&app, &owner, ws, project).await, "todo"), ["Keep", "Also keep"]);
-    let listed: Vec<Value> =
-        app.call(&owner, "boards/trash", &[("workspace_id", &w), ("project_id", &p)]).await.json().await.expect("trash");
+    let listed: Vec<Value> = app
+        .call(&owner, "boards/trash", &[("workspace_id", &w), ("project_id", &p)])
+        .await
+        .json()
+        .await
+        .expect("trash");
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0]["title"], "Toss");
     assert_eq!(edit(&app, &owner, ws, b, "title", json!("Edited")).await.status(), StatusCode::CONFLICT);
