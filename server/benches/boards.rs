@@ -136,7 +136,8 @@ async fn bench(label: &str, url: String, dir: &std::path::Path) {
         if columns[from].is_empty() {
             continue;
         }
-        let id = columns[from].remove(dice.below(columns[from].len()));
+        let pick = dice.below(columns[from].len());
+        let id = columns[from].remove(pick);
         let to = dice.below(columns.len());
         let at = dice.below(columns[to].len() + 1);
         let mut form = vec![
