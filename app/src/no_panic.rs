@@ -1,5 +1,5 @@
 //! Property tests: what members and other systems send — workflow JSON, n8n files, webhook
-//! bodies, templates, server-function arguments — is fed random and mutated to the parsers and
+//! bodies, templates, server-function arguments, board keys, markdown and task edits — is fed random and mutated to the parsers and
 //! checks behind the handlers. None may panic, and every refusal says what is wrong (a 4xx
 //! `AppError`, or a message for the step or import). `PROPTEST_CASES` overrides the 100,000.
 
@@ -7,6 +7,8 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
+use crate::boards::markdown;
+use crate::boards::model::{TaskEdit, rank_between};
 use crate::engine::{hooks, template};
 use crate::error::AppError;
 use crate::validate;
@@ -147,5 +149,43 @@ proptest! {
         for e in refusals.iter().flatten() {
             prop_assert!(is_4xx(e), "{e:?}");
         }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2_000, ..ProptestConfig::default() })]
+
+    /// Cards put anywhere, over and over (the top of a column included, where keys run down
+    /// through 0x00 bytes): every key lies strictly between its neighbours.
+    #[test]
+    fn ranks_stay_in_order_under_any_moves(places in prop::collection::vec(any::<u16>(), 1..300)) {
+        let mut keys: Vec<String> = Vec::new();
+        for place in places {
+            let at = place as usize % (keys.len() + 1);
+            let lo = at.checked_sub(1).map(|i| keys[i].clone());
+            let hi = keys.get(at).cloned();
+            let key = rank_between(lo.as_deref(), hi.as_deref());
+            prop_assert!(key.is_some(), "no key between {lo:?} and {hi:?}");
+            keys.insert(at, key.unwrap_or_default());
+        }
+        prop_assert!(keys.windows(2).all(|w| w[0] < w[1]));
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// Keys that are not ours, markdown of any text, and mutated task edits never panic.
+    #[test]
+    fn board_inputs_never_panic(a in "[0-9a-f]{0,24}", b in "[0-9a-f]{0,24}", text in ".{0,300}", edits in edits()) {
+        if let Some(key) = rank_between(Some(&a), Some(&b)) {
+            prop_assert!(a < key && key < b, "{a} < {key} < {b}");
+        }
+        let _ = rank_between(Some(&a), None);
+        let _ = rank_between(None, Some(&b));
+        let html = markdown::render(&text);
+        prop_assert!(!html.contains("<script"));
+        let edit = mutate(r#"{"field":"due","value":"2027-01-01"}"#, &edits);
+        let _ = serde_json::from_str::<TaskEdit>(&edit);
     }
 }

@@ -26,6 +26,11 @@ async function drag(page: Page, card: Locator, target: Locator): Promise<void> {
 }
 
 test('cards move on the board, live in a second browser, and stay moved', async ({ page, browser }) => {
+  // A panic in the browser shows the "stopped working" banner; none may happen on the way.
+  const panics: string[] = [];
+  page.on('console', (m) => {
+    if (/panicked/.test(m.text())) panics.push(m.text().slice(0, 300));
+  });
   await openOwnerWorkspace(page);
   await page.getByRole('navigation', { name: 'Workspace' }).getByRole('link', { name: 'Projects' }).click();
   await page.waitForURL(/\/projects$/);
@@ -134,6 +139,36 @@ test('cards move on the board, live in a second browser, and stay moved', async 
       await expect(column(page, 'todo').getByRole('link', { name: 'Book the venue' })).toBeFocused();
     });
 
+    await test.step('filters and views are kept in the address', async () => {
+      await page.getByRole('combobox', { name: 'Priority', exact: true }).selectOption('urgent');
+      await expect(page).toHaveURL(/priority=urgent/);
+      await expect(page.locator('.task-card')).toHaveCount(1);
+      await expect(page.getByRole('status').filter({ hasText: 'tasks match' })).toHaveText('1 of 3 tasks match the filters.');
+      await page.reload();
+      await hydrated(page);
+      await expect(page.locator('.task-card')).toHaveCount(1);
+      await page.getByRole('combobox', { name: 'Priority', exact: true }).selectOption('');
+      await expect(page.locator('.task-card')).toHaveCount(3);
+
+      await page.getByRole('button', { name: 'Table' }).click();
+      await expect(page).toHaveURL(/view=table/);
+      const table = page.getByTestId('table-view');
+      await table.getByRole('button', { name: 'Title' }).click();
+      await expect(table.locator('tbody tr td:first-child')).toHaveText(['Book the venue', 'Design the banner', 'Write the brief']);
+      await table.getByRole('button', { name: /Title/ }).click();
+      await expect(table.locator('tbody tr td:first-child')).toHaveText(['Write the brief', 'Design the banner', 'Book the venue']);
+      await table.getByRole('combobox', { name: 'Priority of “Write the brief”' }).selectOption('high');
+      await expect(column(other, 'in_progress').locator('.priority')).toHaveText('High');
+      await shot(page, 'board-table');
+
+      await page.getByRole('button', { name: 'List' }).click();
+      await page.getByRole('combobox', { name: 'Group by' }).selectOption('priority');
+      await expect(page.getByTestId('list-view').locator('h2')).toHaveText([/Urgent/, /High/, /Medium/]);
+      await shot(page, 'board-list');
+      await page.getByRole('button', { name: 'Board' }).click();
+      await expect(page.locator('.task-card')).toHaveCount(3);
+    });
+
     await page.setViewportSize({ width: 375, height: 800 });
     await shot(page, 'board-375');
     await page.setViewportSize({ width: 1280, height: 800 });
@@ -148,4 +183,5 @@ test('cards move on the board, live in a second browser, and stay moved', async 
   await row.getByRole('button', { name: 'Star “Spring campaign”' }).click();
   await expect(row.getByRole('button', { name: 'Star “Spring campaign”' })).toHaveAttribute('aria-pressed', 'true');
   await shot(page, 'projects');
+  expect(panics).toEqual([]);
 });

@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use crate::boards::api::{create_task, load_board, move_task};
 use crate::boards::detail::{PanelLinks, TaskPanel};
+use crate::boards::views::{Filters, ListView, TableView, Toolbar};
 use crate::boards::model::{Board, Card, Person, TASK_DELETED, TASK_RENUMBERED, TaskStatus, rank_between};
 use crate::error::AppError;
 use crate::stream::{feed_position, on_activities};
@@ -467,6 +468,13 @@ fn BoardView(
         }),
     };
     let people = moves.people;
+    let filters = Memo::new(move |_| query.with(Filters::from_query));
+    let view_name = Memo::new(move |_| query.with(|q| q.get("view").unwrap_or_default()));
+    let filtered = Memo::new(move |_| {
+        let now = chrono::Utc::now();
+        filters.with(|f| cards.with(|all| all.iter().filter(|c| f.matches(c, now)).cloned().collect::<Vec<_>>()))
+    });
+    let path = format!("/w/{workspace_id}/projects/{project_id}");
     let done = move || cards.with(|all| all.iter().filter(|c| c.status == TaskStatus::Done).count());
     let total = move || cards.with(Vec::len);
     let heading = match &project.emoji {
@@ -490,12 +498,22 @@ fn BoardView(
             "To move a card, press Space or Enter on its handle, use the arrow keys to choose its place, and press Space or Enter to drop it; Escape cancels."
         </p>
         <div class="sr-only" aria-live="assertive" data-testid="board-announce">{move || moves.announce.get()}</div>
-        <div class="board" node_ref=board_ref class:dragging=move || drag.with(|d| d.as_ref().is_some_and(|d| !d.keyboard))>
-            {TaskStatus::ALL
-                .into_iter()
-                .map(|status| view! { <Column status moves project_id/> })
-                .collect_view()}
-        </div>
+        <Toolbar path people/>
+        {move || filters.with(|f| !f.is_empty()).then(|| view! {
+            <p class="muted filtered" role="status">{move || format!("{} of {} tasks match the filters.", filtered.with(Vec::len), cards.with(Vec::len))}</p>
+        })}
+        {move || match view_name.get().as_str() {
+            "list" => view! { <ListView shown=filtered people/> }.into_any(),
+            "table" => view! { <TableView shown=filtered people workspace_id can_edit changed=links.changed/> }.into_any(),
+            _ => view! {
+                <div class="board" node_ref=board_ref class:dragging=move || drag.with(|d| d.as_ref().is_some_and(|d| !d.keyboard))>
+                    {TaskStatus::ALL
+                        .into_iter()
+                        .map(|status| view! { <Column status moves project_id filtered/> })
+                        .collect_view()}
+                </div>
+            }.into_any(),
+        }}
         {move || open_task.get().map(|task_id| view! { <TaskPanel task_id people links/> })}
         {move || {
             drag.get().filter(|d| !d.keyboard).map(|d| {
@@ -509,15 +527,53 @@ fn BoardView(
     }
 }
 
+/// Columns longer than this draw a window of their cards.
+const VIRTUAL_FROM: usize = 120;
+/// A card's height with the gap below it, as a window of cards reckons (cards with a long title
+/// are taller; the spacers only need to be about right).
+const CARD_HEIGHT: f64 = 78.0;
+/// Cards drawn above and below the visible ones.
+const OVERSCAN: usize = 8;
+/// Visible cards assumed until the list is measured (a tall screen).
+const VISIBLE_GUESS: usize = 14;
+
 #[component]
-fn Column(status: TaskStatus, moves: Moves, project_id: Uuid) -> impl IntoView {
-    let cards = moves.cards;
-    let shown =
-        Memo::new(move |_| cards.with(|all| all.iter().filter(|c| c.status == status).cloned().collect::<Vec<_>>()));
+fn Column(status: TaskStatus, moves: Moves, project_id: Uuid, filtered: Memo<Vec<Card>>) -> impl IntoView {
+    let shown = Memo::new(move |_| {
+        filtered.with(|all| all.iter().filter(|c| c.status == status).cloned().collect::<Vec<_>>())
+    });
     let heading = format!("column-{}", status.as_str());
     let labelled_by = heading.clone();
     let drop_at_end =
         move || moves.drag.with(|d| d.as_ref().is_some_and(|d| d.target == Target { status, before: None }));
+    // A long column draws only the cards in (and near) its visible part, between two spacers.
+    let list = NodeRef::<html::Ol>::new();
+    let first = RwSignal::new(0usize);
+    let visible = RwSignal::new(VISIBLE_GUESS);
+    let window = move || {
+        let n = shown.with(Vec::len);
+        if n <= VIRTUAL_FROM {
+            return (0, n);
+        }
+        let start = first.get().min(n);
+        (start, (start + visible.get() + 2 * OVERSCAN).min(n))
+    };
+    let on_scroll = move |_| {
+        let Some(list) = list.get_untracked() else { return };
+        let start = ((f64::from(list.scroll_top()) / CARD_HEIGHT) as usize).saturating_sub(OVERSCAN);
+        let rows = (f64::from(list.client_height()) / CARD_HEIGHT).ceil() as usize;
+        if first.get_untracked() != start {
+            first.set(start);
+        }
+        if visible.get_untracked() != rows.max(1) {
+            visible.set(rows.max(1));
+        }
+    };
+    let spacer = |cards: usize| {
+        (cards > 0).then(|| {
+            view! { <li class="spacer" aria-hidden="true" style=format!("height:{}px", cards as f64 * CARD_HEIGHT)></li> }
+        })
+    };
     view! {
         <section class="column" data-status=status.as_str() aria-labelledby=labelled_by data-testid="column">
             <header class="column-header">
@@ -527,10 +583,22 @@ fn Column(status: TaskStatus, moves: Moves, project_id: Uuid) -> impl IntoView {
                     <span class="sr-only">{move || if shown.with(Vec::len) == 1 { " task" } else { " tasks" }}</span>
                 </span>
             </header>
-            <ol class="cards">
-                <For each=move || shown.get() key=|c| (c.id, c.title.clone(), c.priority, c.due_at, c.assignee_id) let:card>
+            <ol class="cards" node_ref=list on:scroll=on_scroll>
+                {move || spacer(window().0)}
+                <For
+                    each=move || {
+                        let (start, end) = window();
+                        shown.with(|all| all[start..end].to_vec())
+                    }
+                    key=|c| (c.id, c.title.clone(), c.priority, c.due_at, c.assignee_id)
+                    let:card
+                >
                     <CardItem card moves/>
                 </For>
+                {move || {
+                    let (_, end) = window();
+                    spacer(shown.with(Vec::len) - end)
+                }}
                 {move || drop_at_end().then(|| view! { <li class="placeholder" aria-hidden="true"></li> })}
                 {move || shown.with(Vec::is_empty).then(|| view! { <li class="column-empty muted">"No tasks"</li> })}
             </ol>
@@ -594,7 +662,8 @@ fn CardItem(card: Card, moves: Moves) -> impl IntoView {
                         }
                         on:blur=move |_| {
                             // Focus went elsewhere (a click, Tab): the pick-up ends where it was.
-                            if moves.drag.get_untracked().is_some_and(|d| d.keyboard && d.id == id) {
+                            // `try_`: Chromium sends it too when the board goes away with the handle focused.
+                            if moves.drag.try_get_untracked().flatten().is_some_and(|d| d.keyboard && d.id == id) {
                                 moves.drop_keyboard_pick();
                             }
                         }

@@ -86,11 +86,13 @@ fn Detail(
     let card = task.card.clone();
     let title = RwSignal::new(card.title.clone());
     let saved_title = StoredValue::new(card.title.clone());
+    // Also run by the blur Chromium sends when the panel closes with the title focused, after the
+    // panel's signals are gone: hence `try_`.
     let commit_title = move || {
-        let text = title.get_untracked();
+        let (Some(text), Some(saved)) = (title.try_get_untracked(), saved_title.try_get_value()) else { return };
         if text.trim().is_empty() {
-            title.set(saved_title.get_value());
-        } else if text != saved_title.get_value() {
+            title.try_set(saved);
+        } else if text != saved {
             saved_title.set_value(text.clone());
             save(links, id, TaskEdit::Title(text), refresh);
         }

@@ -7,6 +7,7 @@ mod detail;
 pub mod markdown;
 pub mod model;
 mod projects;
+mod views;
 #[cfg(feature = "ssr")]
 pub mod service;
 
