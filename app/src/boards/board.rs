@@ -16,8 +16,8 @@ use uuid::Uuid;
 
 use crate::boards::api::{create_task, load_board, move_task};
 use crate::boards::detail::{PanelLinks, TaskPanel};
-use crate::boards::views::{Filters, ListView, TableView, Toolbar};
 use crate::boards::model::{Board, Card, Person, TASK_DELETED, TASK_RENUMBERED, TaskStatus, rank_between};
+use crate::boards::views::{Filters, ListView, TableView, Toolbar};
 use crate::error::AppError;
 use crate::stream::{feed_position, on_activities};
 use crate::ui::form::{initials, loaded, short_date};
@@ -539,9 +539,8 @@ const VISIBLE_GUESS: usize = 14;
 
 #[component]
 fn Column(status: TaskStatus, moves: Moves, project_id: Uuid, filtered: Memo<Vec<Card>>) -> impl IntoView {
-    let shown = Memo::new(move |_| {
-        filtered.with(|all| all.iter().filter(|c| c.status == status).cloned().collect::<Vec<_>>())
-    });
+    let shown =
+        Memo::new(move |_| filtered.with(|all| all.iter().filter(|c| c.status == status).cloned().collect::<Vec<_>>()));
     let heading = format!("column-{}", status.as_str());
     let labelled_by = heading.clone();
     let drop_at_end =

@@ -7,9 +7,9 @@ mod detail;
 pub mod markdown;
 pub mod model;
 mod projects;
-mod views;
 #[cfg(feature = "ssr")]
 pub mod service;
+mod views;
 
 pub use board::BoardPage;
 pub use projects::ProjectsPage;

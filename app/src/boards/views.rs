@@ -165,7 +165,8 @@ pub fn ListView(shown: Memo<Vec<Card>>, people: StoredValue<Vec<Person>>) -> imp
         match by.as_str() {
             "assignee" => {
                 let names = people.get_value();
-                let mut all: Vec<(String, Card)> = all.into_iter().map(|c| (name_of(&names, c.assignee_id), c)).collect();
+                let mut all: Vec<(String, Card)> =
+                    all.into_iter().map(|c| (name_of(&names, c.assignee_id), c)).collect();
                 all.sort_by(|a, b| a.0.cmp(&b.0));
                 all.into_iter().for_each(|(name, c)| put(name, c));
             }
