@@ -169,6 +169,24 @@ test('cards move on the board, live in a second browser, and stay moved', async 
       await expect(page.locator('.task-card')).toHaveCount(3);
     });
 
+    await test.step('a task goes to the trash and comes back', async () => {
+      await column(page, 'todo').getByRole('link', { name: 'Book the venue' }).click();
+      page.once('dialog', (dialog) => void dialog.accept());
+      await page.getByTestId('task-panel').getByRole('button', { name: 'Move to trash' }).click();
+      await expect(page.getByTestId('task-panel')).toHaveCount(0);
+      await expect(titles(page, 'todo')).toHaveCount(0);
+      await expect(titles(other, 'todo')).toHaveCount(0);
+      await page.getByRole('button', { name: 'Trash' }).click();
+      const trash = page.getByTestId('trash');
+      await expect(trash.locator('li')).toHaveText([/Book the venue/]);
+      await shot(page, 'board-trash');
+      await trash.getByRole('button', { name: 'Restore' }).click();
+      await expect(trash).toContainText('The trash is empty.');
+      await expect(titles(page, 'todo')).toHaveText(['Book the venue']);
+      await expect(titles(other, 'todo')).toHaveText(['Book the venue']);
+      await page.getByRole('button', { name: 'Trash' }).click();
+    });
+
     await page.setViewportSize({ width: 375, height: 800 });
     await shot(page, 'board-375');
     await page.setViewportSize({ width: 1280, height: 800 });

@@ -130,3 +130,11 @@ pub async fn list_trash(workspace_id: Uuid, project_id: Uuid) -> Result<Vec<Card
     let me = ctx.require(workspace_id, Permission::View).await?;
     service::trash(ctx.db(), &me, project_id).await
 }
+
+/// Deletes a task in the trash for good (owners and admins).
+#[server(endpoint = "boards/purge_task")]
+pub async fn purge_task(workspace_id: Uuid, task_id: Uuid) -> Result<(), AppError> {
+    let ctx = Ctx::load().await?;
+    let me = ctx.require(workspace_id, Permission::Edit).await?;
+    service::purge(ctx.db(), &me, task_id).await
+}

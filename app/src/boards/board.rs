@@ -11,13 +11,13 @@ use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+use leptos_router::hooks::{use_params_map, use_query_map};
 use uuid::Uuid;
 
 use crate::boards::api::{create_task, load_board, move_task};
-use crate::boards::detail::{PanelLinks, TaskPanel};
+use crate::boards::detail::{PanelLinks, TaskPanel, Trash};
 use crate::boards::model::{Board, Card, Person, TASK_DELETED, TASK_RENUMBERED, TaskStatus, rank_between};
-use crate::boards::views::{Filters, ListView, TableView, Toolbar};
+use crate::boards::views::{Filters, ListView, OpenTask, TableView, Toolbar, open_params, set_params};
 use crate::error::AppError;
 use crate::stream::{feed_position, on_activities};
 use crate::ui::form::{initials, loaded, short_date};
@@ -40,6 +40,7 @@ pub fn BoardPage() -> impl IntoView {
 fn BoardLoader(w: WorkspaceView, project: Memo<Option<Uuid>>) -> impl IntoView {
     let workspace_id = w.id;
     let can_edit = w.can(Permission::Edit);
+    let can_purge = w.role.is_manager();
     let reload = RwSignal::new(0u32);
     // Where the tab's stream was when the board was read: what it heard since is applied on top.
     let since = StoredValue::new(None::<u64>);
@@ -53,7 +54,7 @@ fn BoardLoader(w: WorkspaceView, project: Memo<Option<Uuid>>) -> impl IntoView {
             }
         },
     );
-    loaded(board, move |board| view! { <BoardView workspace_id can_edit board reload since=since.get_value()/> })
+    loaded(board, move |board| view! { <BoardView workspace_id can_edit can_purge board reload since=since.get_value()/> })
 }
 
 /// Where a moved card would go: into `status`, before the card `before` (`None`: the end).
@@ -188,6 +189,18 @@ fn focus_card(id: Uuid, part: &'static str) {
 
 fn focus_handle(id: Uuid) {
     focus_card(id, ".card-handle");
+}
+
+/// Opens a task's panel keeping the view and filters in the address (a plain click; a click
+/// with a modifier key opens the link as the browser does).
+pub(crate) fn open_task_link(ev: &ev::MouseEvent, id: Uuid, open: Option<OpenTask>) {
+    if ev.button() != 0 || ev.ctrl_key() || ev.meta_key() || ev.shift_key() || ev.alt_key() {
+        return;
+    }
+    if let Some(OpenTask(open)) = open {
+        ev.prevent_default();
+        open.try_run(id);
+    }
 }
 
 /// What the cards of the board share: the cards, the move under way, and how to commit one.
@@ -325,6 +338,7 @@ impl Moves {
 fn BoardView(
     workspace_id: Uuid,
     can_edit: bool,
+    can_purge: bool,
     board: Board,
     reload: RwSignal<u32>,
     since: Option<u64>,
@@ -452,8 +466,10 @@ fn BoardView(
     }
     let query = use_query_map();
     let open_task = Memo::new(move |_| query.read().get("task").and_then(|t| t.parse::<Uuid>().ok()));
-    let navigate = use_navigate();
-    let board_path = format!("/w/{workspace_id}/projects/{project_id}");
+    let path = format!("/w/{workspace_id}/projects/{project_id}");
+    let open = open_params(&path);
+    let set = set_params(&path);
+    provide_context(OpenTask(Callback::new(move |id: Uuid| open(&[("task", id.to_string())]))));
     let links = PanelLinks {
         workspace_id,
         can_edit,
@@ -461,7 +477,7 @@ fn BoardView(
         removed: Callback::new(move |id: Uuid| cards.update(|all| all.retain(|c| c.id != id))),
         close: Callback::new(move |()| {
             let shown = open_task.get_untracked();
-            navigate(&board_path, Default::default());
+            set(&[("task", String::new())]);
             if let Some(id) = shown {
                 focus_card(id, ".card-title");
             }
@@ -471,10 +487,10 @@ fn BoardView(
     let filters = Memo::new(move |_| query.with(Filters::from_query));
     let view_name = Memo::new(move |_| query.with(|q| q.get("view").unwrap_or_default()));
     let filtered = Memo::new(move |_| {
-        let now = chrono::Utc::now();
+        let now = crate::ui::form::now();
         filters.with(|f| cards.with(|all| all.iter().filter(|c| f.matches(c, now)).cloned().collect::<Vec<_>>()))
     });
-    let path = format!("/w/{workspace_id}/projects/{project_id}");
+    let show_trash = RwSignal::new(false);
     let done = move || cards.with(|all| all.iter().filter(|c| c.status == TaskStatus::Done).count());
     let total = move || cards.with(Vec::len);
     let heading = match &project.emoji {
@@ -489,8 +505,14 @@ fn BoardView(
                 <h1>{heading}</h1>
                 {(!project.description.is_empty()).then(|| view! { <p class="muted">{project.description.clone()}</p> })}
             </div>
-            <p class="board-progress" data-testid="board-progress">{move || format!("{} of {} done", done(), total())}</p>
+            <div class="row">
+                <p class="board-progress" data-testid="board-progress">{move || format!("{} of {} done", done(), total())}</p>
+                <button type="button" class="ghost" aria-expanded=move || show_trash.get().to_string() on:click=move |_| show_trash.update(|t| *t = !*t)>
+                    "Trash"
+                </button>
+            </div>
         </header>
+        {move || show_trash.get().then(|| view! { <Trash project_id can_purge links/> })}
         {project.archived.then(|| view! {
             <p class="notice" role="status">"This project is archived: its board is read-only until it is restored."</p>
         })}
@@ -615,6 +637,7 @@ fn CardItem(card: Card, moves: Moves) -> impl IntoView {
     let moving = move || moves.drag.with(|d| d.as_ref().is_some_and(|d| d.id == id));
     let picked = move || moves.drag.with(|d| d.as_ref().is_some_and(|d| d.id == id && d.keyboard));
     let priority = card.priority;
+    let open = use_context::<OpenTask>();
     let assignee = card
         .assignee_id
         .and_then(|a| moves.people.with_value(|people| people.iter().find(|p| p.id == a).map(|p| p.name.clone())));
@@ -680,6 +703,8 @@ fn CardItem(card: Card, moves: Moves) -> impl IntoView {
                         if moves.dragged.get_value() {
                             moves.dragged.set_value(false);
                             ev.prevent_default();
+                        } else {
+                            open_task_link(&ev, id, open);
                         }
                     }
                 >

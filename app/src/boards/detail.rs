@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use uuid::Uuid;
 
-use crate::boards::api::{delete_task, describe_task, load_task, move_task, update_task};
+use crate::boards::api::{delete_task, describe_task, list_trash, load_task, move_task, purge_task, update_task};
 use crate::boards::model::{Card, Person, TaskDetail, TaskEdit, TaskPriority, TaskStatus};
 use crate::error::AppError;
 use crate::ui::form::{confirm, short_date};
@@ -37,23 +37,25 @@ pub fn TaskPanel(task_id: Uuid, people: StoredValue<Vec<Person>>, links: PanelLi
     let on_key = move |ev: ev::KeyboardEvent| {
         if ev.key() == "Escape" {
             ev.stop_propagation();
-            links.close.run(());
+            links.close.try_run(());
         }
     };
     view! {
-        <aside class="task-panel" role="dialog" aria-labelledby="task-panel-title" data-testid="task-panel" on:keydown=on_key>
+        <div class="task-panel" role="dialog" aria-label="Task" data-testid="task-panel" on:keydown=on_key>
             {move || match detail.get() {
                 None => view! { <p class="loading" aria-live="polite">"Loading…"</p> }.into_any(),
                 Some(Err(e)) => view! {
                     <div class="panel-head">
                         <h2 id="task-panel-title">"Task"</h2>
-                        <button type="button" class="ghost" on:click=move |_| links.close.run(())>"Close"</button>
+                        <button type="button" class="ghost" on:click=move |_| {
+                links.close.try_run(());
+            }>"Close"</button>
                     </div>
                     <p class="form-error" role="alert">{if e == AppError::NotFound { "This task does not exist (any more).".to_owned() } else { e.to_string() }}</p>
                 }.into_any(),
                 Some(Ok(task)) => view! { <Detail task people links refresh/> }.into_any(),
             }}
-        </aside>
+        </div>
     }
 }
 
@@ -61,7 +63,9 @@ pub fn TaskPanel(task_id: Uuid, people: StoredValue<Vec<Person>>, links: PanelLi
 fn save(links: PanelLinks, task_id: Uuid, edit: TaskEdit, refresh: RwSignal<u32>) {
     spawn_local(async move {
         match update_task(links.workspace_id, task_id, edit).await {
-            Ok(card) => links.changed.run(card),
+            Ok(card) => {
+                    links.changed.try_run(card);
+                }
             Err(e) => {
                 report(&e);
                 refresh.try_update(|n| *n += 1);
@@ -85,6 +89,13 @@ fn Detail(
     let editable = links.can_edit && task.deleted_at.is_none();
     let card = task.card.clone();
     let title = RwSignal::new(card.title.clone());
+    let title_input = NodeRef::<leptos::html::Input>::new();
+    // Focus moves into the panel when it opens (Escape closes it, and focus goes back to the card).
+    Effect::new(move |_| {
+        if let Some(input) = title_input.get() {
+            let _ = input.focus();
+        }
+    });
     let saved_title = StoredValue::new(card.title.clone());
     // Also run by the blur Chromium sends when the panel closes with the title focused, after the
     // panel's signals are gone: hence `try_`.
@@ -101,18 +112,20 @@ fn Detail(
         let Some(status) = TaskStatus::parse(&event_target_value(&ev)) else { return };
         spawn_local(async move {
             match move_task(links.workspace_id, id, status, None, None).await {
-                Ok(card) => links.changed.run(card),
+                Ok(card) => {
+                    links.changed.try_run(card);
+                }
                 Err(e) => report(&e),
             }
         });
     };
     let trash = move |_| {
-        if confirm("Move this task to the trash? You can restore it from the board's trash.") {
+        if confirm("Move this task to the trash? You can restore it from the board's Trash.") {
             spawn_local(async move {
                 match delete_task(links.workspace_id, id, true).await {
                     Ok(_) => {
-                        links.removed.run(id);
-                        links.close.run(());
+                        links.removed.try_run(id);
+                        links.close.try_run(());
                     }
                     Err(e) => report(&e),
                 }
@@ -123,7 +136,7 @@ fn Detail(
         spawn_local(async move {
             match delete_task(links.workspace_id, id, false).await {
                 Ok(card) => {
-                    links.changed.run(card);
+                    links.changed.try_run(card);
                     refresh.try_update(|n| *n += 1);
                 }
                 Err(e) => report(&e),
@@ -135,6 +148,7 @@ fn Detail(
         <div class="panel-head">
             <h2 id="task-panel-title" class="sr-only">{card.title.clone()}</h2>
             <input
+                node_ref=title_input
                 class="task-title-input"
                 aria-label="Title"
                 maxlength="200"
@@ -148,7 +162,9 @@ fn Detail(
                     }
                 }
             />
-            <button type="button" class="ghost" on:click=move |_| links.close.run(())>"Close"</button>
+            <button type="button" class="ghost" on:click=move |_| {
+                links.close.try_run(());
+            }>"Close"</button>
         </div>
         {task.deleted_at.map(|at| view! {
             <p class="notice" role="status">
@@ -219,7 +235,14 @@ fn Detail(
                     max="525600"
                     disabled=!editable
                     value=task.estimate_minutes.map(|m| m.to_string()).unwrap_or_default()
-                    on:change=move |ev| save(links, id, TaskEdit::Estimate(event_target_value(&ev).parse().ok()), refresh)
+                    on:change=move |ev| {
+                        let text = event_target_value(&ev);
+                        match text.trim().parse::<u32>() {
+                            Ok(minutes) => save(links, id, TaskEdit::Estimate(Some(minutes)), refresh),
+                            Err(_) if text.trim().is_empty() => save(links, id, TaskEdit::Estimate(None), refresh),
+                            Err(_) => report(&AppError::validation("estimate", "The estimate is a whole number of minutes.")),
+                        }
+                    }
                 />
             </label>
         </div>
@@ -271,10 +294,15 @@ fn Description(task: TaskDetail, editable: bool, workspace_id: Uuid) -> impl Int
                     editing.try_set(Editing::No);
                     error.try_set(None);
                 }
-                Err(AppError::Conflict { .. }) => match load_task(workspace_id, id).await {
-                    Ok(now) => {
+                Err(AppError::Conflict { message }) => match load_task(workspace_id, id).await {
+                    // Someone saved meanwhile: both texts, nothing lost.
+                    Ok(now) if now.version != based_on => {
                         let (theirs, rendered, version) = (now.description, now.description_html, now.version);
                         editing.try_set(Editing::Conflict { theirs, rendered, version });
+                    }
+                    // Refused for another reason (the trash, an archived project).
+                    Ok(_) => {
+                        error.try_set(Some(message));
                     }
                     Err(e) => {
                         error.try_set(Some(e.to_string()));
@@ -351,6 +379,75 @@ fn Description(task: TaskDetail, editable: bool, workspace_id: Uuid) -> impl Int
                         </div>
                     }.into_any()
                 }
+            }}
+        </section>
+    }
+}
+
+/// The project's trash: restore a task, or (owners and admins) delete it for good.
+#[component]
+pub fn Trash(project_id: Uuid, can_purge: bool, links: PanelLinks) -> impl IntoView {
+    let workspace_id = links.workspace_id;
+    let refresh = RwSignal::new(0u32);
+    let list = LocalResource::new(move || {
+        refresh.track();
+        list_trash(workspace_id, project_id)
+    });
+    let restore = move |id: Uuid| {
+        spawn_local(async move {
+            match delete_task(workspace_id, id, false).await {
+                Ok(card) => {
+                    links.changed.try_run(card);
+                    refresh.try_update(|n| *n += 1);
+                }
+                Err(e) => report(&e),
+            }
+        });
+    };
+    let purge = move |id: Uuid, title: String| {
+        if !confirm(&format!("Delete “{title}” for good? This cannot be undone.")) {
+            return;
+        }
+        spawn_local(async move {
+            match purge_task(workspace_id, id).await {
+                Ok(()) => {
+                    refresh.try_update(|n| *n += 1);
+                }
+                Err(e) => report(&e),
+            }
+        });
+    };
+    view! {
+        <section class="panel trash" aria-label="Trash" data-testid="trash">
+            <h2>"Trash"</h2>
+            {move || match list.get() {
+                None => view! { <p class="loading" aria-live="polite">"Loading…"</p> }.into_any(),
+                Some(Err(e)) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                Some(Ok(cards)) if cards.is_empty() => view! { <p class="muted">"The trash is empty."</p> }.into_any(),
+                Some(Ok(cards)) => view! {
+                    <ul class="trash-list">
+                        {cards.into_iter().map(|c| {
+                            let (id, title) = (c.id, c.title.clone());
+                            view! {
+                                <li>
+                                    <span>{c.title.clone()}</span>
+                                    <span class="muted">{c.status.label()}</span>
+                                    {links.can_edit.then(|| view! {
+                                        <button type="button" on:click=move |_| restore(id)>"Restore"</button>
+                                    })}
+                                    {(links.can_edit && can_purge).then(|| {
+                                        let title = title.clone();
+                                        view! {
+                                            <button type="button" class="ghost danger" on:click=move |_| purge(id, title.clone())>
+                                                "Delete for good"
+                                            </button>
+                                        }
+                                    })}
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                }.into_any(),
             }}
         </section>
     }

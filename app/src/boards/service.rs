@@ -652,9 +652,15 @@ pub async fn task(db: &impl Db, me: &Membership, task_id: Uuid) -> Result<TaskDe
     })
 }
 
-/// A day as the instant it begins (UTC).
-fn day(date: Option<chrono::NaiveDate>) -> Option<DateTime<Utc>> {
-    date.and_then(|d| d.and_hms_opt(0, 0, 0)).map(|t| t.and_utc())
+/// A day as the instant it begins (UTC); years 1900 to 2999.
+fn day(field: &str, date: Option<chrono::NaiveDate>) -> Result<Option<DateTime<Utc>>, AppError> {
+    use chrono::Datelike;
+    match date {
+        Some(d) if !(1900..=2999).contains(&d.year()) => {
+            Err(AppError::validation(field, "Pick a day between the years 1900 and 2999."))
+        }
+        _ => Ok(date.and_then(|d| d.and_hms_opt(0, 0, 0)).map(|t| t.and_utc())),
+    }
 }
 
 /// Changes one field of a task (not in the trash, in a project that is not archived).
@@ -662,7 +668,7 @@ pub async fn update_task(db: &impl Db, me: &Membership, task_id: Uuid, edit: Tas
     use tasks::Column as C;
     let (column, value): (C, sea_orm::Value) = match edit {
         TaskEdit::Title(title) => (C::Title, validate::bounded("title", "Title", &title, TASK_TITLE_MAX)?.into()),
-        TaskEdit::Priority(priority) => (C::Priority, priority.as_str().into()),
+        TaskEdit::Priority(priority) => (C::Priority, priority.into()),
         TaskEdit::Assignee(person) => {
             if let Some(person) = person
                 && workspaces::service::active_membership(db, me.workspace_id, person).await?.is_none()
@@ -674,8 +680,8 @@ pub async fn update_task(db: &impl Db, me: &Membership, task_id: Uuid, edit: Tas
             }
             (C::AssigneeId, person.into())
         }
-        TaskEdit::Due(date) => (C::DueAt, day(date).into()),
-        TaskEdit::Start(date) => (C::StartAt, day(date).into()),
+        TaskEdit::Due(date) => (C::DueAt, day("due", date)?.into()),
+        TaskEdit::Start(date) => (C::StartAt, day("start", date)?.into()),
         TaskEdit::Estimate(minutes) => {
             if minutes.is_some_and(|m| m > ESTIMATE_MAX) {
                 return Err(AppError::validation("estimate", "An estimate is at most a year (525,600 minutes)."));
@@ -774,4 +780,22 @@ pub async fn trash(db: &impl Db, me: &Membership, project_id: Uuid) -> Result<Ve
         .all(db)
         .await?;
     Ok(rows.iter().map(card_of).collect())
+}
+
+/// Deletes a task in the trash for good (owners and admins), with its subtasks.
+pub async fn purge(db: &impl Db, me: &Membership, task_id: Uuid) -> Result<(), AppError> {
+    if !me.role.is_manager() {
+        return Err(AppError::forbidden("Only owners and admins can delete tasks for good."));
+    }
+    let txn = begin_write(db).await?;
+    let task = task_of(&txn, me, task_id).await?;
+    if task.deleted_at.is_none() {
+        return Err(AppError::conflict("Only tasks in the trash can be deleted for good: move it to the trash first."));
+    }
+    tasks::Entity::delete_by_id(task.id).exec(&txn).await?;
+    let payload = json!({ "project_id": task.project_id, "title": task.title });
+    let activity = Activity::new(me.workspace_id, Some(me.user.id), "task.purged", events::subject("task", task.id), payload);
+    events::record(&txn, activity).await?;
+    txn.commit().await?;
+    Ok(())
 }

@@ -14,6 +14,10 @@ use crate::boards::model::{Card, Person, TaskEdit, TaskPriority, TaskStatus};
 use crate::ui::form::short_date;
 use crate::ui::toast::report;
 
+/// Opens a task's panel (the board provides it to its views).
+#[derive(Clone, Copy)]
+pub struct OpenTask(pub Callback<Uuid>);
+
 /// Which cards are shown.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Filters {
@@ -48,7 +52,10 @@ impl Filters {
             Some(id) => card.assignee_id.is_some_and(|a| a.to_string() == id),
         };
         let due = match self.due.as_deref() {
-            Some("overdue") => card.due_at.is_some_and(|d| d < now) && card.status != TaskStatus::Done,
+            // Due on a day: overdue from the next one.
+            Some("overdue") => {
+                card.due_at.is_some_and(|d| d.date_naive() < now.date_naive()) && card.status != TaskStatus::Done
+            }
             Some("week") => card.due_at.is_some_and(|d| d >= now - Duration::days(1) && d <= now + Duration::days(7)),
             Some("none") => card.due_at.is_none(),
             _ => true,
@@ -66,20 +73,32 @@ fn with_params(query: &ParamsMap, path: &str, pairs: &[(&'static str, String)]) 
     for (key, value) in pairs {
         next.remove(key);
         if !value.is_empty() {
-            next.insert(*key, value.clone());
+            // `insert` unescapes what it is given.
+            next.insert(*key, leptos_router::location::Url::escape(value));
         }
     }
     format!("{path}{}", next.to_query_string())
 }
 
 /// Sets parameters of the address at once (replacing the history entry: filters are not pages).
-fn set_params(path: &str) -> impl Fn(&[(&'static str, String)]) + Clone + 'static {
+pub fn set_params(path: &str) -> impl Fn(&[(&'static str, String)]) + Clone + 'static {
     let query = use_query_map();
     let navigate = use_navigate();
     let path = path.to_owned();
     move |pairs| {
         let to = query.with_untracked(|q| with_params(q, &path, pairs));
         navigate(&to, leptos_router::NavigateOptions { replace: true, scroll: false, ..Default::default() });
+    }
+}
+
+/// Sets parameters of the address, adding a history entry (opening a task is a page).
+pub fn open_params(path: &str) -> impl Fn(&[(&'static str, String)]) + Clone + 'static {
+    let query = use_query_map();
+    let navigate = use_navigate();
+    let path = path.to_owned();
+    move |pairs| {
+        let to = query.with_untracked(|q| with_params(q, &path, pairs));
+        navigate(&to, leptos_router::NavigateOptions { scroll: false, ..Default::default() });
     }
 }
 
@@ -153,6 +172,7 @@ const ROWS: usize = 300;
 #[component]
 pub fn ListView(shown: Memo<Vec<Card>>, people: StoredValue<Vec<Person>>) -> impl IntoView {
     let query = use_query_map();
+    let open = use_context::<OpenTask>();
     let group = move || query.with(|q| q.get("group").unwrap_or_default());
     let groups = move || {
         let by = group();
@@ -207,7 +227,7 @@ pub fn ListView(shown: Memo<Vec<Card>>, people: StoredValue<Vec<Person>>) -> imp
                             <ul>
                                 {take.into_iter().map(|c| view! {
                                     <li>
-                                        <a href=format!("?task={}", c.id)>{c.title.clone()}</a>
+                                        <a href=format!("?task={}", c.id) on:click=move |ev| crate::boards::board::open_task_link(&ev, c.id, open)>{c.title.clone()}</a>
                                         <span class=format!("priority priority-{}", c.priority.as_str())>{c.priority.label()}</span>
                                         <span class="muted">{c.status.label()}</span>
                                         <span class="muted">{people.with_value(|p| name_of(p, c.assignee_id))}</span>
@@ -250,6 +270,7 @@ pub fn TableView(
     changed: Callback<Card>,
 ) -> impl IntoView {
     let query = use_query_map();
+    let open = use_context::<OpenTask>();
     let sort = move || query.with(|q| q.get("sort").unwrap_or_else(|| "status".into()));
     let descending = move || query.with(|q| q.get("dir").as_deref() == Some("desc"));
     let set = set_params(&leptos_router::hooks::use_location().pathname.get_untracked());
@@ -287,7 +308,9 @@ pub fn TableView(
     let edit_priority = move |id: Uuid, priority: TaskPriority| {
         spawn_local(async move {
             match update_task(workspace_id, id, TaskEdit::Priority(priority)).await {
-                Ok(card) => changed.run(card),
+                Ok(card) => {
+                    changed.try_run(card);
+                }
                 Err(e) => report(&e),
             }
         });
@@ -295,7 +318,9 @@ pub fn TableView(
     let edit_status = move |id: Uuid, status: TaskStatus| {
         spawn_local(async move {
             match move_task(workspace_id, id, status, None, None).await {
-                Ok(card) => changed.run(card),
+                Ok(card) => {
+                    changed.try_run(card);
+                }
                 Err(e) => report(&e),
             }
         });
@@ -319,7 +344,7 @@ pub fn TableView(
                             let title = c.title.clone();
                             view! {
                                 <tr>
-                                    <td><a href=format!("?task={id}")>{c.title.clone()}</a></td>
+                                    <td><a href=format!("?task={id}") on:click=move |ev| crate::boards::board::open_task_link(&ev, id, open)>{c.title.clone()}</a></td>
                                     <td>
                                         <select aria-label=format!("Status of “{title}”") disabled=!can_edit on:change=move |ev| {
                                             if let Some(s) = TaskStatus::parse(&event_target_value(&ev)) {

@@ -68,6 +68,18 @@ pub fn initials(name: &str) -> String {
     name.split_whitespace().filter_map(|w| w.chars().next()).take(2).flat_map(char::to_uppercase).collect()
 }
 
+/// Now, on the server's clock or the browser's (chrono has no clock on wasm).
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        chrono::DateTime::from_timestamp_millis(js_sys::Date::now() as i64).unwrap_or_default()
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        chrono::Utc::now()
+    }
+}
+
 const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 /// "23 Nov": written out by hand rather than with `DateTime::format`, whose format-string

@@ -319,7 +319,7 @@ async fn other_workspaces_boards_are_not_found(app: TestApp) {
     let my_task = new_task(&app, &alice, a, mine, "Mine", "todo").await;
     let (p, t, mt) = (theirs.to_string(), their_task.to_string(), my_task.to_string());
     for ws in [a.to_string(), b.to_string()] {
-        let calls: [(&str, Vec<(&str, &str)>); 12] = [
+        let calls: [(&str, Vec<(&str, &str)>); 13] = [
             ("boards/board", vec![("workspace_id", &ws), ("project_id", &p)]),
             ("boards/create_task", vec![("workspace_id", &ws), ("project_id", &p), ("title", "x"), ("status", "todo")]),
             ("boards/move_task", vec![("workspace_id", &ws), ("task_id", &t), ("status", "done")]),
@@ -332,6 +332,7 @@ async fn other_workspaces_boards_are_not_found(app: TestApp) {
             ("boards/describe", vec![("workspace_id", &ws), ("task_id", &t), ("text", "x"), ("version", "1")]),
             ("boards/delete_task", vec![("workspace_id", &ws), ("task_id", &t), ("deleted", "true")]),
             ("boards/trash", vec![("workspace_id", &ws), ("project_id", &p)]),
+            ("boards/purge_task", vec![("workspace_id", &ws), ("task_id", &t)]),
         ];
         for (endpoint, form) in &calls {
             let res = app.call(&alice, endpoint, form).await;
@@ -439,6 +440,10 @@ async fn task_details_are_edited_and_descriptions_never_overwritten(app: TestApp
     assert_eq!(expect_error(stranger, StatusCode::BAD_REQUEST).await["field"], "assignee");
     let forever = edit(&app, &owner, ws, task, "estimate", json!(10_000_000)).await;
     assert_eq!(expect_error(forever, StatusCode::BAD_REQUEST).await["field"], "estimate");
+    let far = edit(&app, &owner, ws, task, "due", json!("9999-12-31")).await;
+    assert_eq!(expect_error(far, StatusCode::BAD_REQUEST).await["field"], "due");
+    let far = edit(&app, &owner, ws, task, "start", json!("0999-01-01")).await;
+    assert_eq!(expect_error(far, StatusCode::BAD_REQUEST).await["field"], "start");
     let blank = edit(&app, &owner, ws, task, "title", json!("  ")).await;
     assert_eq!(expect_error(blank, StatusCode::BAD_REQUEST).await["field"], "title");
     let unknown_field = edit(&app, &owner, ws, task, "owner", json!("x")).await;
@@ -501,6 +506,22 @@ async fn tasks_go_to_the_trash_and_come_back(app: TestApp) {
 
     assert_eq!(trash(false, b).await, StatusCode::OK);
     assert_eq!(column(&board(&app, &owner, ws, project).await, "todo").len(), 3);
+
+    // For good: owners and admins, and only from the trash.
+    let call = |client: &Client, id: Uuid| {
+        let (app, client, w) = (&app, client.clone(), w.clone());
+        async move {
+            let form = [("workspace_id", w.as_str()), ("task_id", &id.to_string())];
+            app.call(&client, "boards/purge_task", &form).await.status()
+        }
+    };
+    assert_eq!(call(&owner, a).await, StatusCode::CONFLICT, "not in the trash");
+    assert_eq!(trash(true, a).await, StatusCode::OK);
+    let (member, _) = app.join_as(&owner, ws, "member", "max@example.com").await;
+    assert_eq!(call(&member, a).await, StatusCode::FORBIDDEN);
+    assert_eq!(call(&owner, a).await, StatusCode::OK);
+    assert_eq!(column(&board(&app, &owner, ws, project).await, "todo"), ["Also keep", "Toss"]);
+    assert_eq!(crate::helpers::count(&app.db, "tasks").await, 2, "gone for good");
     let deleted = crate::helpers::count(&app.db, "activities WHERE name IN ('task.deleted', 'task.restored')").await;
     assert_eq!(deleted, 2);
 }
