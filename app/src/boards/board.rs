@@ -54,7 +54,10 @@ fn BoardLoader(w: WorkspaceView, project: Memo<Option<Uuid>>) -> impl IntoView {
             }
         },
     );
-    loaded(board, move |board| view! { <BoardView workspace_id can_edit can_purge board reload since=since.get_value()/> })
+    loaded(
+        board,
+        move |board| view! { <BoardView workspace_id can_edit can_purge board reload since=since.get_value()/> },
+    )
 }
 
 /// Where a moved card would go: into `status`, before the card `before` (`None`: the end).

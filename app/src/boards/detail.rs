@@ -64,8 +64,8 @@ fn save(links: PanelLinks, task_id: Uuid, edit: TaskEdit, refresh: RwSignal<u32>
     spawn_local(async move {
         match update_task(links.workspace_id, task_id, edit).await {
             Ok(card) => {
-                    links.changed.try_run(card);
-                }
+                links.changed.try_run(card);
+            }
             Err(e) => {
                 report(&e);
                 refresh.try_update(|n| *n += 1);

@@ -794,7 +794,8 @@ pub async fn purge(db: &impl Db, me: &Membership, task_id: Uuid) -> Result<(), A
     }
     tasks::Entity::delete_by_id(task.id).exec(&txn).await?;
     let payload = json!({ "project_id": task.project_id, "title": task.title });
-    let activity = Activity::new(me.workspace_id, Some(me.user.id), "task.purged", events::subject("task", task.id), payload);
+    let activity =
+        Activity::new(me.workspace_id, Some(me.user.id), "task.purged", events::subject("task", task.id), payload);
     events::record(&txn, activity).await?;
     txn.commit().await?;
     Ok(())
