@@ -523,5 +523,6 @@ async fn tasks_go_to_the_trash_and_come_back(app: TestApp) {
     assert_eq!(column(&board(&app, &owner, ws, project).await, "todo"), ["Also keep", "Toss"]);
     assert_eq!(crate::helpers::count(&app.db, "tasks").await, 2, "gone for good");
     let deleted = crate::helpers::count(&app.db, "activities WHERE name IN ('task.deleted', 'task.restored')").await;
-    assert_eq!(deleted, 2);
+    assert_eq!(deleted, 3, "B out and back, A out");
+    assert_eq!(crate::helpers::count(&app.db, "activities WHERE name = 'task.purged'").await, 1);
 }
