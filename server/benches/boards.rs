@@ -10,8 +10,8 @@ use std::time::Instant;
 use app::boards::model::{TaskStatus, rank_between};
 use app::entities::tasks;
 use chrono::Utc;
-use sea_orm::{ActiveValue::Set, EntityTrait};
-use serde_json::{Value, json};
+use sea_orm::EntityTrait;
+use serde_json::Value;
 use uuid::Uuid;
 
 mod support;
@@ -43,38 +43,8 @@ async fn fill(app: &App, project: Uuid, reporter: Uuid) {
             let column = i % TaskStatus::ALL.len();
             let rank = rank_between(last[column].as_deref(), None).expect("key");
             last[column] = Some(rank.clone());
-            tasks::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                workspace_id: Set(app.workspace),
-                project_id: Set(project),
-                parent_id: Set(None),
-                title: Set(format!("Task number {i} with a title of a usual length")),
-                description: Set(None),
-                generated_prompt: Set(None),
-                status: Set(TaskStatus::ALL[column]),
-                priority: Set(app::boards::model::TaskPriority::Medium),
-                execution_type: Set("serial".into()),
-                ai_provider: Set(None),
-                mcp_config: Set(None),
-                rank: Set(rank),
-                assignee_id: Set(None),
-                reporter_id: Set(reporter),
-                estimate_minutes: Set(None),
-                actual_minutes: Set(None),
-                token_usage: Set(None),
-                estimated_cost_micros: Set(None),
-                actual_cost_micros: Set(0),
-                start_at: Set(None),
-                due_at: Set(None),
-                started_at: Set(None),
-                completed_at: Set(None),
-                blocked_reason: Set(None),
-                git_commits: Set(json!([])),
-                version: Set(1),
-                deleted_at: Set(None),
-                created_at: Set(now),
-                updated_at: Set(now),
-            }
+            let title = format!("Task number {i} with a title of a usual length");
+            app::boards::service::task_row(app.workspace, project, reporter, title, TaskStatus::ALL[column], rank, now)
         })
         .collect();
     for batch in rows.chunks(500) {

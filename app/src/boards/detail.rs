@@ -74,8 +74,25 @@ fn save(links: PanelLinks, task_id: Uuid, edit: TaskEdit, refresh: RwSignal<u32>
     });
 }
 
-fn date_value(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
-    t.map(|t| t.date_naive().to_string()).unwrap_or_default()
+/// A day of the task (start, due): a date input; clearing it clears the day.
+#[component]
+fn DayField(
+    label: &'static str,
+    value: Option<chrono::DateTime<chrono::Utc>>,
+    editable: bool,
+    on_day: impl Fn(Option<chrono::NaiveDate>) + 'static,
+) -> impl IntoView {
+    view! {
+        <label>
+            {label}
+            <input
+                type="date"
+                disabled=!editable
+                value=value.map(|t| t.date_naive().to_string()).unwrap_or_default()
+                on:change=move |ev| on_day(event_target_value(&ev).parse().ok())
+            />
+        </label>
+    }
 }
 
 #[component]
@@ -209,24 +226,8 @@ fn Detail(
                     }).collect_view()}
                 </select>
             </label>
-            <label>
-                "Start"
-                <input
-                    type="date"
-                    disabled=!editable
-                    value=date_value(task.start_at)
-                    on:change=move |ev| save(links, id, TaskEdit::Start(event_target_value(&ev).parse().ok()), refresh)
-                />
-            </label>
-            <label>
-                "Due"
-                <input
-                    type="date"
-                    disabled=!editable
-                    value=date_value(card.due_at)
-                    on:change=move |ev| save(links, id, TaskEdit::Due(event_target_value(&ev).parse().ok()), refresh)
-                />
-            </label>
+            <DayField label="Start" value=task.start_at editable on_day=move |day| save(links, id, TaskEdit::Start(day), refresh)/>
+            <DayField label="Due" value=card.due_at editable on_day=move |day| save(links, id, TaskEdit::Due(day), refresh)/>
             <label>
                 "Estimate (minutes)"
                 <input

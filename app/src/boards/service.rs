@@ -426,6 +426,50 @@ async fn lock(
     Ok(project)
 }
 
+/// A new task's row: medium priority, nothing else set (the benchmarks fill boards with it).
+pub fn task_row(
+    workspace_id: Uuid,
+    project_id: Uuid,
+    reporter_id: Uuid,
+    title: String,
+    status: TaskStatus,
+    rank: String,
+    now: DateTime<Utc>,
+) -> tasks::ActiveModel {
+    tasks::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        workspace_id: Set(workspace_id),
+        project_id: Set(project_id),
+        parent_id: Set(None),
+        title: Set(title),
+        description: Set(None),
+        generated_prompt: Set(None),
+        status: Set(status),
+        priority: Set(TaskPriority::Medium),
+        execution_type: Set("serial".into()),
+        ai_provider: Set(None),
+        mcp_config: Set(None),
+        rank: Set(rank),
+        assignee_id: Set(None),
+        reporter_id: Set(reporter_id),
+        estimate_minutes: Set(None),
+        actual_minutes: Set(None),
+        token_usage: Set(None),
+        estimated_cost_micros: Set(None),
+        actual_cost_micros: Set(0),
+        start_at: Set(None),
+        due_at: Set(None),
+        started_at: Set((status == TaskStatus::InProgress).then_some(now)),
+        completed_at: Set((status == TaskStatus::Done).then_some(now)),
+        blocked_reason: Set(None),
+        git_commits: Set(json!([])),
+        version: Set(1),
+        deleted_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+}
+
 /// A new task at the end of a column.
 pub async fn create_task(
     db: &impl Db,
@@ -451,39 +495,7 @@ pub async fn create_task(
         last = renumber(&txn, me, project.id, status).await?;
     }
     let rank = rank_between(last.as_deref(), None).ok_or_else(|| AppError::internal("a column's last key"))?;
-    let now = Utc::now();
-    let row = tasks::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        workspace_id: Set(me.workspace_id),
-        project_id: Set(project.id),
-        parent_id: Set(None),
-        title: Set(title),
-        description: Set(None),
-        generated_prompt: Set(None),
-        status: Set(status),
-        priority: Set(TaskPriority::Medium),
-        execution_type: Set("serial".into()),
-        ai_provider: Set(None),
-        mcp_config: Set(None),
-        rank: Set(rank),
-        assignee_id: Set(None),
-        reporter_id: Set(me.user.id),
-        estimate_minutes: Set(None),
-        actual_minutes: Set(None),
-        token_usage: Set(None),
-        estimated_cost_micros: Set(None),
-        actual_cost_micros: Set(0),
-        start_at: Set(None),
-        due_at: Set(None),
-        started_at: Set((status == TaskStatus::InProgress).then_some(now)),
-        completed_at: Set((status == TaskStatus::Done).then_some(now)),
-        blocked_reason: Set(None),
-        git_commits: Set(json!([])),
-        version: Set(1),
-        deleted_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    };
+    let row = task_row(me.workspace_id, project.id, me.user.id, title, status, rank, Utc::now());
     let task = tasks::Entity::insert(row).exec_with_returning(&txn).await?;
     let card = card_of(&task);
     record_card(&txn, me, TASK_CREATED, &card, None).await?;
